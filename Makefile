@@ -1,0 +1,30 @@
+# bentu — `make run` runs the main job, `make test` runs the test suite.
+# Each creates .venv on first use: torch==2.13.0 (a local CPU build) is installed first and pinned;
+# any other torch spec would pull a multi-GB CUDA build.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.bentu-installed
+PIP := $(BIN)/python -m pip install -q --disable-pip-version-check
+
+.PHONY: venv run test bench clean
+venv: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(PIP) torch==2.13.0
+	$(PIP) -r requirements.txt
+	$(PIP) --no-deps -e .
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/bentu run credit
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python bench/credit.py
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache

@@ -1,0 +1,60 @@
+"""The ``bentu`` command: one Typer app, one module per command or command group."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Annotated
+
+import typer
+
+import bentu
+from bentu.cli.recipes import recipes
+from bentu.cli.run import run
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="bentu",
+    help="bentu (本土): take an AI model to a new place and make it work under that place's rules.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"bentu {bentu.__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")] = False) -> None:
+    """bentu (本土)."""
+
+
+app.command("run")(run)
+app.command("recipes")(recipes)
+
+# Command groups and commands that live in their own modules.
+_GROUPS = {"pii": "bentu.cli.pii", "audit": "bentu.cli.audit", "keys": "bentu.cli.keys"}
+_COMMANDS = {"federate": "bentu.cli.federate", "serve": "bentu.cli.serve", "compress": "bentu.cli.compress",
+             "monitor": "bentu.cli.monitor"}
+def _load(mod: str):  # TODO-INTEGRATE: import unconditionally once every module has landed
+    try:
+        return importlib.import_module(mod)
+    except ModuleNotFoundError:
+        return None
+
+
+for _name, _mod in _GROUPS.items():
+    if (_m := _load(_mod)) is not None and hasattr(_m, "app"):
+        app.add_typer(_m.app, name=_name)
+for _name, _mod in _COMMANDS.items():
+    if (_m := _load(_mod)) is not None and hasattr(_m, _name):
+        app.command(_name)(getattr(_m, _name))
+
+
+def main() -> None:
+    """Entry point of the ``bentu`` console script."""
+    app()

@@ -1,0 +1,253 @@
+"""``bentu pii``: detect, scan and mask Chinese personal information."""
+
+from __future__ import annotations
+
+import collections
+import json
+import os
+import queue
+import sys
+import threading
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from bentu.cli._common import out_console, pick_lang, user_errors
+from bentu.errors import DataError
+
+__all__ = ["app", "detect", "scan", "mask"]
+
+app = typer.Typer(
+    help="Find and de-identify Chinese personal information (ID, phone, card, USCC, e-mail, IP, "
+         "passport, plate, name, address). 查找并去标识化个人信息。",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+LangOpt = Annotated[str | None, typer.Option("--lang", help="Message language: zh or en "
+                                             "(default: $BENTU_LANG, else en).")]
+EncodingOpt = Annotated[str, typer.Option("--encoding", help="Input encoding (e.g. gb18030).")]
+
+_BATCH_MAX = 512
+
+
+# --- detect ---------------------------------------------------------------------------------
+
+def _bad_line(n: int, why_en: str, why_zh: str) -> DataError:
+    return DataError(
+        f"Line {n} of the input {why_en}. Each line must be a JSON object with a \"text\" "
+        f"string, e.g. {{\"text\": \"张三 13800138000\"}}.",
+        f"输入第 {n} 行{why_zh}。每行必须是含 \"text\" 字符串的 JSON 对象，例如 "
+        f"{{\"text\": \"张三 13800138000\"}}。")
+
+
+def _process(lines: list[bytes], first: int) -> tuple[list[str], tuple | None]:
+    """Detect PII in a batch of protocol lines; stops at the first bad line."""
+    from bentu.privacy.detectors import detect_batch
+
+    objs, texts = [], []
+    error = None
+    for i, raw in enumerate(lines):
+        line = raw.strip()
+        if not line:
+            objs.append(None)
+            continue
+        try:
+            obj = json.loads(line)
+        except ValueError:
+            error = (first + i, "json")
+            break
+        if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
+            error = (first + i, "text")
+            break
+        objs.append(obj)
+        texts.append(obj["text"])
+    results = iter(detect_batch(texts)) if texts else iter(())
+    out = []
+    for obj in objs:
+        if obj is None:
+            out.append("\n")
+            continue
+        obj["spans"] = [s.to_dict() for s in next(results)]
+        out.append(json.dumps(obj, ensure_ascii=False) + "\n")
+    return out, error
+
+
+def _raise_for(error: tuple) -> None:
+    n, kind = error
+    if kind == "json":
+        raise _bad_line(n, "is not valid JSON", "不是有效的 JSON")
+    raise _bad_line(n, "has no \"text\" string", "缺少 \"text\" 字符串")
+
+
+def _warm() -> None:
+    from bentu.privacy import detectors
+
+    detectors.detect("张伟先生的手机13800138000")
+
+
+def _detect_serial(stdin, stdout) -> None:
+    for n, raw in enumerate(stdin, 1):
+        out, error = _process([raw], n)
+        for line in out:
+            stdout.write(line)
+            stdout.flush()
+        if error:
+            _raise_for(error)
+
+
+def _reader(stdin, q: queue.Queue) -> None:
+    for raw in stdin:
+        q.put(raw)
+    q.put(None)
+
+
+def _detect_parallel(stdin, stdout, workers: int) -> None:
+    """Batches of whatever lines are already waiting go to worker processes; results are
+    written in input order and flushed per line, so an interactive caller gets each answer as
+    soon as its line is processed."""
+    import multiprocessing as mp
+
+    _warm()  # load dictionaries once, before forking, so that workers share them
+    q: queue.Queue = queue.Queue(maxsize=_BATCH_MAX * workers * 4)
+    threading.Thread(target=_reader, args=(stdin, q), daemon=True).start()
+    ctx = mp.get_context("fork")
+    pending: collections.deque = collections.deque()
+    n, done = 1, False
+    with ctx.Pool(workers) as pool:
+        while not (done and not pending):
+            batch: list = []
+            if not done and len(pending) < 2 * workers:
+                if not pending:
+                    batch.append(q.get())  # nothing in flight: wait for input
+                while len(batch) < _BATCH_MAX:
+                    try:
+                        batch.append(q.get_nowait())
+                    except queue.Empty:
+                        break
+                if batch and batch[-1] is None:
+                    batch.pop()
+                    done = True
+                if batch:
+                    pending.append(pool.apply_async(_process, (batch, n)))
+                    n += len(batch)
+            if not pending:
+                continue
+            if not batch:
+                pending[0].wait(None if done or len(pending) >= 2 * workers else 0.005)
+            while pending and pending[0].ready():
+                out, error = pending.popleft().get()
+                stdout.writelines(out)
+                stdout.flush()
+                if error:
+                    _raise_for(error)
+
+
+@app.command()
+def detect(
+    workers: Annotated[int, typer.Option("--workers", "-j", help="Worker processes (0: one per "
+                                         "core, at most 2 by default).")] = 0,
+    lang: LangOpt = None,
+) -> None:
+    """JSON Lines on stdin → the same lines with "spans" added, in order, flushed per line.
+
+    Each input line is an object with a "text" field; other fields pass through.  Spans are
+    {"start", "end", "type"} with code-point offsets, end exclusive.
+    """
+    with user_errors(lang):
+        stdin, stdout = sys.stdin, sys.stdout
+        raw_in = getattr(stdin, "buffer", None)
+        try:
+            real = raw_in is not None and raw_in.fileno() >= 0
+        except (OSError, ValueError, AttributeError):
+            real = False
+        n = workers if workers > 0 else min(2, os.cpu_count() or 1)
+        if real and n > 1 and sys.platform != "win32":
+            _detect_parallel(raw_in, stdout, n)
+        else:
+            _detect_serial(raw_in if real else stdin, stdout)
+
+
+# --- scan -----------------------------------------------------------------------------------
+
+@app.command()
+def scan(
+    path: Annotated[Path, typer.Argument(help="CSV, TSV, Parquet, JSON Lines or text file.")],
+    fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+    encoding: EncodingOpt = "utf-8",
+    lang: LangOpt = None,
+) -> None:
+    """What PII is where: per column for tables, per type for text (never prints values)."""
+    from bentu.privacy.masking import scan_file
+
+    with user_errors(lang):
+        if fmt not in ("table", "json"):
+            raise DataError(f"--format must be 'table' or 'json'. Got {fmt!r} instead.",
+                            f"--format 必须是 'table' 或 'json'，实际为 {fmt!r}。")
+        result = scan_file(path, encoding=encoding)
+        if fmt == "json":
+            typer.echo(json.dumps(result, ensure_ascii=False, indent=2))
+            return
+        _print_scan(result, pick_lang(lang))
+
+
+def _print_scan(result: dict, lang: str) -> None:
+    from rich.table import Table
+
+    zh = lang == "zh"
+    if "columns" in result:
+        table = Table(title=f"{result['path']} ({result['rows_scanned']} " + ("行)" if zh else "rows)"))
+        for head in (("列", "类别", "依据", "个人信息类型（比例）") if zh else
+                     ("column", "class", "by", "PII types (rate)")):
+            table.add_column(head)
+        for col, info in result["columns"].items():
+            types = ", ".join(f"{t} {v['rate']:.0%}" for t, v in info["pii_types"].items())
+            table.add_row(col, info["class"], info["reason"], types or "-")
+    else:
+        table = Table(title=f"{result['path']} ({result['lines_scanned']} " + ("行)" if zh else "lines)"))
+        for head in (("类型", "数量", "所在行（前 10 个）") if zh else ("type", "count", "lines (first 10)")):
+            table.add_column(head)
+        for t, v in sorted(result["types"].items()):
+            table.add_row(t, str(v["count"]), ", ".join(map(str, v["lines"])))
+    out_console.print(table)
+
+
+# --- mask -----------------------------------------------------------------------------------
+
+@app.command()
+def mask(
+    inp: Annotated[Path, typer.Argument(metavar="IN", help="Input file.")],
+    out: Annotated[Path, typer.Argument(metavar="OUT", help="Output file (written atomically).")],
+    policy: Annotated[Path | None, typer.Option("--policy", help="Policy file (YAML/JSON).")] = None,
+    key_env: Annotated[str, typer.Option("--key-env", help="Environment variable holding the "
+                                         "pseudonymisation key.")] = "BENTU_PSEUDONYM_KEY",
+    key_file: Annotated[Path | None, typer.Option("--key-file", help="File holding the key.")] = None,
+    ephemeral_key: Annotated[bool, typer.Option("--ephemeral-key", help="Use a random key "
+                             "(pseudonyms will not match any other run).")] = False,
+    encoding: EncodingOpt = "utf-8",
+    lang: LangOpt = None,
+) -> None:
+    """De-identify IN into OUT with the policy's operators, streaming, atomically."""
+    from bentu.privacy._files import check_input, check_output
+    from bentu.privacy.masking import mask_file
+    from bentu.privacy.operators import load_key
+    from bentu.privacy.policy import load_policy
+
+    with user_errors(lang):
+        check_input(inp, encoding)
+        check_output(inp, out)
+        pol = load_policy(policy)
+        key = load_key(key_env, key_file, ephemeral=ephemeral_key)
+        summary = mask_file(inp, out, policy=pol, key=key, encoding=encoding)
+        zh = pick_lang(lang) == "zh"
+        total = sum(sum(v.values()) for v in summary["replaced"].values())
+        msg = (f"已写入 {out}：{summary['records']} 条记录，替换 {total} 处个人信息（密钥来源：{key.source}）。"
+               if zh else f"Wrote {out}: {summary['records']} records, {total} PII values replaced "
+               f"(key: {key.source}).")
+        typer.echo(msg, err=True)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,291 @@
+"""Named checks over a run's evidence; rule packs refer to them by name.
+
+A check is ``fn(ev: Evidence, **args) -> Outcome``. It reads fields with ``ev.get("file#/ptr")``
+and returns a verdict with the fields it looked at, so every verdict names its evidence. A
+missing file or field counts as the evidence being absent. Register a new check with
+``@register_check("name")``; rule YAML uses ``check: {name: ..., args: {...}}``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from bentu.compliance.evidence import Evidence, Observed
+
+__all__ = ["Outcome", "CHECKS", "register_check", "PASS", "FAIL", "REVIEW", "NA", "VERDICTS"]
+
+PASS, FAIL, REVIEW, NA = "pass", "fail", "needs_human_review", "not_applicable"
+VERDICTS = (PASS, FAIL, REVIEW, NA)
+
+
+@dataclass
+class Outcome:
+    """A check's result: verdict, reason in en and zh, and the evidence fields it read."""
+
+    verdict: str
+    en: str
+    zh: str
+    evidence: list[Observed] = field(default_factory=list)
+
+
+CheckFn = Callable[..., Outcome]
+CHECKS: dict[str, CheckFn] = {}
+
+
+def register_check(name: str) -> Callable[[CheckFn], CheckFn]:
+    """Decorator: add a check to :data:`CHECKS` under ``name``."""
+
+    def deco(fn: CheckFn) -> CheckFn:
+        if name in CHECKS:
+            raise KeyError(f"check {name!r} is already registered")
+        CHECKS[name] = fn
+        return fn
+
+    return deco
+
+
+def _show(obs: Observed) -> str:
+    return f"{obs.ref} = {obs.value!r}" if obs.present else f"{obs.ref} is absent"
+
+
+# ----------------------------------------------------------------------------- generic
+
+
+@register_check("field_equals")
+def field_equals(ev: Evidence, *, ref: str, value: Any) -> Outcome:
+    """Pass when the field holds ``value``; fail when it differs or is absent."""
+    obs = ev.get(ref)
+    if obs.present and obs.value == value:
+        return Outcome(PASS, f"{obs.ref} = {value!r}", f"{obs.ref} = {value!r}", [obs])
+    return Outcome(FAIL, f"expected {obs.ref} = {value!r}; {_show(obs)}",
+                   f"应为 {obs.ref} = {value!r}；实际 {_show(obs)}", [obs])
+
+
+@register_check("fields_present")
+def fields_present(ev: Evidence, *, refs: list[str]) -> Outcome:
+    """Pass when every field exists and is not null/empty."""
+    seen = [ev.get(r) for r in refs]
+    absent = [o.ref for o in seen if not o.present or o.value in (None, "", [], {})]
+    if not absent:
+        return Outcome(PASS, "all recorded: " + ", ".join(refs), "均有记录：" + ", ".join(refs), seen)
+    return Outcome(FAIL, "not recorded: " + ", ".join(absent), "缺少记录：" + ", ".join(absent), seen)
+
+
+@register_check("manual_review")
+def manual_review(ev: Evidence, *, refs: list[str] | None = None, why: dict | None = None) -> Outcome:
+    """Always needs a person: the run can show related fields, not the fact itself."""
+    why = why or {"en": "a person must confirm this; the run cannot evidence it",
+                  "zh": "需人工确认；运行本身无法提供证据"}
+    return Outcome(REVIEW, why["en"], why["zh"], [ev.get(r) for r in refs or []])
+
+
+# ------------------------------------------------------------------------------ privacy
+
+
+@register_check("pii_scan_done")
+def pii_scan_done(ev: Evidence) -> Outcome:
+    """Pass when the PII scan ran (``privacy.json#/pii`` is auto) and classified columns."""
+    mode, cols = ev.get("privacy.json#/pii"), ev.get("privacy.json#/columns")
+    if mode.value == "auto" and cols.present and cols.value:
+        return Outcome(PASS, f"PII scan ran over {len(cols.value)} columns",
+                       f"已对 {len(cols.value)} 列做个人信息扫描", [mode, cols])
+    return Outcome(FAIL, f"no PII scan: {_show(mode)}", f"未做个人信息扫描：{_show(mode)}", [mode, cols])
+
+
+@register_check("columns_classified")
+def columns_classified(ev: Evidence, *, classes: list[str]) -> Outcome:
+    """Pass when every data column has a class in ``privacy.json#/columns``."""
+    profile, cols = ev.get("data_profile.json#/columns"), ev.get("privacy.json#/columns")
+    names = [c.get("name") for c in profile.value] if isinstance(profile.value, list) else []
+    got = cols.value if isinstance(cols.value, dict) else {}
+    bad = sorted(n for n in names if (got.get(n) or {}).get("class") not in classes)
+    if names and not bad:
+        return Outcome(PASS, f"{len(names)} columns classified", f"{len(names)} 列均已分类", [profile, cols])
+    what = ", ".join(bad[:5]) if bad else "no column list in data_profile.json"
+    return Outcome(FAIL, f"columns without a class: {what}", f"未分类的列：{what}", [profile, cols])
+
+
+@register_check("k_anonymity_met")
+def k_anonymity_met(ev: Evidence) -> Outcome:
+    """Pass when a k-anonymity assessment exists and reached its target k."""
+    kobs = ev.get("privacy.json#/k_anonymity")
+    ka = kobs.value if isinstance(kobs.value, dict) else None
+    if ka is None:
+        return Outcome(FAIL, f"no re-identification risk assessment: {_show(kobs)}",
+                       f"未评估重识别风险：{_show(kobs)}", [kobs])
+    k, target = ka.get("k"), ka.get("target")
+    if isinstance(k, (int, float)) and target is None:
+        return Outcome(REVIEW, f"k = {k} measured but no target k set; a person must judge the risk",
+                       f"已测得 k = {k}，但未设定目标 k；需人工判断风险", [kobs])
+    if isinstance(k, (int, float)) and isinstance(target, (int, float)) and k >= target:
+        return Outcome(PASS, f"k = {k} ≥ target {target}", f"k = {k} ≥ 目标 {target}", [kobs])
+    return Outcome(FAIL, f"k = {k} below target {target}", f"k = {k} 低于目标 {target}", [kobs])
+
+
+@register_check("direct_identifiers_treated")
+def direct_identifiers_treated(ev: Evidence, *, forbidden: list[Any]) -> Outcome:
+    """Fail when a direct identifier is kept as is (operator in ``forbidden``) or no scan ran."""
+    cols = ev.get("privacy.json#/columns")
+    if not isinstance(cols.value, dict) or not cols.value:
+        return Outcome(FAIL, f"no column classification: {_show(cols)}", f"无列分类：{_show(cols)}", [cols])
+    direct = {n: c.get("operator") for n, c in cols.value.items() if c.get("class") == "direct_identifier"}
+    bad = sorted(n for n, op in direct.items() if op in forbidden)
+    if bad:
+        shown = ", ".join(f"{n} ({direct[n]})" for n in bad[:5])
+        return Outcome(FAIL, f"direct identifiers not de-identified: {shown}",
+                       f"直接标识符未去标识化：{shown}", [cols])
+    return Outcome(PASS, f"{len(direct)} direct identifier(s) de-identified",
+                   f"{len(direct)} 个直接标识符已去标识化", [cols])
+
+
+@register_check("no_plaintext_columns")
+def no_plaintext_columns(ev: Evidence, *, pattern: str, allowed_operators: list[str]) -> Outcome:
+    """Fail when a column whose name matches ``pattern`` is kept without an allowed operator."""
+    profile, cols = ev.get("data_profile.json#/columns"), ev.get("privacy.json#/columns")
+    if not isinstance(profile.value, list):
+        return Outcome(FAIL, f"no column list: {_show(profile)}", f"无列清单：{_show(profile)}", [profile])
+    rx = re.compile(pattern, re.IGNORECASE)
+    ops = cols.value if isinstance(cols.value, dict) else {}
+    hits = [c.get("name", "") for c in profile.value if rx.search(str(c.get("name", "")))]
+    bad = sorted(h for h in hits if (ops.get(h) or {}).get("operator") not in allowed_operators)
+    if bad:
+        return Outcome(FAIL, f"kept in plaintext: {', '.join(bad[:5])}", f"明文保留：{'、'.join(bad[:5])}",
+                       [profile, cols])
+    return Outcome(PASS, f"{len(hits)} matching column(s), none in plaintext",
+                   f"{len(hits)} 个匹配列，均未明文保留", [profile, cols])
+
+
+# ------------------------------------------------------------------------ model evidence
+
+
+@register_check("explanations_present")
+def explanations_present(ev: Evidence) -> Outcome:
+    """Pass when an explanation method was configured and ``explanations/`` holds files."""
+    method, folder = ev.get("recipe.yaml#/audit/explain"), ev.path("explanations")
+    if method.value and folder.present and folder.value:
+        return Outcome(PASS, f"{method.value} explanations: {len(folder.value)} file(s)",
+                       f"{method.value} 解释：{len(folder.value)} 个文件", [method, folder])
+    return Outcome(FAIL, f"no explanations ({_show(method)}; explanations/ "
+                   f"{'empty' if folder.present else 'absent'})",
+                   f"无解释输出（{_show(method)}；explanations/ {'为空' if folder.present else '不存在'}）",
+                   [method, folder])
+
+
+@register_check("fairness_examined")
+def fairness_examined(ev: Evidence) -> Outcome:
+    """Fail without a per-group fairness audit; needs review when a group is flagged."""
+    attrs = ev.get("fairness.json#/attributes")
+    if not isinstance(attrs.value, dict) or not attrs.value:
+        return Outcome(FAIL, f"bias not examined per group: {_show(attrs)}", f"未按群体检查偏差：{_show(attrs)}",
+                       [attrs])
+    flagged = sorted(a for a, v in attrs.value.items() if isinstance(v, dict) and v.get("four_fifths_flag"))
+    if flagged:
+        return Outcome(REVIEW, f"disparity flagged for {', '.join(flagged)} (four-fifths rule); a person "
+                       "must judge it", f"{'、'.join(flagged)} 存在差异（五分之四规则），需人工判断",
+                       [attrs, ev.get("fairness.json#/mitigation")])
+    return Outcome(PASS, f"examined {len(attrs.value)} attribute(s), none flagged",
+                   f"已检查 {len(attrs.value)} 个属性，均未标记", [attrs])
+
+
+@register_check("audit_log_intact")
+def audit_log_intact(ev: Evidence) -> Outcome:
+    """Pass when ``audit.jsonl`` exists and its hash chain and artifacts verify."""
+    from bentu.compliance.audit_log import verify_run
+
+    obs = ev.path("audit.jsonl")
+    if not obs.present:
+        return Outcome(FAIL, "audit.jsonl is absent", "audit.jsonl 不存在", [obs])
+    report = verify_run(ev.run_dir)
+    shown = Observed("audit.jsonl", "", {"ok": report.ok, "entries": report.entries})
+    if report.ok:
+        return Outcome(PASS, f"{report.entries} entries, chain intact", f"{report.entries} 条记录，哈希链完整", [shown])
+    first = report.problems[0]
+    return Outcome(FAIL, f"line {first['line']}: {first['reason']}", f"第 {first['line']} 行：{first['reason_zh']}",
+                   [shown])
+
+
+@register_check("audit_step_recorded")
+def audit_step_recorded(ev: Evidence, *, step: str, fields: list[str]) -> Outcome:
+    """Pass when ``audit.jsonl`` has an entry whose step starts with ``step`` and has ``fields``."""
+    import json
+
+    path = ev.run_dir / "audit.jsonl"
+    lines = path.read_text(encoding="utf-8").splitlines() if path.is_file() else []
+    for i, line in enumerate(lines, start=1):
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if str(entry.get("step", "")).startswith(step) and all(entry.get(f) is not None for f in fields):
+            obs = Observed("audit.jsonl", f"/{i - 1}", {f: entry[f] for f in ["step", *fields]})
+            return Outcome(PASS, f"step '{entry['step']}' recorded on line {i}", f"第 {i} 行记录了步骤 '{entry['step']}'",
+                           [obs])
+    return Outcome(FAIL, f"no '{step}' step with {', '.join(fields)} in audit.jsonl",
+                   f"audit.jsonl 中没有含 {', '.join(fields)} 的 '{step}' 步骤", [ev.path("audit.jsonl")])
+
+
+@register_check("training_data_traceable")
+def training_data_traceable(ev: Evidence, *, step: str) -> Outcome:
+    """Time (audit step), source, volume, checksum and sampling of the training data recorded."""
+    timed = audit_step_recorded(ev, step=step, fields=["time"])
+    refs = ["data_profile.json#/source", "data_profile.json#/rows", "data_profile.json#/source/sha256",
+            "data_profile.json#/split"]
+    fields = fields_present(ev, refs=refs)
+    missing = ([] if timed.verdict == PASS else [f"audit.jsonl '{step}' time"]) + (
+        [] if fields.verdict == PASS else [fields.en.removeprefix("not recorded: ")])
+    if not missing:
+        return Outcome(PASS, "time, source, volume, checksum and sampling recorded",
+                       "已记录时间、来源、数量、校验值与抽样方式", timed.evidence + fields.evidence)
+    return Outcome(FAIL, "not recorded: " + ", ".join(missing), "缺少记录：" + ", ".join(missing),
+                   timed.evidence + fields.evidence)
+
+
+# -------------------------------------------------------------------------- cross-border
+
+
+def _locations(ev: Evidence) -> tuple[Observed, Observed, Observed]:
+    return (ev.get("recipe.yaml#/governance/data_location"), ev.get("recipe.yaml#/governance/serving_location"),
+            ev.get("recipe.yaml#/governance/cross_border/enabled"))
+
+
+@register_check("cross_border_declared")
+def cross_border_declared(ev: Evidence, *, home: str) -> Outcome:
+    """Fail when data or serving is outside ``home`` (or undeclared) without a declared transfer."""
+    data, serve, enabled = _locations(ev)
+    outside = [o for o in (data, serve) if not o.present or o.value != home]
+    if outside and enabled.value is not True:
+        shown = "; ".join(_show(o) for o in outside)
+        return Outcome(FAIL, f"outside {home} or undeclared, but no cross-border transfer declared: {shown}",
+                       f"数据或服务位于 {home} 之外或未声明，但未声明跨境传输：{shown}", [data, serve, enabled])
+    verdict_en = "transfer declared" if outside else f"data and serving stay in {home}"
+    return Outcome(PASS, verdict_en, "已声明跨境传输" if outside else f"数据与服务均在 {home} 境内", [data, serve, enabled])
+
+
+@register_check("cross_border_tier")
+def cross_border_tier(ev: Evidence, *, tier: str, thresholds: dict) -> Outcome:
+    """Place a declared transfer in a tier by people per year; a filing needs a person."""
+    enabled = ev.get("recipe.yaml#/governance/cross_border/enabled")
+    people = ev.get("recipe.yaml#/governance/cross_border/people_per_year")
+    sens = ev.get("recipe.yaml#/governance/cross_border/sensitive_people_per_year")
+    seen = [enabled, people, sens]
+    if enabled.value is not True:
+        return Outcome(NA, "no cross-border transfer declared", "未声明跨境传输", seen)
+    if not isinstance(people.value, int) or not isinstance(sens.value, int):
+        return Outcome(FAIL, "transfer declared without yearly counts of people", "声明了跨境传输但未给出每年人数", seen)
+    found = ("security_assessment" if people.value >= thresholds["assessment_people"]
+             or sens.value >= thresholds["assessment_sensitive"] else
+             "standard_contract" if people.value >= thresholds["exempt_below_people"] or sens.value > 0
+             else "exempt")
+    counts = f"{people.value} people, {sens.value} with sensitive PI per year"
+    counts_zh = f"每年 {people.value} 人，其中敏感个人信息 {sens.value} 人"
+    if found == tier:
+        zh_need = "须申报数据出境安全评估" if tier == "security_assessment" else "须订立标准合同备案或通过认证"
+        return Outcome(REVIEW, f"{counts}: {tier.replace('_', ' ')} required — attach the filing",
+                       f"{counts_zh}：{zh_need}，请附材料", seen)
+    if found == "security_assessment":  # the stricter tier's rule covers this transfer
+        return Outcome(NA, f"{counts}: security assessment tier applies instead",
+                       f"{counts_zh}：适用安全评估档", seen)
+    return Outcome(PASS, f"{counts}: below the {tier.replace('_', ' ')} thresholds",
+                   f"{counts_zh}：低于该档门槛", seen)

@@ -1,0 +1,134 @@
+"""Reading tables from files, with errors that name the file, the line and the fix."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+from pathlib import Path
+
+import pandas as pd
+
+from bentu.errors import DataError
+
+__all__ = ["read_table", "sha256_file", "FORMATS"]
+
+FORMATS = ("csv", "parquet", "jsonl")
+
+
+def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
+    """SHA-256 of a file's bytes, streamed."""
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _infer_format(path: Path) -> str:
+    name = path.name.lower().removesuffix(".gz")
+    for fmt, suffixes in (("csv", (".csv", ".txt", ".tsv")), ("parquet", (".parquet", ".pq")), ("jsonl", (".jsonl", ".ndjson"))):
+        if name.endswith(suffixes):
+            return fmt
+    raise DataError(
+        f"Cannot tell the format of {path}: expected a .csv, .csv.gz, .parquet or .jsonl file. "
+        "Set data.format in the recipe (csv, parquet or jsonl).",
+        f"无法判断 {path} 的格式：应为 .csv、.csv.gz、.parquet 或 .jsonl 文件。请在配方中设置 data.format（csv、parquet 或 jsonl）。",
+    )
+
+
+def _check_text_encoding(path: Path) -> None:
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    with opener(path, "rb") as f:
+        head = f.read(1 << 16)
+    if b"\x00" in head:
+        raise DataError(
+            f"{path} looks like a binary file, not a text table (it contains NUL bytes).",
+            f"{path} 看起来是二进制文件，而不是文本表格（含有 NUL 字节）。",
+        )
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as err:
+        if err.start >= len(head) - 4:  # a multi-byte character cut by the 64 KiB window
+            return
+        try:
+            head.decode("gb18030")
+            enc = "GBK/GB18030"
+        except UnicodeDecodeError:
+            enc = "an unknown encoding"
+        raise DataError(
+            f"{path} is not UTF-8 (byte {err.start} looks like {enc}). Convert it first, e.g. "
+            f"`iconv -f GB18030 -t UTF-8 {path.name} > {path.stem}.utf8.csv`.",
+            f"{path} 不是 UTF-8 编码（第 {err.start} 字节看起来是 {enc}）。请先转换，例如 "
+            f"`iconv -f GB18030 -t UTF-8 {path.name} > {path.stem}.utf8.csv`。",
+        ) from err
+
+
+def read_table(path: str | Path, fmt: str | None = None) -> pd.DataFrame:
+    """Read a CSV (optionally gzip), Parquet or JSON Lines table.
+
+    Raises
+    ------
+    DataError
+        The file is missing, empty, binary, not UTF-8, or has a malformed row (the line is named).
+    """
+    path = Path(path)
+    if not path.exists():
+        raise DataError(
+            f"Data file {path} does not exist. Check the path given with --data or data.path.",
+            f"数据文件 {path} 不存在。请检查 --data 或 data.path 给出的路径。",
+        )
+    if path.is_dir():
+        raise DataError(f"{path} is a directory, not a data file.", f"{path} 是目录，而不是数据文件。")
+    if path.stat().st_size == 0:
+        raise DataError(f"Data file {path} is empty.", f"数据文件 {path} 是空的。")
+    fmt = fmt or _infer_format(path)
+    if fmt == "parquet":
+        try:
+            df = pd.read_parquet(path)
+        except Exception as err:  # pyarrow raises several types for a bad file
+            raise DataError(f"{path} is not a readable Parquet file: {err}", f"{path} 不是可读取的 Parquet 文件：{err}") from err
+    else:
+        _check_text_encoding(path)
+        df = _read_text(path, fmt)
+    if df.shape[0] == 0 or df.shape[1] == 0:
+        raise DataError(
+            f"Data file {path} has no data rows (only a header, or nothing at all).",
+            f"数据文件 {path} 没有数据行（只有表头或为空）。",
+        )
+    return df
+
+
+def _read_text(path: Path, fmt: str) -> pd.DataFrame:
+    try:
+        if fmt == "jsonl":
+            return pd.read_json(path, lines=True)
+        sep = "\t" if path.name.lower().removesuffix(".gz").endswith(".tsv") else ","
+        return pd.read_csv(path, sep=sep)
+    except pd.errors.EmptyDataError as err:
+        raise DataError(f"Data file {path} is empty.", f"数据文件 {path} 是空的。") from err
+    except pd.errors.ParserError as err:
+        line = _bad_line(path)
+        where_en = f" at line {line[0]}: expected {line[1]} fields, found {line[2]}" if line else f": {err}"
+        where_zh = f"：第 {line[0]} 行应有 {line[1]} 个字段，实际有 {line[2]} 个" if line else f"：{err}"
+        raise DataError(
+            f"{path} has a malformed row{where_en}. Fix or remove that row (quote fields that contain commas).",
+            f"{path} 有格式错误的行{where_zh}。请修正或删除该行（含逗号的字段需加引号）。",
+        ) from err
+    except ValueError as err:
+        raise DataError(f"{path} could not be parsed as {fmt}: {err}", f"{path} 无法按 {fmt} 解析：{err}") from err
+
+
+def _bad_line(path: Path) -> tuple[int, int, int] | None:
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8", newline="") as f:
+        reader = csv.reader(f)
+        header = next(reader, None)
+        if header is None:
+            return None
+        for row in reader:
+            if len(row) != len(header) and row:
+                return reader.line_num, len(header), len(row)
+    return None

@@ -1,0 +1,47 @@
+"""User-facing errors.
+
+Every error a user can cause derives from :class:`BentuError` (a ``ValueError``), carries an
+English and a Chinese message, and is turned into a one-paragraph message without a traceback
+by the command line.
+"""
+
+from __future__ import annotations
+
+__all__ = ["BentuError", "DataError", "RecipeError", "ConfigError", "MissingDependencyError"]
+
+
+class BentuError(ValueError):
+    """An error caused by the user's input, with a message in English and Chinese.
+
+    Parameters
+    ----------
+    en : str
+        The message in English: what is wrong, where (file, column, key), and how to fix it.
+    zh : str, optional
+        The same message in Chinese. Defaults to the English text.
+    """
+
+    def __init__(self, en: str, zh: str | None = None):
+        super().__init__(en)
+        self.en = en
+        self.zh = zh or en
+
+    def message(self, lang: str = "en") -> str:
+        """Return the message in ``lang`` (``"zh"`` or ``"en"``)."""
+        return self.zh if lang.startswith("zh") else self.en
+
+
+class DataError(BentuError):
+    """A data file or table is missing, malformed, or does not fit the recipe."""
+
+
+class RecipeError(BentuError):
+    """A recipe is unknown, misspelt, or has a value of the wrong type."""
+
+
+class ConfigError(BentuError):
+    """A parameter of a library object is out of range."""
+
+
+class MissingDependencyError(BentuError):
+    """An optional dependency is not installed."""

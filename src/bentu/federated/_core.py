@@ -1,0 +1,270 @@
+"""``train_federated``: prepare a federation's work directory, run it on a Flower runtime, and
+read the result back."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import cloudpickle
+import torch
+from torch import nn
+from torch.utils.data import Dataset
+
+from bentu.errors import DataError
+from bentu.federated._data import safe_name, save_dataset
+from bentu.federated.strategies import check_options, privacy_plan, resolve_strategy
+from bentu.recipe import FederatedCfg, TrainCfg
+
+__all__ = ["FederatedResult", "train_federated", "prepare_workdir", "read_result"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class FederatedResult:
+    """What a federated run produced.
+
+    Attributes
+    ----------
+    model : nn.Module
+        The global model with the weights of the round with the best validation AUC.
+    rounds : list of dict
+        Per round: ``round``, ``val_auc``, ``participants``, ``dropped``, ``bytes_up``,
+        ``bytes_down``, ``seconds``, ``aggregated``.
+    dropped : dict
+        Client → rounds in which it failed or timed out.
+    strategy, runtime : str
+        The strategy name; ``"simulation"`` or ``"deploy"``.
+    privacy : dict or None
+        For DP strategies: ``epsilon``, ``delta``, ``noise_multiplier``, ``clipping_norm``, …
+    seconds : float
+        Wall time of the whole run (process start-up included).
+    best_round : int
+    clients : dict
+        Client → ``{"rows": n}``.
+    """
+
+    model: nn.Module
+    rounds: list[dict]
+    dropped: dict[str, list[int]]
+    strategy: str
+    runtime: str
+    privacy: dict | None
+    seconds: float
+    best_round: int = 0
+    clients: dict[str, dict] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Everything but the model, JSON-ready."""
+        return {"strategy": self.strategy, "runtime": self.runtime, "rounds": self.rounds,
+                "dropped": self.dropped, "privacy": self.privacy, "seconds": self.seconds,
+                "best_round": self.best_round, "clients": self.clients}
+
+
+def _pickle_model_fn(model_fn: Callable[[], nn.Module], path: Path) -> None:
+    module = sys.modules.get(getattr(model_fn, "__module__", "") or "")
+    # Functions defined outside installed packages (a script, a test) travel by value.
+    if module is not None and not module.__name__.split(".")[0] in ("bentu", "torch", "functools"):
+        cloudpickle.register_pickle_by_value(module)
+        try:
+            path.write_bytes(cloudpickle.dumps(model_fn))
+        finally:
+            cloudpickle.unregister_pickle_by_value(module)
+    else:
+        path.write_bytes(cloudpickle.dumps(model_fn))
+
+
+def _check_clients(clients: dict[str, Dataset], cfg: FederatedCfg) -> None:
+    names = sorted(map(str, clients))
+    if len(clients) < max(cfg.min_clients, 2):
+        raise DataError(
+            f"The federation has {len(clients)} client(s) ({', '.join(names[:5])}), fewer than "
+            f"federated.min_clients={max(cfg.min_clients, 2)}. Add institutions, or lower federated.min_clients.",
+            f"联邦只有 {len(clients)} 个客户端（{', '.join(names[:5])}），少于 federated.min_clients="
+            f"{max(cfg.min_clients, 2)}。请增加机构，或调低 federated.min_clients。",
+        )
+    empty = sorted(str(n) for n, ds in clients.items() if len(ds) == 0)
+    if empty:
+        raise DataError(
+            f"Client(s) {', '.join(empty[:5])} hold no rows. Every client needs data: drop them or repartition.",
+            f"客户端 {', '.join(empty[:5])} 没有数据行。每个客户端都需要数据：请删除它们或重新划分。",
+        )
+
+
+def prepare_workdir(*, model_fn: Callable[[], nn.Module], clients: dict[str, Dataset], val: Dataset | None,
+                    cfg: FederatedCfg, train: TrainCfg, workdir: Path) -> dict[str, Any]:
+    """Write the plan, the model builder and each client's data under ``workdir``."""
+    strategy = resolve_strategy(cfg.strategy)
+    _check_clients(clients, cfg)
+    names = [str(n) for n in clients]
+    check_options(cfg.options, names)
+    for sub in ("clients", "result"):
+        shutil.rmtree(workdir / sub, ignore_errors=True)
+    (workdir / "clients").mkdir(parents=True, exist_ok=True)
+    files, used = [], set()
+    for i, (name, ds) in enumerate(clients.items()):
+        fname = f"{safe_name(name)}.pt"
+        fname = f"{i}_{fname}" if fname in used else fname
+        used.add(fname)
+        save_dataset(ds, workdir / "clients" / fname)
+        files.append(fname)
+    if val is not None:
+        save_dataset(val, workdir / "val.pt")
+    elif (workdir / "val.pt").exists():
+        (workdir / "val.pt").unlink()
+    _pickle_model_fn(model_fn, workdir / "model_fn.pkl")
+    manifest = {
+        "clients": names, "files": files, "strategy": strategy, "rounds": cfg.rounds,
+        "min_clients": cfg.min_clients, "round_timeout": cfg.round_timeout, "client_cpus": cfg.client_cpus,
+        "options": cfg.options, "seed": train.seed,
+        "local": {"optimizer": train.optimizer, "lr": train.lr, "weight_decay": train.weight_decay,
+                  "epochs": cfg.local_epochs, "batch_size": train.batch_size, "pos_weight": train.pos_weight},
+        "privacy": privacy_plan(strategy, cfg.options, cfg.rounds, len(names)),
+        "rows": {n: len(ds) for n, ds in clients.items()},
+    }
+    (workdir / "federation.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
+    return manifest
+
+
+def read_result(workdir: Path, manifest: dict, model_fn: Callable[[], nn.Module], runtime: str, seconds: float) -> FederatedResult:
+    """Build a :class:`FederatedResult` from ``workdir/result``."""
+    from bentu.federated._apps import load_arrays
+
+    out = workdir / "result"
+    rounds = [json.loads(line) for line in (out / "rounds.jsonl").read_text(encoding="utf-8").splitlines() if line]
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    model = model_fn()
+    state = torch.load(out / "best.pt", weights_only=True)
+    load_arrays(model, {k: v.numpy() for k, v in state.items()})
+    dropped: dict[str, list[int]] = {}
+    for r in rounds:
+        for name in r.get("dropped", []):
+            dropped.setdefault(name, []).append(r["round"])
+    privacy = manifest["privacy"]
+    if privacy is not None and summary.get("privacy_spent"):
+        privacy = {**privacy, **summary["privacy_spent"]}
+    return FederatedResult(
+        model=model, rounds=[r for r in rounds if r["round"] > 0], dropped=dropped, strategy=manifest["strategy"],
+        runtime=runtime, privacy=privacy, seconds=seconds, best_round=summary["best_round"],
+        clients={n: {"rows": r} for n, r in manifest["rows"].items()},
+    )
+
+
+def _watch(proc: subprocess.Popen, rounds_path: Path, total: int, progress: bool, limit: float) -> int:
+    """Wait for ``proc``; show a Rich progress bar of finished rounds when asked."""
+    deadline = time.monotonic() + limit
+    bar = None
+    if progress:
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        bar = Progress(TextColumn("federated rounds"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                       console=Console(stderr=True), transient=True)
+        bar.start()
+        task = bar.add_task("rounds", total=total)
+    try:
+        while proc.poll() is None:
+            if time.monotonic() > deadline:
+                proc.kill()
+                proc.wait()
+                return -9
+            if bar is not None and rounds_path.exists():
+                done = sum(1 for line in rounds_path.read_text(encoding="utf-8").splitlines() if line) - 1
+                bar.update(task, completed=max(done, 0))
+            time.sleep(0.5)
+        return int(proc.returncode)
+    finally:
+        if bar is not None:
+            bar.stop()
+
+
+def _log_tail(path: Path, lines: int = 25) -> str:
+    try:
+        return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+def run_simulation_process(workdir: Path, manifest: dict, progress: bool) -> None:
+    """Run Flower's simulation of ``workdir`` in a child process; its logs go to ``flower.log``."""
+    log_path = workdir / "flower.log"
+    env = {**os.environ, "FLWR_TELEMETRY_ENABLED": "0", "FLWR_DISABLE_UPDATE_CHECK": "1",
+           "RAY_DEDUP_LOGS": "0", "PYTHONUNBUFFERED": "1"}
+    limit = manifest["rounds"] * manifest["round_timeout"] + 600
+    with log_path.open("w", encoding="utf-8") as logf:
+        proc = subprocess.Popen([sys.executable, "-m", "bentu.federated._simulate", str(workdir)],
+                                stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                env=env, start_new_session=True)
+        try:
+            rc = _watch(proc, workdir / "result" / "rounds.jsonl", manifest["rounds"], progress, limit)
+        except BaseException:
+            _kill_group(proc)
+            raise
+    if rc != 0 or not (workdir / "result" / "final.pt").exists():
+        raise RuntimeError(f"Flower simulation failed (exit {rc}); see {log_path}:\n{_log_tail(log_path)}")
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    import signal
+
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait()
+
+
+def train_federated(*, model_fn: Callable[[], nn.Module], clients: dict[str, Dataset], val: Dataset | None,
+                    cfg: FederatedCfg, train: TrainCfg, workdir: Path, progress: bool = False) -> FederatedResult:
+    """Train a model across clients with Flower, without pooling their data.
+
+    Parameters
+    ----------
+    model_fn : callable
+        Builds a fresh model (the same architecture on every client and on the server).
+    clients : dict
+        Client name → its Dataset (items ``(x, y)`` or ``(x, y, mask)``).
+    val : Dataset, optional
+        Central validation data: the global model of each round is scored on it, and the round
+        with the best AUC gives the returned weights.
+    cfg : FederatedCfg
+        Strategy, rounds, ``local_epochs``, ``min_clients``, ``deploy`` and ``options``.
+    train : TrainCfg
+        Optimizer, learning rate, batch size and seed of the local training.
+    workdir : Path
+        Where client data, Flower's logs (``flower.log``) and the results are written.
+    progress : bool
+        Show a progress bar of rounds on stderr.
+
+    Returns
+    -------
+    FederatedResult
+
+    Raises
+    ------
+    RecipeError
+        An unknown strategy (with the closest match) or bad fault-injection options.
+    DataError
+        Fewer clients than ``min_clients`` or a client without rows.
+    """
+    workdir = Path(workdir).resolve()
+    workdir.mkdir(parents=True, exist_ok=True)
+    manifest = prepare_workdir(model_fn=model_fn, clients=clients, val=val, cfg=cfg, train=train, workdir=workdir)
+    start = time.perf_counter()
+    if cfg.deploy:
+        from bentu.federated.deploy import run_deployment
+
+        run_deployment(workdir, manifest, progress=progress)
+    else:
+        run_simulation_process(workdir, manifest, progress)
+    return read_result(workdir, manifest, model_fn, "deploy" if cfg.deploy else "simulation", time.perf_counter() - start)

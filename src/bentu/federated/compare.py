@@ -1,0 +1,128 @@
+"""Was federation worth it? Pooled (the upper bound), federated and institution-alone models,
+scored on the same test set."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
+
+from bentu.audit.metrics import binary_metrics
+from bentu.federated._core import FederatedResult, train_federated
+from bentu.recipe import FederatedCfg, TrainCfg
+from bentu.train import Trainer, seed_everything
+
+__all__ = ["compare_federation", "plot_rounds", "central_trainer"]
+
+log = logging.getLogger(__name__)
+
+
+def central_trainer(train: TrainCfg, progress: bool = False, description: str = "training") -> Trainer:
+    """The Trainer a recipe's ``train`` section describes."""
+    return Trainer(optimizer=train.optimizer, lr=train.lr, weight_decay=train.weight_decay, epochs=train.epochs,
+                   batch_size=train.batch_size, patience=train.patience, seed=train.seed,
+                   pos_weight=train.pos_weight, progress=progress, description=description)
+
+
+def _labels(ds: Dataset) -> np.ndarray:
+    ys = []
+    for batch in DataLoader(ds, batch_size=4096, shuffle=False):
+        y = batch[1]
+        if len(batch) > 2:
+            y = y[batch[2]]
+        ys.append(y.reshape(-1).numpy())
+    return np.concatenate(ys) if ys else np.zeros(0)
+
+
+def _scores(trainer: Trainer, model: nn.Module, val: Dataset, test: Dataset) -> dict[str, dict]:
+    out = {}
+    for split, ds in (("val", val), ("test", test)):
+        p, y = trainer.predict_proba(model, ds)
+        out[split] = binary_metrics(y, p)
+    return out
+
+
+def _train_central(model_fn: Callable[[], nn.Module], data: Dataset, val: Dataset, test: Dataset,
+                   train: TrainCfg, progress: bool, description: str) -> dict[str, Any]:
+    seed_everything(train.seed)
+    model = model_fn()
+    trainer = central_trainer(train, progress, description).fit(model, data, val)
+    return {**_scores(trainer, model, val, test), "rows": len(data), "seconds": trainer.train_seconds_,
+            "best_epoch": trainer.best_epoch_}
+
+
+def compare_federation(*, model_fn: Callable[[], nn.Module], clients: dict[str, Dataset], pooled_train: Dataset,
+                       val: Dataset, test: Dataset, cfg: FederatedCfg, train: TrainCfg, workdir: Path,
+                       progress: bool = False) -> dict:
+    """Train pooled, federated and each institution alone; score all on ``test``.
+
+    Returns
+    -------
+    dict
+        ``{"pooled": {"test": {...}, "val": {...}, "seconds"}, "federated": {"test", "val", "rounds",
+        "dropped", "privacy", "strategy", "runtime", "seconds", "best_round"}, "local": {name: {"test",
+        "val", "rows"}}, "clients": {name: {"rows", "label_rate"}}, "model": nn.Module}``; ``model`` is
+        the federated model (pop it before writing JSON); metrics from
+        :func:`bentu.audit.metrics.binary_metrics`.
+    """
+    torch.set_num_threads(max(1, min(torch.get_num_threads(), 4)))
+    clients_info = {}
+    for name, ds in clients.items():
+        y = _labels(ds)
+        clients_info[str(name)] = {"rows": len(ds), "label_rate": float(y.mean()) if len(y) else float("nan")}
+    pooled = _train_central(model_fn, pooled_train, val, test, train, progress, "pooled")
+    start = time.perf_counter()
+    fed = train_federated(model_fn=model_fn, clients=clients, val=val, cfg=cfg, train=train,
+                          workdir=Path(workdir) / "federated", progress=progress)
+    fed_scores = _scores(central_trainer(train), fed.model, val, test)
+    local = {}
+    for name, ds in clients.items():
+        local[str(name)] = _train_central(model_fn, ds, val, test, train, progress, f"local {name}")
+    return {
+        "pooled": pooled,
+        "federated": {**fed_scores, **{k: v for k, v in fed.to_dict().items() if k != "clients"},
+                      "seconds": time.perf_counter() - start},
+        "local": local,
+        "clients": clients_info,
+        "model": fed.model,  # the federated model (not JSON: pop it before writing metrics)
+    }
+
+
+def plot_rounds(result_or_comparison: FederatedResult | dict):
+    """Validation AUC per round, with the pooled and the best institution-alone AUC as lines.
+
+    Accepts a :class:`FederatedResult` or the dict of :func:`compare_federation`.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    comp = result_or_comparison if isinstance(result_or_comparison, dict) else None
+    rounds = comp["federated"]["rounds"] if comp else result_or_comparison.rounds
+    fig = Figure(figsize=(6, 3.6))
+    ax = fig.add_subplot(1, 1, 1)
+    xs = [r["round"] for r in rounds]
+    ax.plot(xs, [r["val_auc"] for r in rounds], marker="o", ms=3, label="federated (global model)")
+    dropped = [r["round"] for r in rounds if r.get("dropped")]
+    if dropped:
+        ax.scatter(dropped, [r["val_auc"] for r in rounds if r.get("dropped")], marker="x", color="red",
+                   zorder=3, label="a client dropped")
+    if comp:
+        ax.axhline(comp["pooled"]["val"]["auc"], color="black", ls="--", label="pooled (upper bound)")
+        if comp["local"]:
+            name, best = max(comp["local"].items(), key=lambda kv: kv[1]["val"]["auc"])
+            ax.axhline(best["val"]["auc"], color="grey", ls=":", label=f"best alone ({name})")
+    ax.set_xlabel("round")
+    ax.set_ylabel("validation AUC")
+    ax.legend(loc="lower right", fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig

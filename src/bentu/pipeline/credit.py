@@ -1,0 +1,277 @@
+"""The credit application: a tabular binary classifier (probability of default) taken
+through the data, network, optimization and inference layers, with audit evidence."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import numpy as np
+import pandas as pd
+import torch
+from torch.utils.data import TensorDataset
+
+from bentu.audit.metrics import binary_metrics, calibration_curve, psi, roc_points
+from bentu.data import TabularPreprocessor, binary_target, profile_table, resolve_roles, split_rows
+from bentu.datasets import load_tabular
+from bentu.errors import ConfigError
+from bentu.inference.export import export_onnx
+from bentu.models import create_model, get_entry
+from bentu.pipeline._context import RunContext
+from bentu.report import plots
+from bentu.train import Trainer
+
+__all__ = ["run", "ks_threshold", "fit_baselines"]
+
+log = logging.getLogger(__name__)
+
+
+def ks_threshold(y: np.ndarray, p: np.ndarray) -> float:
+    """The score cut-off at the KS point (max TPR − FPR) — the usual credit decision cut-off."""
+    from sklearn.metrics import roc_curve
+
+    fpr, tpr, thr = roc_curve(y, p)
+    i = int(np.argmax(tpr - fpr))
+    return float(min(thr[i], 1.0))
+
+
+def fit_baselines(names: list[str], X_tr: np.ndarray, y_tr: np.ndarray, seed: int) -> dict[str, tuple[object, float]]:
+    """Fit baseline models on the same preprocessed training rows; return (model, seconds)."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.linear_model import LogisticRegression
+
+    makers = {
+        "logistic_regression": lambda: LogisticRegression(max_iter=2000),
+        "gradient_boosting": lambda: HistGradientBoostingClassifier(random_state=seed),
+    }
+    fitted = {}
+    for name in names:
+        start = time.perf_counter()
+        model = makers[name]().fit(X_tr, y_tr)
+        fitted[name] = (model, time.perf_counter() - start)
+    return fitted
+
+
+def _dataset(X: np.ndarray, y: np.ndarray) -> TensorDataset:
+    return TensorDataset(torch.from_numpy(X), torch.from_numpy(y.astype(np.float32)))
+
+
+def _predict(model: torch.nn.Module, X: np.ndarray) -> np.ndarray:
+    model.eval()
+    with torch.no_grad():
+        return torch.sigmoid(model(torch.from_numpy(X))).numpy()
+
+
+def run(ctx: RunContext) -> None:
+    """Run the credit application inside ``ctx`` (see :mod:`bentu.pipeline`)."""
+    r, d = ctx.recipe, ctx.recipe.data
+    if get_entry(r.model.name).family != "tabular":
+        raise ConfigError(
+            f"model.name {r.model.name!r} is not a tabular model; the credit application needs one (e.g. 'tabular_mlp').",
+            f"model.name {r.model.name!r} 不是表格模型；信用风险应用需要表格模型（例如 'tabular_mlp'）。",
+        )
+    table = load_tabular(dataset=d.dataset, path=d.path, fmt=d.format, options=d.options,
+                         data_root=ctx.data_root, data_path=ctx.data_path)
+    source = table.source.get("path", table.source.get("dataset", "data"))
+    ctx.audit.append("load_data", params={"source": table.source, "rows": len(table.df), "columns": table.df.shape[1]},
+                     inputs=table.files)
+    df = table.df
+    roles = resolve_roles(df, source=source, target=d.target, features=d.features, categorical=d.categorical,
+                          sensitive=d.sensitive, institution=d.institution, identifiers=d.identifiers,
+                          drop=d.drop + ([d.split.column] if d.split.column else []))
+    y = binary_target(df, roles.target, source)
+
+    df, privacy = _privacy(ctx, df, roles)
+    y = binary_target(df, roles.target, source)  # the gate may suppress rows (k-anonymity)
+    split = split_rows(y, test=d.split.test, val=d.split.val, seed=r.train.seed, stratify=d.split.stratify,
+                       predefined=df[d.split.column] if d.split.column else None, test_values=d.split.test_values,
+                       source=source)
+    train_idx = _drop_train_duplicates(df, roles, split.train)
+    numeric = [c for c in roles.features if c not in roles.categorical]
+    pre = TabularPreprocessor(numeric=numeric, categorical=roles.categorical).fit(df.iloc[train_idx])
+    X = {k: pre.transform(df.iloc[idx]) for k, idx in (("train", train_idx), ("val", split.val), ("test", split.test))}
+    Y = {"train": y[train_idx], "val": y[split.val], "test": y[split.test]}
+    split_info = {**split.sizes(), "train_after_dedup": len(train_idx), "seed": r.train.seed,
+                  "scheme": f"predefined:{d.split.column}" if d.split.column else "stratified_random"}
+    profile = profile_table(df, y, roles, source=table.source, split=split_info)
+    profile["preprocessing"] = {"numeric": numeric, "categorical": roles.categorical, "n_inputs": X["train"].shape[1],
+                                "fitted_on": "train"}
+    ctx.write_json("data_profile.json", profile)
+    ctx.evidence["profile"] = profile
+    ctx.audit.append("prepare_data", params={"split": split_info, "roles": roles.as_dict()},
+                     outputs={"data_profile": ctx.dir / "data_profile.json"})
+
+    model, train_info = _train(ctx, X, Y, df, roles, train_idx)
+    p = {k: _predict(model, X[k]) for k in X}
+    threshold = ks_threshold(Y["val"], p["val"])
+    metrics = {
+        "test": binary_metrics(Y["test"], p["test"], threshold),
+        "val": binary_metrics(Y["val"], p["val"], threshold),
+        "train": {"auc": binary_metrics(Y["train"], p["train"], threshold)["auc"]},
+        "threshold": {"value": threshold, "rule": "KS point on validation scores"},
+        "psi_score_train_test": psi(p["train"], p["test"]),
+        "calibration": calibration_curve(Y["test"], p["test"]),
+        "roc": roc_points(Y["test"], p["test"]),
+        "training": train_info,
+        "baselines": {},
+    }
+    base_scores = {}
+    for name, (est, secs) in fit_baselines(r.train.baselines, X["train"], Y["train"], r.train.seed).items():
+        pv, pt = est.predict_proba(X["val"])[:, 1], est.predict_proba(X["test"])[:, 1]
+        t = ks_threshold(Y["val"], pv)
+        metrics["baselines"][name] = {"test": binary_metrics(Y["test"], pt, t), "val": binary_metrics(Y["val"], pv, t),
+                                      "train_seconds": secs}
+        base_scores[name] = pt
+    if "comparison" in train_info:
+        metrics["comparison"] = train_info.pop("comparison")
+    ctx.evidence["metrics"] = metrics
+    _export(ctx, model, pre, X, threshold, roles)
+    ctx.write_json("metrics.json", metrics)
+    ctx.audit.append("evaluate", params={"threshold": threshold}, outputs={"metrics": ctx.dir / "metrics.json"})
+    _report_performance(ctx, metrics, Y, p, base_scores, df, roles, split.test, privacy)
+
+
+def _privacy(ctx: RunContext, df: pd.DataFrame, roles) -> tuple[pd.DataFrame, dict]:
+    from bentu.privacy.gate import run_privacy_gate
+
+    pc = ctx.recipe.privacy
+    protected = [c for c in [roles.institution, *roles.sensitive] if c]
+    out, report = run_privacy_gate(
+        df, pii=pc.pii, policy=pc.policy, key_env=pc.key_env, key_file=pc.key_file, k_anonymity=pc.k_anonymity,
+        quasi_identifiers=pc.quasi_identifiers, features=roles.features, target=roles.target, protected=protected,
+        lang=ctx.lang,
+    )
+    ctx.write_json("privacy.json", report)
+    ctx.evidence["privacy"] = report
+    ctx.audit.append("privacy_gate", params={"pii": pc.pii, "k_anonymity": pc.k_anonymity},
+                     outputs={"privacy": ctx.dir / "privacy.json"})
+    return out, report
+
+
+def _drop_train_duplicates(df: pd.DataFrame, roles, train_idx: np.ndarray) -> np.ndarray:
+    cols = roles.features + [roles.target]
+    dup = df.iloc[train_idx][cols].duplicated().to_numpy()
+    return train_idx[~dup]
+
+
+def _trainer(ctx: RunContext, **kw) -> Trainer:
+    t = ctx.recipe.train
+    return Trainer(optimizer=t.optimizer, lr=t.lr, weight_decay=t.weight_decay, epochs=t.epochs,
+                   batch_size=t.batch_size, patience=t.patience, seed=t.seed, pos_weight=t.pos_weight,
+                   progress=ctx.progress, **kw)
+
+
+def _train(ctx: RunContext, X: dict, Y: dict, df: pd.DataFrame, roles, train_idx: np.ndarray):
+    r = ctx.recipe
+    n_in = X["train"].shape[1]
+
+    def model_fn() -> torch.nn.Module:
+        torch.manual_seed(r.train.seed)
+        return create_model(r.model.name, in_features=n_in, **r.model.params())
+
+    train_ds, val_ds = _dataset(X["train"], Y["train"]), _dataset(X["val"], Y["val"])
+    if not r.federated.enabled:
+        model = model_fn()
+        trainer = _trainer(ctx, checkpoint_dir=ctx.dir / "model" / "checkpoints", description=ctx.tr("training", "训练中"))
+        trainer.fit(model, train_ds, val_ds)
+        ctx.audit.append("train", params={"model": r.model.name, "params": r.model.params(), "train": r.train.model_dump(),
+                                          "epochs_run": len(trainer.history_), "best_epoch": trainer.best_epoch_},
+                         outputs={"checkpoints": ctx.dir / "model" / "checkpoints"})
+        return model, {"mode": "central", "history": trainer.history_, "best_epoch": trainer.best_epoch_,
+                       "train_seconds": trainer.train_seconds_, "stopped_early": trainer.stopped_early_}
+    return _train_federated(ctx, model_fn, X, Y, df, roles, train_idx, train_ds, val_ds)
+
+
+def _train_federated(ctx, model_fn, X, Y, df, roles, train_idx, train_ds, val_ds):
+    from bentu.data.partition import partition_rows
+    from bentu.federated import compare_federation, train_federated
+
+    fc, r = ctx.recipe.federated, ctx.recipe
+    groups = df[roles.institution].iloc[train_idx].astype(str).to_numpy() if roles.institution else None
+    parts = partition_rows(n_rows=len(train_idx), labels=Y["train"], groups=groups,
+                           scheme=fc.clients, num_clients=fc.num_clients, alpha=fc.alpha, seed=r.train.seed,
+                           column=roles.institution)
+    clients = {name: _dataset(X["train"][idx], Y["train"][idx]) for name, idx in parts.items()}
+    workdir = ctx.dir / "federated"
+    info: dict = {"mode": "federated", "strategy": fc.strategy,
+                  "clients": {n: {"rows": int(len(i)), "label_rate": float(Y["train"][i].mean())} for n, i in parts.items()}}
+    model = None
+    if fc.compare:
+        comparison = compare_federation(model_fn=model_fn, clients=clients, pooled_train=train_ds, val=val_ds,
+                                        test=_dataset(X["test"], Y["test"]), cfg=fc, train=r.train, workdir=workdir,
+                                        progress=ctx.progress)
+        model = comparison.pop("model", None)
+        info["comparison"] = comparison
+    if model is None:
+        result = train_federated(model_fn=model_fn, clients=clients, val=val_ds, cfg=fc, train=r.train,
+                                 workdir=workdir, progress=ctx.progress)
+        model = result.model
+        info.update(rounds=result.rounds, dropped=result.dropped, runtime=result.runtime, privacy=result.privacy,
+                    train_seconds=result.seconds)
+    ctx.audit.append("train_federated", params={"federated": fc.model_dump(), "clients": info["clients"]},
+                     outputs={"federated": workdir} if workdir.exists() else None)
+    return model, info
+
+
+def _export(ctx: RunContext, model: torch.nn.Module, pre: TabularPreprocessor, X: dict, threshold: float, roles) -> None:
+    r = ctx.recipe
+    model_dir = ctx.path("model/x").parent
+    torch.save({"name": r.model.name, "params": {"in_features": X["train"].shape[1], **r.model.params()},
+                "state_dict": model.state_dict()}, model_dir / "model.pt")
+    parity = export_onnx(model, (torch.from_numpy(X["test"][:64]),), model_dir / "model.onnx")
+    ctx.evidence["export"] = parity
+    preprocess = {**pre.to_dict(), "threshold": threshold, "target": roles.target, "event": 1,
+                  "decision": {"at_or_above_threshold": "decline_or_review", "below_threshold": "approve"}}
+    ctx.write_json("model/preprocess.json", preprocess)
+    ctx.write_json("model/export.json", parity)
+    ctx.audit.append("export", params={"parity": parity},
+                     outputs={"model_pt": model_dir / "model.pt", "model_onnx": model_dir / "model.onnx",
+                              "preprocess": model_dir / "preprocess.json"})
+
+
+def _report_performance(ctx, metrics, Y, p, base_scores, df, roles, test_idx, privacy) -> None:
+    tr = ctx.tr
+    prof = ctx.evidence["profile"]
+    s = ctx.report.section("overview", tr("Overview", "概览"))
+    m = metrics["test"]
+    s.paragraph(tr(
+        f"The model ({ctx.recipe.model.name}) ranks test applicants by probability of default with AUC {m['auc']:.3f} "
+        f"and KS {m['ks']:.3f}. At the cut-off {metrics['threshold']['value']:.3f} (the KS point on validation data) "
+        f"it flags {m['tp'] + m['fp']:,} of {m['n']:,} test applicants for decline or review, catching "
+        f"{m['sensitivity']:.0%} of those who defaulted.",
+        f"模型（{ctx.recipe.model.name}）在测试集上按违约概率对申请人排序，AUC 为 {m['auc']:.3f}，KS 为 {m['ks']:.3f}。"
+        f"在截断点 {metrics['threshold']['value']:.3f}（验证集 KS 点）上，模型将 {m['n']:,} 名测试申请人中的 "
+        f"{m['tp'] + m['fp']:,} 名标为拒绝或人工复核，识别出 {m['sensitivity']:.0%} 的实际违约者。"))
+    rows = [[ctx.recipe.model.name, m["auc"], m["ks"], m["accuracy"], m["f1"], m["brier"], m["ece"],
+             metrics["training"].get("train_seconds", float("nan"))]]
+    for name, b in metrics["baselines"].items():
+        bt = b["test"]
+        rows.append([name, bt["auc"], bt["ks"], bt["accuracy"], bt["f1"], bt["brier"], bt["ece"], b["train_seconds"]])
+    s.table(["model", "AUC", "KS", tr("accuracy", "准确率"), "F1", "Brier", "ECE", tr("train s", "训练秒数")], rows,
+            caption=tr("Test set, same rows for every model", "测试集（所有模型使用相同的行）"))
+
+    s = ctx.report.section("data", tr("Data", "数据"))
+    s.kv({tr("rows", "行数"): prof["rows"], tr("default rate", "违约率"): prof["class_balance"]["positive_rate"],
+          tr("train / val / test", "训练/验证/测试"): f"{prof['split']['train_after_dedup']:,} / {prof['split']['val']:,} / {prof['split']['test']:,}",
+          tr("model inputs", "模型输入维度"): prof["preprocessing"]["n_inputs"]})
+    if "institutions" in prof:
+        s.table([tr("institution", "机构"), tr("rows", "行数"), tr("default rate", "违约率")],
+                [[k, v["rows"], v["positive_rate"]] for k, v in prof["institutions"].items()])
+    s.note(tr("Cleaning (imputation, scaling, encoding, de-duplication) was fitted on the training split only.",
+              "数据清洗（缺失值填补、标准化、编码、去重）仅在训练集上拟合。"))
+
+    s = ctx.report.section("performance", tr("Performance", "模型表现"))
+    curves = {ctx.recipe.model.name: (Y["test"], p["test"]), **{n: (Y["test"], v) for n, v in base_scores.items()}}
+    s.figure(plots.roc_plot(curves), tr("ROC curves on the test set", "测试集 ROC 曲线"))
+    s.figure(plots.ks_plot(Y["test"], p["test"]), tr("KS: score distributions of defaulters and non-defaulters",
+                                                      "KS：违约与未违约客户的评分累积分布"))
+    s.figure(plots.calibration_plot(metrics["calibration"]), tr(
+        f"Calibration (ECE {m['ece']:.3f}): predicted vs observed default rate",
+        f"校准曲线（ECE {m['ece']:.3f}）：预测违约率与实际违约率"))
+    if roles.institution:
+        groups = df[roles.institution].iloc[test_idx].to_numpy()
+        s.figure(plots.score_by_group_plot(p["test"], groups, "Score by institution"),
+                 tr("Score distribution by institution (test set)", "各机构评分分布（测试集）"))
+    s.kv({tr("PSI of the score, train vs test", "评分 PSI（训练集对测试集）"): metrics["psi_score_train_test"]},
+         caption=tr("PSI < 0.1 stable; 0.1–0.25 moderate shift; > 0.25 significant shift.",
+                    "PSI < 0.1 稳定；0.1–0.25 中等偏移；> 0.25 显著偏移。"))

@@ -1,0 +1,549 @@
+"""The imaging application (``application: imaging``): medical image diagnosis with transfer
+learning, a clinical evaluation at a chosen operating point, and Grad-CAM explanations.
+
+Steps: load and check the images → (pretrain on a source dataset or load pretrained weights) →
+fine-tune on the local training split (and train from scratch for comparison) → pick the
+operating point on validation data only → evaluate on the held-out test split → data-volume
+curve → ONNX export with parity check → Grad-CAM overlays → report sections.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from bentu.audit.gradcam import gradcam, pick_cases, save_overlays
+from bentu.datasets.images import ImageDataset, ImageSplits, load_dicom_folder, load_image_folder
+from bentu.datasets.medmnist import load_medmnist, medmnist_path
+from bentu.errors import ConfigError, DataError
+from bentu.models import create_model, get_entry
+from bentu.models.vision import FlipTTA, LogitEnsemble
+from bentu.recipe import ImagingCfg
+from bentu.train.augment import Augment
+from bentu.train.transfer import WEIGHT_SUFFIXES, FineTuneTrainer, freeze, load_weights, read_weights, save_weights
+
+__all__ = ["run", "choose_threshold", "clinical_metrics", "subsample"]
+
+log = logging.getLogger(__name__)
+
+HEAD_PREFIX = "head."  # the classifier head is re-initialised when transferring between tasks
+
+
+@dataclass(frozen=True)
+class _Prep:
+    """What turns a raw image into a model input (written to preprocess.json)."""
+
+    size: int
+    channels: int
+    mean: float
+    std: float
+    positive_label: int
+
+
+# -- evaluation helpers (pure functions, tested on their own) ---------------------------------
+
+
+def choose_threshold(y: np.ndarray, p: np.ndarray, rule: str = "accuracy", target_sensitivity: float = 0.9) -> float:
+    """Pick a decision threshold on validation scores.
+
+    Parameters
+    ----------
+    rule : {"accuracy", "youden", "target_sensitivity"}
+        Maximise accuracy, maximise Youden's J (sensitivity + specificity − 1), or take the
+        highest threshold whose sensitivity reaches ``target_sensitivity``. Ties are broken by
+        the middle of the tied range.
+    """
+    y = np.asarray(y).astype(int)
+    p = np.asarray(p, dtype=float)
+    u = np.unique(p)
+    cands = np.concatenate([[u[0] - 1e-6], (u[:-1] + u[1:]) / 2, [u[-1] + 1e-6]]) if len(u) else np.array([0.5])
+    pred = p[None, :] >= cands[:, None]  # (t, n)
+    tp = (pred & (y == 1)).sum(1)
+    tn = (~pred & (y == 0)).sum(1)
+    pos, neg = max((y == 1).sum(), 1), max((y == 0).sum(), 1)
+    sens, spec = tp / pos, tn / neg
+    if rule == "accuracy":
+        score = (tp + tn) / len(y)
+    elif rule == "youden":
+        score = sens + spec - 1
+    elif rule == "target_sensitivity":
+        ok = np.flatnonzero(sens >= target_sensitivity)
+        return float(cands[ok.max()]) if len(ok) else float(cands[0])
+    else:
+        raise ConfigError(
+            f"imaging.operating_point must be accuracy, youden or target_sensitivity. Got {rule!r} instead.",
+            f"imaging.operating_point 必须是 accuracy、youden 或 target_sensitivity，实际为 {rule!r}。",
+        )
+    best = np.flatnonzero(np.isclose(score, score.max()))
+    return float(cands[best[len(best) // 2]])
+
+
+def clinical_metrics(y: np.ndarray, p: np.ndarray, threshold: float) -> dict:
+    """AUC, accuracy, sensitivity, specificity, PPV, NPV and the confusion counts at ``threshold``."""
+    from sklearn.metrics import roc_auc_score
+
+    y = np.asarray(y).astype(int)
+    pred = np.asarray(p) >= threshold
+    tp, tn = int((pred & (y == 1)).sum()), int((~pred & (y == 0)).sum())
+    fp, fn = int((pred & (y == 0)).sum()), int((~pred & (y == 1)).sum())
+    div = lambda a, b: a / b if b else float("nan")  # noqa: E731
+    return {
+        "auc": float(roc_auc_score(y, p)) if len(np.unique(y)) == 2 else float("nan"),
+        "accuracy": div(tp + tn, len(y)),
+        "sensitivity": div(tp, tp + fn),
+        "specificity": div(tn, tn + fp),
+        "ppv": div(tp, tp + fp),
+        "npv": div(tn, tn + fn),
+        "threshold": float(threshold),
+        "tp": tp, "fp": fp, "tn": tn, "fn": fn, "n": int(len(y)),
+    }
+
+
+def subsample(y: np.ndarray, fraction: float, seed: int) -> np.ndarray:
+    """Stratified subsample of indices: ``fraction`` of each class (at least 2 per class)."""
+    rng = np.random.default_rng(seed)
+    keep = []
+    for k in np.unique(y):
+        idx = np.flatnonzero(y == k)
+        n = min(len(idx), max(2, int(round(fraction * len(idx)))))
+        keep.append(rng.choice(idx, size=n, replace=False))
+    return np.sort(np.concatenate(keep))
+
+
+# -- data ---------------------------------------------------------------------------------------
+
+
+def _resolve(ctx, rel: str) -> Path:
+    p = Path(rel)
+    if p.is_absolute() or p.exists() or ctx.data_root is None:
+        return p
+    return Path(ctx.data_root) / p
+
+
+def _load(ctx, cfg: ImagingCfg) -> ImageSplits:
+    rc = ctx.recipe
+    if cfg.source == "medmnist":
+        flag = (rc.data.dataset or "").lower()
+        if not flag:
+            raise DataError("data.dataset must name the MedMNIST subset (e.g. breastmnist).",
+                            "data.dataset 必须给出 MedMNIST 子集名称（例如 breastmnist）。")
+        path = ctx.data_path if ctx.data_path is not None else (_resolve(ctx, rc.data.path) if rc.data.path else None)
+        return load_medmnist(medmnist_path(flag, ctx.data_root, path))
+    root = ctx.data_path or (_resolve(ctx, cfg.path) if cfg.path else None)
+    if root is None:
+        raise DataError(f"imaging.source is {cfg.source!r}: give the folder with imaging.path or --data.",
+                        f"imaging.source 为 {cfg.source!r}：请用 imaging.path 或 --data 指定文件夹。")
+    loader = load_image_folder if cfg.source == "folder" else load_dicom_folder
+    return loader(root, channels=cfg.channels, size=cfg.image_size, classes=cfg.classes, seed=rc.train.seed)
+
+
+def _targets(data: ImageSplits, split: str, positive_label: int) -> np.ndarray:
+    return (data.labels[split] == positive_label).astype(np.float32)
+
+
+def _datasets(data: ImageSplits, prep: _Prep, augment: Augment | None) -> dict[str, ImageDataset]:
+    out = {}
+    for s in data.images:
+        images = data.images[s]
+        if images.shape[-1] != prep.channels:
+            images = np.repeat(images, 3, axis=-1) if prep.channels == 3 else images.mean(-1, keepdims=True).astype(np.uint8)
+        out[s] = ImageDataset(images, _targets(data, s, prep.positive_label), mean=prep.mean, std=prep.std,
+                              size=prep.size, augment=augment if s == "train" else None)
+    return out
+
+
+def _subset(ds: ImageDataset, idx: np.ndarray) -> ImageDataset:
+    sub = ImageDataset.__new__(ImageDataset)
+    sub.x, sub.y, sub.augment = ds.x[idx], ds.y[idx], ds.augment
+    return sub
+
+
+# -- training -----------------------------------------------------------------------------------
+
+
+class _Run:
+    """The state of one imaging run (kept small: data, settings, helpers to train and predict)."""
+
+    def __init__(self, ctx):
+        self.ctx = ctx
+        self.rc = ctx.recipe
+        self.cfg = self.rc.imaging or ImagingCfg()
+        if get_entry(self.rc.model.name).family != "vision":
+            raise ConfigError(
+                f"model.name {self.rc.model.name!r} is not a vision model; the imaging application needs one "
+                "(e.g. resnet_small).",
+                f"model.name {self.rc.model.name!r} 不是视觉模型；影像应用需要视觉模型（例如 resnet_small）。",
+            )
+        a = self.cfg.augment
+        self.augment = (
+            Augment(hflip=a.hflip, vflip=a.vflip, rotate=a.rotate, shift=a.shift, scale=a.scale,
+                    brightness=a.brightness, contrast=a.contrast) if a.enabled else None
+        )
+        self.timings: dict[str, float] = {}
+
+    def model_params(self, prep: _Prep) -> dict:
+        params = {"in_channels": prep.channels, "image_size": prep.size}
+        params.update(self.rc.model.params())
+        return params
+
+    def new_model(self, prep: _Prep, seed: int) -> nn.Module:
+        torch.manual_seed(seed)
+        return create_model(self.rc.model.name, **self.model_params(prep))
+
+    def trainer(self, *, seed: int, epochs: int, lr: float, pos_weight: float | None, description: str) -> FineTuneTrainer:
+        t = self.rc.train
+        return FineTuneTrainer(
+            optimizer=t.optimizer, lr=lr, weight_decay=t.weight_decay, epochs=epochs, batch_size=t.batch_size,
+            patience=t.patience, seed=seed, monitor="auc", pos_weight=pos_weight,
+            warmup_epochs=self.cfg.warmup_epochs, progress=bool(self.ctx.progress), description=description,
+        )
+
+    def pos_weight(self, y: torch.Tensor) -> float | None:
+        if self.cfg.balance == "none":
+            return None
+        pos = float(y.sum())
+        return (len(y) - pos) / pos if pos else None
+
+    def train(self, prep, train_ds, val_ds, *, seed: int, init: dict | None, epochs: int, description: str):
+        model = self.new_model(prep, seed)
+        if init is not None:
+            load_weights(model, init)
+            if self.rc.transfer.freeze:
+                freeze(model, self.rc.transfer.freeze)
+        lr = self.cfg.finetune_lr if (init is not None and self.cfg.finetune_lr) else self.rc.train.lr
+        tr = self.trainer(seed=seed, epochs=epochs, lr=lr, pos_weight=self.pos_weight(train_ds.y), description=description)
+        tr.fit(model, train_ds, val_ds)
+        for p in model.parameters():
+            p.requires_grad_(True)
+        return model.eval(), tr
+
+    def wrap(self, models: list[nn.Module]) -> nn.Module:
+        m = models[0] if len(models) == 1 else LogitEnsemble(models)
+        return (FlipTTA(m) if self.cfg.tta else m).eval()
+
+    @staticmethod
+    @torch.no_grad()
+    def predict(model: nn.Module, ds: ImageDataset) -> np.ndarray:
+        model.eval()
+        out = [torch.sigmoid(model(ds.x[i:i + 512])) for i in range(0, len(ds), 512)]
+        return torch.cat(out).numpy() if out else np.zeros(0)
+
+
+def _pretrain(run: _Run, prep: _Prep) -> tuple[dict | None, dict]:
+    """Weights to start from (head removed) and a description: from a source dataset or a file."""
+    ctx, src = run.ctx, run.rc.transfer.from_
+    if not src:
+        return None, {"enabled": False}
+    if Path(src).suffix in WEIGHT_SUFFIXES:
+        path = _resolve(ctx, src)
+        state = read_weights(path)
+        info = {"enabled": True, "from": str(path), "kind": "weights_file"}
+        ctx.audit.append("load_pretrained", params={"freeze": run.rc.transfer.freeze}, inputs={"weights": path})
+    else:
+        local = ctx.data_path.parent if ctx.data_path is not None and ctx.data_path.is_file() else None
+        path = local / f"{src.lower()}.npz" if local is not None and (local / f"{src.lower()}.npz").is_file() else \
+            medmnist_path(src.lower(), ctx.data_root)
+        source = load_medmnist(path)
+        mean, std = _mean_std(source)
+        sprep = _Prep(prep.size, prep.channels, mean, std, positive_label=1)
+        sets = _datasets(source, sprep, run.augment)
+        t0 = time.perf_counter()
+        seed = run.rc.train.seed + 1000
+        model = run.new_model(prep, seed)
+        tr = run.trainer(seed=seed, epochs=run.cfg.pretrain_epochs, lr=run.cfg.pretrain_lr,
+                         pos_weight=run.pos_weight(sets["train"].y), description=f"pretrain {src}")
+        tr.fit(model, sets["train"], sets["val"])
+        run.timings["pretrain_s"] = time.perf_counter() - t0
+        p = save_weights(model, ctx.path(f"model/pretrained-{src.lower()}.safetensors"))
+        state = model.state_dict()
+        info = {
+            "enabled": True, "from": src, "kind": "source_dataset", "source_sha256": source.sha256,
+            "source_counts": source.counts(), "source_val_auc": tr.best_score_, "source_best_epoch": tr.best_epoch_,
+            "pretrain_seconds": run.timings["pretrain_s"], "weights": str(p.relative_to(ctx.dir)),
+        }
+        ctx.audit.append("pretrain", params={"source": src, "epochs": run.cfg.pretrain_epochs, "lr": run.cfg.pretrain_lr,
+                                             "seed": seed, "val_auc": tr.best_score_},
+                         inputs={"source_data": path}, outputs={"weights": p})
+    state = {k: v for k, v in state.items() if not k.startswith(HEAD_PREFIX)}
+    info["freeze"] = list(run.rc.transfer.freeze)
+    return state, info
+
+
+def _mean_std(data: ImageSplits) -> tuple[float, float]:
+    x = data.images["train"].astype(np.float32) / 255.0
+    return float(x.mean()), float(max(x.std(), 1e-3))
+
+
+# -- the run ------------------------------------------------------------------------------------
+
+
+def run(ctx) -> None:
+    """Run the imaging application for ``ctx.recipe`` and write its outputs into ``ctx.dir``.
+
+    Writes ``data_profile.json``, ``metrics.json``, ``model/model.pt``, ``model/model.onnx``,
+    ``model/export.json``, ``model/preprocess.json``, ``explanations/gradcam/`` and report
+    sections; every step is appended to the audit log.
+    """
+    started = time.perf_counter()
+    r = _Run(ctx)
+    cfg, rc = r.cfg, r.rc
+    data = _load(ctx, cfg)
+    if cfg.positive_label >= len(data.label_names):
+        raise ConfigError(
+            f"imaging.positive_label is {cfg.positive_label} but {data.source} has classes 0..{len(data.label_names) - 1}.",
+            f"imaging.positive_label 为 {cfg.positive_label}，但 {data.source} 的类别为 0..{len(data.label_names) - 1}。",
+        )
+    mean, std = _mean_std(data)
+    prep = _Prep(cfg.image_size or data.image_size, cfg.channels, mean, std, cfg.positive_label)
+    pos_name = data.label_names[cfg.positive_label]
+    neg_name = " / ".join(n for k, n in enumerate(data.label_names) if k != cfg.positive_label)
+    profile = {**data.profile(), "positive_class": {"label": cfg.positive_label, "name": pos_name}}
+    p_prof = ctx.write_json("data_profile.json", profile)
+    ctx.audit.append("load_data", params={"source": cfg.source, "dataset": rc.data.dataset, "sha256": data.sha256},
+                     inputs={"data": data.source}, outputs={"data_profile": p_prof})
+    sets = _datasets(data, prep, r.augment)
+    y_val, y_test = sets["val"].y.numpy(), sets["test"].y.numpy()
+
+    init, transfer_info = _pretrain(r, prep)
+    arms = (["transfer"] if init is not None else []) + (["scratch"] if (cfg.compare_scratch or init is None) else [])
+    primary = arms[0]
+    models: dict[str, list[nn.Module]] = {}
+    histories: dict[str, list] = {}
+    for arm in arms:
+        t0 = time.perf_counter()
+        models[arm], histories[arm] = [], []
+        for k in range(cfg.ensemble):
+            seed = rc.train.seed + k
+            m, tr = r.train(prep, sets["train"], sets["val"], seed=seed, init=init if arm == "transfer" else None,
+                            epochs=rc.train.epochs, description=f"{arm} seed {seed}")
+            models[arm].append(m)
+            histories[arm].append({"seed": seed, "best_epoch": tr.best_epoch_, "val_auc": tr.best_score_,
+                                   "epochs_run": len(tr.history_)})
+        r.timings[f"train_{arm}_s"] = time.perf_counter() - t0
+        ctx.audit.append(f"train_{arm}", params={"model": rc.model.name, **r.model_params(prep),
+                                                 "train": rc.train.model_dump(), "runs": histories[arm]})
+
+    # Operating point on validation only, then the test split.
+    evals: dict[str, dict] = {}
+    for arm in arms:
+        final = r.wrap(models[arm])
+        pv, pt = r.predict(final, sets["val"]), r.predict(final, sets["test"])
+        thr = choose_threshold(y_val, pv, cfg.operating_point, cfg.target_sensitivity)
+        evals[arm] = {"model": final, "p_val": pv, "p_test": pt,
+                      "val": clinical_metrics(y_val, pv, thr), "test": clinical_metrics(y_test, pt, thr)}
+    main = evals[primary]
+
+    curve = _data_volume(r, prep, sets, init, arms, models)
+
+    # Export.
+    final = main["model"]
+    example = (sets["test"].x[:4].clone(),)
+    p_pt = ctx.path("model/model.pt")
+    torch.save({"state_dict": final.state_dict(), "model": rc.model.name, "params": r.model_params(prep),
+                "ensemble": cfg.ensemble, "tta": cfg.tta}, p_pt)
+    export = {"passed": None}
+    outputs = {"model_pt": p_pt}
+    if cfg.onnx:
+        from bentu.inference.export import export_onnx
+
+        p_onnx = ctx.path("model/model.onnx")
+        export = export_onnx(final, example, p_onnx, input_names=("image",))
+        outputs["model_onnx"] = p_onnx
+        if not export["passed"]:
+            log.warning("ONNX parity failed: max |diff| %.2e", export["max_abs_diff"])
+    outputs["export"] = ctx.write_json("model/export.json", export)
+    preprocess = {
+        "kind": "image", "size": prep.size, "channels": prep.channels, "scale": 1 / 255.0,
+        "mean": [prep.mean] * prep.channels, "std": [prep.std] * prep.channels, "layout": "NCHW",
+        "resize": "bilinear", "input_name": "image", "output": "logit",
+        "label_names": [neg_name, pos_name], "positive_class": pos_name, "positive_label": cfg.positive_label,
+        "threshold": main["val"]["threshold"], "tta": cfg.tta, "ensemble": cfg.ensemble,
+    }
+    outputs["preprocess"] = ctx.write_json("model/preprocess.json", preprocess)
+    ctx.audit.append("export", params={"parity": export}, outputs=outputs)
+
+    cam_index = _explain(r, data, sets, main, prep, pos_name)
+
+    metrics = {
+        "test": main["test"], "val": main["val"], "primary": primary, "positive_class": pos_name,
+        "operating_point": {"rule": cfg.operating_point, "target_sensitivity": cfg.target_sensitivity,
+                            "chosen_on": "val", "threshold": main["val"]["threshold"]},
+        "arms": {a: {"test": evals[a]["test"], "val": evals[a]["val"], "runs": histories[a]} for a in arms},
+        "transfer": {**transfer_info, **{f"{a}_test_auc": evals[a]["test"]["auc"] for a in arms}},
+        "data_volume": curve, "export": export, "model": {"name": rc.model.name, **r.model_params(prep)},
+        "tta": cfg.tta, "ensemble": cfg.ensemble, "seed": rc.train.seed,
+        "timings": {**r.timings, "total_s": time.perf_counter() - started},
+    }
+    p_metrics = ctx.write_json("metrics.json", metrics)
+    ctx.evidence["metrics"] = {k: main["test"][k] for k in ("auc", "accuracy", "sensitivity", "specificity")}
+    ctx.evidence["metrics"].update(test=main["test"], val=main["val"], data_volume=curve)
+    ctx.evidence["data_profile"] = profile
+    ctx.audit.append("evaluate", params={"operating_point": metrics["operating_point"], "test": main["test"]},
+                     outputs={"metrics": p_metrics})
+    _report(r, data, prep, profile, evals, arms, primary, curve, transfer_info, cam_index, export, pos_name, neg_name)
+
+
+def _data_volume(r: _Run, prep: _Prep, sets, init, arms, models) -> list[dict]:
+    """Test AUC at fractions of the local training set, per arm (single models, same val split)."""
+    rc, cfg = r.rc, r.cfg
+    y_train = sets["train"].y.numpy()
+    y_test = sets["test"].y.numpy()
+    rows = []
+    t0 = time.perf_counter()
+    for frac in cfg.data_volume:
+        for arm in arms:
+            aucs = []
+            for s in range(cfg.data_volume_seeds):
+                seed = rc.train.seed + s
+                if frac == 1.0 and s < len(models[arm]):
+                    m = models[arm][s]
+                else:
+                    idx = subsample(y_train, frac, seed)
+                    # Fewer images → fewer steps per epoch; train longer so small fractions converge.
+                    epochs = int(math.ceil(rc.train.epochs / math.sqrt(frac)))
+                    m, _ = r.train(prep, _subset(sets["train"], idx), sets["val"], seed=seed,
+                                   init=init if arm == "transfer" else None, epochs=epochs,
+                                   description=f"{arm} {frac:.0%}")
+                p = r.predict(r.wrap([m]), sets["test"])
+                aucs.append(clinical_metrics(y_test, p, 0.5)["auc"])
+            n = len(subsample(y_train, frac, rc.train.seed)) if frac < 1 else len(y_train)
+            rows.append({"fraction": frac, "n_train": n, "arm": arm, "test_auc": float(np.mean(aucs)),
+                         "test_auc_std": float(np.std(aucs)), "seeds": len(aucs)})
+    r.timings["data_volume_s"] = time.perf_counter() - t0
+    r.ctx.audit.append("data_volume", params={"rows": rows})
+    return rows
+
+
+def _explain(r: _Run, data: ImageSplits, sets, main: dict, prep: _Prep, pos_name: str) -> list[dict]:
+    ctx, cfg = r.ctx, r.cfg
+    if r.rc.audit.explain != "gradcam" or cfg.gradcam_cases == 0:
+        return []
+    y = sets["test"].y.numpy().astype(int)
+    pred = (main["p_test"] >= main["val"]["threshold"]).astype(int)
+    cases = pick_cases(y, pred, cfg.gradcam_cases, seed=r.rc.train.seed)
+    order = [(kind, i) for kind in ("TP", "TN", "FP", "FN") for i in cases[kind]]
+    if not order:
+        return []
+    idx = [i for _, i in order]
+    model = main["model"]
+    base = model.model if isinstance(model, FlipTTA) else model
+    first = base.members[0] if isinstance(base, LogitEnsemble) else base
+    layer = getattr(first, "stages", None)
+    cams = gradcam(model, sets["test"].x[idx].clone(), layer=layer)
+    raw = data.images["test"][idx]
+    if raw.shape[1] != prep.size:
+        raw = np.stack([np.asarray(torch.nn.functional.interpolate(
+            torch.from_numpy(a).permute(2, 0, 1)[None].float(), size=(prep.size, prep.size), mode="bilinear")[0]
+            .permute(1, 2, 0).round().clamp(0, 255).to(torch.uint8)) for a in raw])
+    names = data.label_names
+    titles = [f"{kind} #{i}: true={names[data.labels['test'][i]]}, p({pos_name})={main['p_test'][i]:.2f}"
+              for kind, i in order]
+    out = ctx.path("explanations/gradcam/index.json").parent
+    paths = save_overlays(raw, cams, titles, out)
+    index = [{"file": p.name, "kind": kind, "test_index": int(i), "true": names[data.labels["test"][i]],
+              "p_positive": float(main["p_test"][i]), "correct": kind in ("TP", "TN")}
+             for p, (kind, i) in zip(paths, order)]
+    p_index = ctx.write_json("explanations/gradcam/index.json", {"method": "Grad-CAM (Captum LayerGradCam)",
+                                                                 "layer": "stages (last residual stage)",
+                                                                 "cases": index})
+    ctx.audit.append("explain_gradcam", params={"n": len(index)}, outputs={"gradcam": out, "index": p_index})
+    r.cam = (raw, cams, titles)
+    return index
+
+
+# -- report ---------------------------------------------------------------------------------------
+
+
+def _report(r: _Run, data, prep, profile, evals, arms, primary, curve, transfer_info, cam_index, export, pos_name, neg_name):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from sklearn.metrics import roc_curve
+
+    ctx, cfg = r.ctx, r.cfg
+    tr = ctx.tr
+    sec = ctx.report.section("data", tr("Data", "数据"))
+    rows = [[s, *[c for c in profile["counts"][s].values()]] for s in profile["counts"]]
+    sec.table([tr("split", "划分"), *data.label_names], rows,
+              tr(f"Images per split and class ({prep.size}×{prep.size}, {prep.channels} channel(s)); "
+                 f"positive class: {pos_name}.",
+                 f"各划分与类别的图像数（{prep.size}×{prep.size}，{prep.channels} 通道）；阳性类别：{pos_name}。"))
+    sec.kv({"source": str(data.source), "sha256": data.sha256})
+
+    sec = ctx.report.section("imaging_evaluation", tr("Clinical evaluation (held-out test set)", "临床评估（独立测试集）"))
+    m = evals[primary]["test"]
+    sec.paragraph(tr(
+        f"Operating point chosen on the validation set only ({cfg.operating_point}), threshold "
+        f"{m['threshold']:.3f} on the probability of {pos_name}. On the test set: AUC {m['auc']:.3f}, accuracy "
+        f"{m['accuracy']:.3f}, sensitivity {m['sensitivity']:.3f}, specificity {m['specificity']:.3f}. "
+        f"False negatives (missed {pos_name}): {m['fn']}; false positives: {m['fp']}.",
+        f"工作点仅在验证集上选定（{cfg.operating_point}），{pos_name} 概率阈值为 {m['threshold']:.3f}。测试集上："
+        f"AUC {m['auc']:.3f}，准确率 {m['accuracy']:.3f}，灵敏度 {m['sensitivity']:.3f}，特异度 {m['specificity']:.3f}。"
+        f"假阴性（漏诊的 {pos_name}）：{m['fn']} 例；假阳性：{m['fp']} 例。",
+    ))
+    sec.table(["", tr(f"predicted {pos_name}", f"预测为 {pos_name}"), tr(f"predicted {neg_name}", f"预测为 {neg_name}")],
+              [[tr(f"true {pos_name}", f"实际为 {pos_name}"), f"TP {m['tp']}", f"FN {m['fn']}"],
+               [tr(f"true {neg_name}", f"实际为 {neg_name}"), f"FP {m['fp']}", f"TN {m['tn']}"]],
+              tr("Confusion matrix on the test set.", "测试集混淆矩阵。"))
+    keys = ["auc", "accuracy", "sensitivity", "specificity", "fn", "fp"]
+    sec.table([tr("model", "模型"), tr("split", "划分"), *keys],
+              [[a, s, *[(f"{evals[a][s][k]:.3f}" if isinstance(evals[a][s][k], float) else evals[a][s][k]) for k in keys]]
+               for a in arms for s in ("val", "test")],
+              tr("Transfer learning vs training from scratch (same threshold rule).", "迁移学习与从零训练对比（相同阈值规则）。"))
+    fig, ax = plt.subplots(figsize=(4.2, 4))
+    y_true = data.labels["test"] == prep.positive_label
+    for a in arms:
+        fpr, tpr, _ = roc_curve(y_true, evals[a]["p_test"])
+        ax.plot(fpr, tpr, label=f"{a} (AUC {evals[a]['test']['auc']:.3f})")
+    ax.plot([1 - m["specificity"]], [m["sensitivity"]], "ko", label="operating point")
+    ax.plot([0, 1], [0, 1], "k:", lw=0.8)
+    ax.set_xlabel("1 - specificity")
+    ax.set_ylabel("sensitivity")
+    ax.legend(loc="lower right", fontsize=7)
+    sec.figure(fig, tr("ROC curve on the test set.", "测试集 ROC 曲线。"))
+    if export.get("passed") is not None:
+        sec.note(tr(f"ONNX export parity: max |diff| {export['max_abs_diff']:.1e} (tolerance {export['tolerance']:.0e}).",
+                    f"ONNX 导出一致性：最大差值 {export['max_abs_diff']:.1e}（容差 {export['tolerance']:.0e}）。"))
+
+    sec = ctx.report.section("data_volume", tr("Data volume vs performance", "数据量与性能"))
+    fig, ax = plt.subplots(figsize=(4.5, 3.2))
+    for a in arms:
+        pts = [c for c in curve if c["arm"] == a]
+        ax.errorbar([c["n_train"] for c in pts], [c["test_auc"] for c in pts], yerr=[c["test_auc_std"] for c in pts],
+                    marker="o", capsize=3, label=a)
+    ax.set_xscale("log")
+    ax.set_xlabel("local training images")  # figure text in English: no CJK font is assumed
+    ax.set_ylabel("test AUC")
+    ax.legend(fontsize=7)
+    sec.figure(fig, tr("Test AUC at fractions of the local training set.", "在本地训练集的不同比例下的测试 AUC。"))
+    sec.table([tr("fraction", "比例"), "n", tr("model", "模型"), "test AUC"],
+              [[f"{c['fraction']:.0%}", c["n_train"], c["arm"], f"{c['test_auc']:.3f}"] for c in curve])
+    if transfer_info.get("enabled"):
+        sec.paragraph(tr(f"Transfer source: {transfer_info['from']}; frozen layers: {transfer_info['freeze'] or 'none'}.",
+                         f"迁移来源：{transfer_info['from']}；冻结层：{transfer_info['freeze'] or '无'}。"))
+
+    if cam_index:
+        sec = ctx.report.section("explanations", tr("Grad-CAM explanations", "Grad-CAM 解释"))
+        raw, cams, titles = r.cam
+        n = len(titles)
+        cols = min(n, 4)
+        rows_n = math.ceil(n / cols)
+        fig, axes = plt.subplots(rows_n, cols, figsize=(2.2 * cols, 2.4 * rows_n), squeeze=False)
+        for ax in axes.ravel():
+            ax.axis("off")
+        for ax, img, cam, title in zip(axes.ravel(), raw, cams, titles):
+            ax.imshow(img[..., 0] if img.shape[-1] == 1 else img, cmap="gray", vmin=0, vmax=255)
+            ax.imshow(cam, cmap="jet", alpha=0.45, vmin=0, vmax=1)
+            ax.set_title(title.split(":")[0] + "\n" + title.split(":", 1)[1].strip(), fontsize=6)
+        sec.figure(fig, tr("Grad-CAM of test cases: TP/TN are correct, FP/FN are wrong. Red: evidence for the "
+                           "predicted class. An aid for review, not a diagnosis.",
+                           "测试病例的 Grad-CAM：TP/TN 为正确，FP/FN 为错误。红色：支持预测类别的区域。仅供复核参考，不是诊断。"))
+

@@ -1,0 +1,391 @@
+"""The learning application: knowledge tracing, mastery and exercise recommendation.
+
+``run(ctx)`` loads an interaction log (the project's student simulator, the DKT paper's
+synthetic students, an ASSISTments 2009 skill-builder CSV or a pyKT processed file), splits it
+by student, fits baselines and sequence models under the locked protocol
+(:mod:`bentu.audit.kt_eval`), exports the main model to ONNX, estimates per-student mastery,
+evaluates recommendations on simulated students, and compares a graph model with the main model
+on exercises nobody answered in training. See docs/learning.md.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from bentu.audit.kt_eval import BASELINES, SequenceDataset, metrics_by_group, predict_steps, question_metrics, student_split
+from bentu.datasets.interactions import (
+    Interactions, dkt_synthetic_path, load_assistments2009, load_dkt_synthetic, load_dkt_synthetic_concepts, load_pykt,
+)
+from bentu.datasets.student_sim import StudentSimulator
+from bentu.errors import DataError, RecipeError
+from bentu.inference.export import export_onnx
+from bentu.inference.recommend import concept_mastery, evaluate_recommendation, predict_next
+from bentu.models import create_model, get_entry
+from bentu.train import Trainer
+
+__all__ = ["run", "load_learning_data", "train_sequence_model", "heldout_comparison", "PAPER_AUC"]
+
+log = logging.getLogger(__name__)
+
+#: DKT paper Table 1, Simulated-5 (two versions of the text differ; see REFERENCE_RESULTS.md §2).
+PAPER_AUC = {"marginal": 0.64, "bkt": 0.54, "dkt_camera_ready": 0.75, "dkt_preprint": 0.82}
+
+
+# -- data -------------------------------------------------------------------------------------
+
+
+def _simulator(cfg, concept_of=None, difficulty=None) -> StudentSimulator:
+    groups = {k: tuple(v) for k, v in cfg.groups.items()}
+    return StudentSimulator(
+        n_exercises=cfg.exercises if concept_of is None else len(concept_of), n_concepts=cfg.concepts,
+        learn_rate=cfg.learn_rate, groups=groups, seed=cfg.sim_seed, concept_of=concept_of, difficulty=difficulty,
+    )
+
+
+def load_learning_data(ctx) -> tuple[Interactions, StudentSimulator | None, Path | None]:
+    """The recipe's interaction log, its simulator (when one defines the data) and the file read."""
+    cfg = ctx.recipe.learning
+    if cfg.source == "simulator":
+        sim = _simulator(cfg)
+        return sim.simulate(cfg.students, cfg.length, order="random", seed=cfg.sim_seed), sim, None
+    if cfg.source == "dkt_synthetic":
+        if cfg.concepts not in (2, 5):
+            raise RecipeError(
+                f"learning.concepts must be 2 or 5 for source dkt_synthetic (the paper's files). Got {cfg.concepts}.",
+                f"当 source 为 dkt_synthetic 时，learning.concepts 必须是 2 或 5（论文提供的文件），实际为 {cfg.concepts}。",
+            )
+        path = ctx.data_path
+        if path is None:
+            if ctx.data_root is None:
+                raise DataError(
+                    "No data folder: the DKT synthetic files are expected under <data>/dkt_synthetic/. Pass --data PATH "
+                    "or set BENTU_DATA (the files come from github.com/chrispiech/DeepKnowledgeTracing, data/synthetic/).",
+                    "未找到数据目录：DKT 合成数据应位于 <data>/dkt_synthetic/。请用 --data PATH 或设置 BENTU_DATA"
+                    "（文件来自 github.com/chrispiech/DeepKnowledgeTracing 的 data/synthetic/）。",
+                )
+            path = dkt_synthetic_path(ctx.data_root, concepts=cfg.concepts, version=cfg.version)
+        data = load_dkt_synthetic(path)
+        info = Path(path).parent / "info" / Path(path).name.replace(".csv.gz", "_info.txt").replace(".csv", "_info.txt")
+        sim = None
+        if info.exists():
+            concept_of, difficulty = load_dkt_synthetic_concepts(info)
+            if len(concept_of) == data.n_exercises:
+                data.concept_of = concept_of
+                sim = StudentSimulator(n_concepts=int(concept_of.max()) + 1, learn_rate=cfg.learn_rate,
+                                       groups={"all": (1.0, 0.0, 1.0)}, seed=cfg.sim_seed,
+                                       concept_of=concept_of, difficulty=difficulty)
+        return data, sim, Path(path)
+    if ctx.data_path is None:
+        raise DataError(
+            f"learning.source={cfg.source} reads a file the user brings: pass it with --data PATH.",
+            f"learning.source={cfg.source} 需要用户提供的数据文件：请用 --data PATH 指定。",
+        )
+    loader = load_assistments2009 if cfg.source == "assistments2009" else load_pykt
+    return loader(ctx.data_path), None, Path(ctx.data_path)
+
+
+def _split(ctx, data: Interactions) -> dict[str, np.ndarray]:
+    split = ctx.recipe.data.split
+    seed = ctx.recipe.train.seed
+    if ctx.recipe.learning.source == "dkt_synthetic":
+        # the paper's split: rows 0-1999 train, 2000-3999 test; validation from the training rows only
+        half = len(data) // 2
+        rng = np.random.default_rng(seed)
+        val = np.sort(rng.choice(half, max(1, int(round(split.val * half))), replace=False))
+        return {"train": np.setdiff1d(np.arange(half), val), "val": val, "test": np.arange(half, len(data))}
+    return student_split(len(data), test=split.test, val=split.val, seed=seed)
+
+
+def _profile(data: Interactions, idx: dict[str, np.ndarray]) -> dict:
+    r = np.concatenate(data.responses) if len(data) else np.zeros(0)
+    lengths = np.array([len(e) for e in data.exercises])
+    prof = {
+        "source": data.source, "students": len(data), "exercises": data.n_exercises, "answers": data.n_answers,
+        "correct_rate": float(r.mean()) if len(r) else None,
+        "answers_per_student": {"min": int(lengths.min()), "median": float(np.median(lengths)), "max": int(lengths.max())},
+        "concepts": None if data.concept_of is None else int(data.concept_of.max()) + 1,
+        "split": {k: {"students": int(len(v)), "answers": int(lengths[v].sum())} for k, v in idx.items()},
+        "split_rule": "student-level; validation students come from the training students only",
+    }
+    if data.groups is not None:
+        g = np.array(data.groups)
+        prof["groups"] = {name: {"students": int((g == name).sum()),
+                                 "correct_rate": float(np.concatenate([data.responses[i] for i in np.flatnonzero(g == name)]).mean())}
+                          for name in sorted(set(data.groups))}
+    else:
+        prof["groups"] = {}
+    return prof
+
+
+# -- models -----------------------------------------------------------------------------------
+
+
+def _trainer(ctx, description: str) -> Trainer:
+    t = ctx.recipe.train
+    return Trainer(optimizer=t.optimizer, lr=t.lr, weight_decay=t.weight_decay, epochs=t.epochs,
+                   batch_size=t.batch_size, patience=t.patience, seed=t.seed, grad_clip=1.0,
+                   progress=bool(getattr(ctx, "progress", False)), description=description)
+
+
+def train_sequence_model(ctx, name: str, params: dict, train: Interactions, val: Interactions, max_len: int):
+    """Create registry model ``name`` for this data and fit it with the recipe's Trainer settings."""
+    params = {**params, "n_exercises": train.n_exercises}
+    if get_entry(name).family == "graph":
+        params.setdefault("concept_of", _concepts_or_identity(train).tolist())
+    if name == "sakt":
+        params.setdefault("max_len", max_len)
+    model = create_model(name, **params)
+    trainer = _trainer(ctx, f"{name}").fit(model, SequenceDataset(train, max_len), SequenceDataset(val, max_len))
+    return model, trainer, params
+
+
+def _concepts_or_identity(data: Interactions) -> np.ndarray:
+    return data.concept_of if data.concept_of is not None else np.arange(data.n_exercises)
+
+
+def _drop_exercises(data: Interactions, drop: np.ndarray) -> Interactions:
+    keep = [~np.isin(e, drop) for e in data.exercises]
+    out = data.subset(range(len(data)))
+    out.exercises = [e[k] for e, k in zip(data.exercises, keep)]
+    out.responses = [r[k] for r, k in zip(data.responses, keep)]
+    nonempty = [i for i, e in enumerate(out.exercises) if len(e)]
+    return out.subset(nonempty)
+
+
+def heldout_comparison(ctx, main_name: str, main_params: dict, train, val, test, max_len: int) -> dict:
+    """Graph model vs the main model on exercises that no training student answered.
+
+    ``heldout_exercises`` exercises (never a concept's last one) are removed from every training
+    and validation sequence; both models are trained on the rest and scored on the held-out
+    exercises' answers of the test students (their full sequences are the input).
+    """
+    cfg = ctx.recipe.learning
+    concept_of = _concepts_or_identity(train)
+    rng = np.random.default_rng(ctx.recipe.train.seed)
+    held: list[int] = []
+    for e in rng.permutation(train.n_exercises):
+        same = np.flatnonzero(concept_of == concept_of[e])
+        if len(held) < cfg.heldout_exercises and len(np.setdiff1d(same, held + [e])) >= 1:
+            held.append(int(e))
+    held_arr = np.array(sorted(held))
+    tr, va = _drop_exercises(train, held_arr), _drop_exercises(val, held_arr)
+    mask = np.isin(np.arange(train.n_exercises), held_arr)
+    test_held = SequenceDataset(test, max_len, loss_mask=mask)
+    test_seen = SequenceDataset(test, max_len, loss_mask=~mask)
+    out = {"heldout_exercises": held_arr.tolist(), "train_answers": tr.n_answers, "models": {}}
+    for label, name, params in (("without_graph", main_name, main_params),
+                                ("graph", "graph_dkt", dict(cfg.graph_params))):
+        model, trainer, _ = train_sequence_model(ctx, name, params, tr, va, max_len)
+        p, y, _ = predict_steps(model, test_held)
+        ps, ys, _ = predict_steps(model, test_seen)
+        out["models"][label] = {"model": name, "heldout": question_metrics(y, p), "seen": question_metrics(ys, ps),
+                                "best_epoch": trainer.best_epoch_}
+    return out
+
+
+# -- run ----------------------------------------------------------------------------------------
+
+
+def run(ctx) -> None:
+    """Run a recipe with ``application: learning`` into ``ctx.dir`` (see the module docstring)."""
+    torch.set_num_threads(max(1, min(torch.get_num_threads(), 2)))
+    recipe = ctx.recipe
+    cfg = recipe.learning
+    if cfg is None:
+        from bentu.recipe import LearningCfg
+
+        cfg = recipe.learning = LearningCfg()
+    t0 = time.perf_counter()
+
+    data, sim, path = load_learning_data(ctx)
+    idx = _split(ctx, data)
+    train, val, test = (data.subset(idx[k]) for k in ("train", "val", "test"))
+    profile = _profile(data, idx)
+    ctx.write_json("data_profile.json", profile)
+    ctx.audit.append("load_data", params={"source": cfg.source, "concepts": cfg.concepts, "version": cfg.version,
+                                          "split": {k: len(v) for k, v in idx.items()}},
+                     inputs={"data": path} if path is not None else {}, outputs={"data_profile": ctx.dir / "data_profile.json"})
+    max_len = cfg.max_len
+    test_ds = SequenceDataset(test, max_len)
+
+    # baselines (fit on training students only)
+    baselines = {}
+    for name in cfg.baselines:
+        p, y, _ = BASELINES[name]().fit(train).predict(test)
+        baselines[name] = {"test": question_metrics(y, p)}
+    ctx.audit.append("baselines", params={"baselines": list(cfg.baselines)})
+
+    # main model and challengers
+    models: dict[str, dict] = {}
+    trained = {}
+    names = [recipe.model.name] + [c for c in cfg.challengers if c != recipe.model.name]
+    for name in names:
+        params = recipe.model.params() if name == recipe.model.name else dict(cfg.challenger_params.get(name, {}))
+        model, trainer, full_params = train_sequence_model(ctx, name, params, train, val, max_len)
+        p, y, owner = predict_steps(model, test_ds)
+        pv, yv, _ = predict_steps(model, SequenceDataset(val, max_len))
+        models[name] = {"params": {k: v for k, v in full_params.items() if k != "concept_of"},
+                        "test": question_metrics(y, p), "val": question_metrics(yv, pv),
+                        "best_epoch": trainer.best_epoch_, "train_seconds": trainer.train_seconds_,
+                        "by_group": metrics_by_group(y, p, owner, test.groups)}
+        trained[name] = (model, full_params, p)
+        ctx.audit.append("train", params={"model": name, **models[name]["params"], "epochs": recipe.train.epochs,
+                                          "lr": recipe.train.lr, "best_epoch": trainer.best_epoch_})
+    main = recipe.model.name
+    model, main_params, _ = trained[main]
+    best = max(models, key=lambda n: models[n]["test"]["auc"] if models[n]["test"]["auc"] == models[n]["test"]["auc"] else -1)
+
+    # export
+    mdir = ctx.dir / "model"
+    mdir.mkdir(parents=True, exist_ok=True)
+    torch.save({"name": main, "params": main_params, "state_dict": model.state_dict()}, mdir / "model.pt")
+    entry = get_entry(main)
+    example = (test_ds.exercises[:4, :max_len], test_ds.responses[:4, :max_len], test_ds.exercises[:4, :max_len])
+    parity = export_onnx(model, example, mdir / "model.onnx", input_names=entry.input_names,
+                         dynamic_dims={n: {1: "time"} for n in entry.input_names})
+    concept_of = _concepts_or_identity(data)
+    concept_names = [f"C{k}" for k in range(int(concept_of.max()) + 1)]
+    preprocess = {"kind": "sequence", "model": main, "n_exercises": data.n_exercises, "max_len": max_len,
+                  "input_names": list(entry.input_names), "output": "logit: P(correct at t | steps < t, exercise at t)",
+                  "exercise_names": data.exercise_names, "concept_of": concept_of.tolist(), "concepts": concept_names,
+                  "unknown_exercise": "error (recommend(..., unknown='skip') drops it from the history)",
+                  "band": list(cfg.band), "dtype": "int64"}
+    ctx.write_json("model/preprocess.json", preprocess)
+    ctx.audit.append("export", params={"model": main, "parity": parity},
+                     outputs={"model_pt": mdir / "model.pt", "model_onnx": mdir / "model.onnx",
+                              "preprocess": mdir / "preprocess.json"})
+
+    # mastery of test students (final state), with truth when the simulator defines the data
+    n_show = min(cfg.mastery_students, len(test))
+    mastery_doc = _mastery(model, test, concept_of, concept_names, n_show)
+    ctx.write_json("explanations/mastery.json", mastery_doc)
+    ctx.audit.append("mastery", params={"students": n_show}, outputs={"mastery": ctx.dir / "explanations" / "mastery.json"})
+
+    # recommendation on simulated students
+    rec: dict = {"evaluated": False}
+    if cfg.recommend and sim is not None and sim.n_exercises == data.n_exercises:
+        rec = {"evaluated": True, **evaluate_recommendation(sim, model, n_students=cfg.rec_students, steps=cfg.rec_steps,
+                                                            seeds=cfg.rec_seeds, band=tuple(cfg.band))}
+        ctx.audit.append("recommendation", params={k: rec[k] for k in ("steps", "students_per_seed", "seeds", "band")})
+    elif cfg.recommend:
+        rec["reason"] = "no simulator defines this data's exercise bank (concepts and difficulties unknown)"
+
+    # graph model on held-out exercises
+    graph: dict = {"evaluated": False}
+    if cfg.graph and data.concept_of is not None:
+        graph = {"evaluated": True, **heldout_comparison(ctx, main, recipe.model.params(), train, val, test, max_len)}
+        ctx.audit.append("graph_heldout", params={"heldout": graph["heldout_exercises"]})
+    elif cfg.graph:
+        graph["reason"] = "the exercise-concept map is unknown for this data"
+
+    metrics = {
+        "test": {k: models[main]["test"][k] for k in ("auc", "accuracy", "n")},
+        "val": {k: models[main]["val"][k] for k in ("auc", "accuracy", "n")},
+        "model": main, "best_model": best, "models": models, "baselines": baselines,
+        "by_group": models[main]["by_group"], "recommendation": rec, "graph": graph,
+        "onnx_parity": parity, "protocol": "student-level split; r_t predicted from (e_<t, r_<t, e_t); question-level pooled AUC",
+        "paper": PAPER_AUC if cfg.source == "dkt_synthetic" and cfg.concepts == 5 else {},
+        "seconds": time.perf_counter() - t0,
+    }
+    ctx.write_json("metrics.json", metrics)
+    ctx.audit.append("metrics", outputs={"metrics": ctx.dir / "metrics.json"})
+    ctx.evidence["metrics"] = {"test_auc": metrics["test"]["auc"], "test_accuracy": metrics["test"]["accuracy"],
+                               "best_model": best, "best_test_auc": models[best]["test"]["auc"],
+                               "by_group": {g: v["auc"] for g, v in metrics["by_group"].items()}}
+    ctx.evidence["profile"] = profile
+    ctx.evidence["learning"] = metrics
+    _report(ctx, profile, metrics, mastery_doc)
+
+
+def _mastery(model, test: Interactions, concept_of: np.ndarray, concept_names: list[str], n_show: int) -> dict:
+    n_c = len(concept_names)
+    students = []
+    for i in range(n_show):
+        ex, r = test.exercises[i], test.responses[i]
+        p = predict_next(model, ex[None, :], r[None, :], np.arange(test.n_exercises))
+        p0 = predict_next(model, ex[None, :0], r[None, :0], np.arange(test.n_exercises))
+        row = {"student": i, "answers": int(len(ex)), "correct_rate": float(r.mean()),
+               "mastery_start": concept_mastery(p0, concept_of, n_c)[0].round(4).tolist(),
+               "mastery": concept_mastery(p, concept_of, n_c)[0].round(4).tolist()}
+        if test.groups is not None:
+            row["group"] = test.groups[i]
+        students.append(row)
+    return {"definition": "mean predicted success over the concept's exercises after the student's history",
+            "concepts": concept_names, "students": students,
+            "note": "students are numbered by their position among the test students; no identifier is stored"}
+
+
+def _report(ctx, profile: dict, metrics: dict, mastery_doc: dict) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    tr = ctx.tr
+    sec = ctx.report.section("learning_data", tr("Interaction data", "作答数据"))
+    sec.kv({tr("source", "来源"): profile["source"], tr("students", "学生数"): profile["students"],
+            tr("exercises", "练习数"): profile["exercises"], tr("answers", "作答数"): profile["answers"],
+            tr("correct rate", "正确率"): round(profile["correct_rate"] or 0, 4)})
+    sec.table([tr("split", "划分"), tr("students", "学生数"), tr("answers", "作答数")],
+              [[k, v["students"], v["answers"]] for k, v in profile["split"].items()])
+
+    sec = ctx.report.section("learning_models", tr("Models vs baselines vs the paper", "模型、基线与论文结果"))
+    sec.paragraph(tr("Locked protocol: student-level split; each answer is predicted from the answers before it and the "
+                     "exercise asked; AUC and accuracy pooled over all test answers.",
+                     "锁定的评估协议：按学生划分；每个作答只用其之前的作答和当前题目来预测；AUC 与准确率在全部测试作答上汇总计算。"))
+    rows = [[n, round(m["test"]["auc"], 4), round(m["test"]["accuracy"], 4), round(m["val"]["auc"], 4)]
+            for n, m in metrics["models"].items()]
+    rows += [[f"{tr('baseline', '基线')}: {n}", round(b["test"]["auc"], 4), round(b["test"]["accuracy"], 4), "-"]
+             for n, b in metrics["baselines"].items()]
+    if metrics["paper"]:
+        rows += [[f"{tr('paper', '论文')}: {k}", v, "-", "-"] for k, v in metrics["paper"].items()]
+    sec.table(["model", "test AUC", "test accuracy", "val AUC"], rows,
+              tr("Paper: Piech et al. 2015, Table 1, Simulated-5 (two versions of the text: DKT 0.75 / 0.82).",
+                 "论文：Piech 等 2015 年表 1 Simulated-5（正文两个版本的 DKT 分别为 0.75 / 0.82）。") if metrics["paper"] else None)
+
+    sec = ctx.report.section("learning_groups", tr("AUC by student group", "按学生群体的 AUC"))
+    if metrics["by_group"]:
+        sec.table([tr("group", "群体"), tr("students", "学生数"), "AUC", tr("accuracy", "准确率")],
+                  [[g, v["students"], round(v["auc"], 4), round(v["accuracy"], 4)] for g, v in metrics["by_group"].items()])
+    else:
+        sec.note(tr("This data has no student groups.", "该数据没有学生群体信息。"))
+
+    sec = ctx.report.section("learning_mastery", tr("Mastery heat map", "掌握度热力图"))
+    m = np.array([s["mastery"] for s in mastery_doc["students"]])
+    fig, ax = plt.subplots(figsize=(1.2 + 0.5 * m.shape[1], 1.2 + 0.25 * m.shape[0]))
+    im = ax.imshow(m, vmin=0, vmax=1, cmap="viridis", aspect="auto")
+    ax.set_xticks(range(m.shape[1]), mastery_doc["concepts"])
+    ax.set_ylabel(tr("test student", "测试学生"))
+    fig.colorbar(im, ax=ax, label=tr("estimated mastery", "估计掌握度"))
+    sec.figure(fig, tr("Estimated mastery per concept after each student's history.", "每名学生在其作答记录后的各知识点估计掌握度。"))
+
+    rec = metrics["recommendation"]
+    sec = ctx.report.section("learning_recommend", tr("Recommendation outcomes", "推荐效果"))
+    if rec.get("evaluated"):
+        pol = rec["policies"]
+        sec.table([tr("policy", "策略"), tr("true mastery (mean)", "真实掌握度（均值）"), tr("std over seeds", "种子间标准差")],
+                  [[k, round(v["mean"], 4), round(v["std"], 4)] for k, v in pol.items()],
+                  tr(f"Simulated students after {rec['steps']} exercises; start mastery {rec['start_mastery']:.4f}.",
+                     f"模拟学生练习 {rec['steps']} 题后；起始掌握度 {rec['start_mastery']:.4f}。"))
+        fig, ax = plt.subplots(figsize=(4.5, 3))
+        ax.bar(list(pol), [v["mean"] for v in pol.values()], yerr=[v["std"] for v in pol.values()], color=["C2", "C0", "C7"])
+        ax.set_ylim(min(v["mean"] for v in pol.values()) - 0.05, max(v["mean"] for v in pol.values()) + 0.03)
+        ax.set_ylabel(tr("true mastery", "真实掌握度"))
+        sec.figure(fig)
+    else:
+        sec.note(tr(f"Not evaluated: {rec.get('reason', 'disabled in the recipe')}.", f"未评估：{rec.get('reason', '配方中已关闭')}。"))
+
+    g = metrics["graph"]
+    sec = ctx.report.section("learning_graph", tr("Graph model on unseen exercises", "图模型对未见练习的预测"))
+    if g.get("evaluated"):
+        sec.table(["model", tr("held-out AUC", "留出练习 AUC"), tr("seen AUC", "已见练习 AUC")],
+                  [[f"{k} ({v['model']})", round(v["heldout"]["auc"], 4), round(v["seen"]["auc"], 4)] for k, v in g["models"].items()],
+                  tr(f"Exercises {g['heldout_exercises']} were removed from all training sequences.",
+                     f"练习 {g['heldout_exercises']} 已从全部训练序列中移除。"))
+    else:
+        sec.note(tr(f"Not evaluated: {g.get('reason', 'disabled in the recipe')}.", f"未评估：{g.get('reason', '配方中已关闭')}。"))

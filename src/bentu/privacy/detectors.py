@@ -1,0 +1,678 @@
+"""PII detectors: one class per identifier type, a registry, and the combined engine.
+
+Each detector finds candidate spans with one compiled regular expression (no ``\\b``: word
+boundaries are written as look-arounds on digits and Latin letters, so an identifier written
+right against Chinese text is found) and keeps a candidate only when a cheap validator accepts it
+(check digit, real birth date, allocated number range, context words).  The engine runs every
+detector, then resolves overlaps (a longer, higher-priority span wins).
+
+Offsets are Python ``str`` indices (code points); ``end`` is exclusive.
+"""
+
+from __future__ import annotations
+
+import difflib
+import ipaddress
+import re
+from abc import ABC, abstractmethod
+from functools import lru_cache
+from typing import ClassVar, Iterator, NamedTuple
+
+from bentu.errors import ConfigError
+from bentu.privacy import _checksums as ck
+from bentu.privacy import _lexicon as lex
+
+__all__ = [
+    "PII_TYPES",
+    "Span",
+    "Detector",
+    "RegexDetector",
+    "register_detector",
+    "list_detectors",
+    "create_detector",
+    "PiiEngine",
+    "detect",
+    "detect_batch",
+]
+
+PII_TYPES = (
+    "CN_ID_CARD", "CN_PHONE", "CN_LANDLINE", "BANK_CARD", "CN_USCC", "EMAIL", "IP_ADDRESS",
+    "CN_PASSPORT", "CN_LICENSE_PLATE", "PERSON", "ADDRESS",
+)
+CHECKSUM_TYPES = ("CN_ID_CARD", "BANK_CARD", "CN_USCC")
+
+# Building blocks. D: a digit, half- or full-width. S: an optional separator inside a number.
+D = "[0-9\uff10-\uff19]"
+S = "[ \\-\uff0d\u2010\u2013\u00a0]?"
+_ALNUM = "0-9\uff10-\uff19A-Za-z\uff21-\uff3a\uff41-\uff5a"
+# "Not preceded by a letter or digit", written after the first character so that the regex
+# engine can still skip quickly to candidate first characters.
+NB = f"(?<![{_ALNUM}_].)"
+NA = f"(?![{_ALNUM}_])"
+NA_NUM = f"(?![{_ALNUM}_]|[.\uff0e][0-9\uff10-\uff19])"
+_CLAUSE_BREAK = re.compile("[，。；;！!？?\\n\\r、\\x00]")
+_LAST_BREAK = re.compile("[，。；;！!？?\\n\\r、\\x00](?!.*[，。；;！!？?\\n\\r、\\x00])", re.S)
+
+
+class Span(NamedTuple):
+    """A PII span: ``text[start:end]`` is an identifier of ``type``."""
+
+    start: int
+    end: int
+    type: str
+
+    def to_dict(self) -> dict:
+        """The protocol form ``{"start", "end", "type"}``."""
+        return {"start": self.start, "end": self.end, "type": self.type}
+
+
+# --- context words --------------------------------------------------------------------------
+
+def _keyword_regex(words) -> re.Pattern:
+    return re.compile("|".join(sorted({re.escape(w) for w in words}, key=len, reverse=True)))
+
+
+_CONTEXT_TYPES: dict[str, frozenset[str]] = {}
+for _type, _words in lex.POSITIVE_CONTEXT.items():
+    for _w in _words.split():
+        _CONTEXT_TYPES[_w] = _CONTEXT_TYPES.get(_w, frozenset()) | {_type}
+for _w in lex.NEGATIVE_CONTEXT:
+    _CONTEXT_TYPES.setdefault(_w, frozenset())
+_CONTEXT_RE = _keyword_regex(_CONTEXT_TYPES)
+
+
+def _window_before(text: str, start: int, width: int = 12) -> str:
+    """The text of the current clause before ``start``, at most ``width`` characters."""
+    window = text[max(0, start - width):start]
+    m = _LAST_BREAK.search(window)
+    return window[m.end():] if m else window
+
+
+def context_verdict(text: str, start: int, pii_type: str) -> int:
+    """Judge the nearest context word before ``start`` in the same clause.
+
+    +1 if it names ``pii_type`` (身份证 before an ID), -1 if it names another kind of number
+    (卡号 before an ID; 订单号, 住院号, 金额 ...), 0 if there is none.
+    """
+    types = _nearest_context(_window_before(text, start))
+    if types is None:
+        return 0
+    return 1 if pii_type in types else -1
+
+
+@lru_cache(maxsize=8192)
+def _nearest_context(window: str) -> frozenset[str] | None:
+    last = None
+    for last in _CONTEXT_RE.finditer(window):
+        pass
+    return None if last is None else _CONTEXT_TYPES[last.group()]
+
+
+_DIGIT_RE = re.compile("[0-9\uff10-\uff19]")
+
+
+def _digit_count(window: str) -> int:
+    return len(_DIGIT_RE.findall(window))
+
+
+def _is_amount(text: str, start: int, end: int) -> bool:
+    """A number followed by a unit (元, 万, %) or preceded by a currency sign."""
+    after = text[end:end + 1]
+    before = text[start - 1:start] if start else ""
+    return after in lex.AMOUNT_AFTER or before in lex.AMOUNT_BEFORE
+
+
+# --- registry -------------------------------------------------------------------------------
+
+_REGISTRY: dict[str, type["Detector"]] = {}
+
+
+def register_detector(cls: type["Detector"]) -> type["Detector"]:
+    """Class decorator: register a detector under its ``type``."""
+    if cls.type in _REGISTRY:
+        raise ConfigError(f"A detector for {cls.type!r} is already registered.",
+                          f"类型 {cls.type!r} 的识别器已注册。")
+    _REGISTRY[cls.type] = cls
+    return cls
+
+
+def list_detectors() -> list[str]:
+    """The registered PII types, in priority order (highest first)."""
+    return sorted(_REGISTRY, key=lambda t: -_REGISTRY[t].priority)
+
+
+def create_detector(pii_type: str) -> "Detector":
+    """Instantiate the detector registered for ``pii_type``.
+
+    Raises
+    ------
+    ConfigError
+        If no detector is registered under that name; close matches are suggested.
+    """
+    try:
+        return _REGISTRY[pii_type]()
+    except KeyError:
+        close = difflib.get_close_matches(pii_type, list(_REGISTRY), n=3)
+        hint = f" Did you mean {', '.join(close)}?" if close else ""
+        raise ConfigError(
+            f"Unknown PII type {pii_type!r}. Known types: {', '.join(list_detectors())}.{hint}",
+            f"未知的个人信息类型 {pii_type!r}。可用类型：{', '.join(list_detectors())}。"
+            + (f"您是否想用 {', '.join(close)}？" if close else ""),
+        ) from None
+
+
+class Detector(ABC):
+    """Finds one PII type in text.
+
+    Subclasses set ``type`` (one of :data:`PII_TYPES`) and ``priority`` (which span wins when
+    two overlap) and implement :meth:`find`.
+    """
+
+    type: ClassVar[str]
+    priority: ClassVar[int] = 0
+    #: "window": only looked for inside runs of Latin letters, digits and number punctuation
+    #: (the engine finds those runs in one fast pass); "text": looked for in the whole text.
+    scope: ClassVar[str] = "text"
+
+    @abstractmethod
+    def find(self, text: str, pos: int = 0, endpos: int | None = None) -> Iterator[Span]:
+        """Yield the spans of this type in ``text[pos:endpos]`` (any order, overlaps allowed)."""
+
+    def wants(self, window: str) -> bool:
+        """Cheap test: can a run of Latin letters and digits hold this type at all?"""
+        return True
+
+
+class RegexDetector(Detector):
+    """A detector made of one regular expression and a validator of each match."""
+
+    pattern: ClassVar[str]
+    flags: ClassVar[int] = 0
+    _compiled: ClassVar[re.Pattern | None] = None
+
+    @classmethod
+    def regex(cls) -> re.Pattern:
+        if cls.__dict__.get("_compiled") is None:
+            cls._compiled = re.compile(cls.pattern, cls.flags)
+        return cls._compiled
+
+    def find(self, text: str, pos: int = 0, endpos: int | None = None) -> Iterator[Span]:
+        it = self.regex().finditer(text, pos, len(text) if endpos is None else endpos)
+        for m in it:
+            bounds = self.accept(text, m)
+            if bounds is not None:
+                yield Span(bounds[0], bounds[1], self.type)
+
+    def accept(self, text: str, m: re.Match) -> tuple[int, int] | None:
+        """Return the span bounds if the match is an identifier, else ``None``."""
+        return m.span()
+
+
+# --- numeric identifiers --------------------------------------------------------------------
+
+@register_detector
+class IdCardDetector(RegexDetector):
+    """Resident ID: 18 characters (MOD 11-2 check, real birth date) or 15 digits (legacy)."""
+
+    type = "CN_ID_CARD"
+    priority = 90
+    scope = "window"
+    wants = staticmethod(lambda w: _digit_count(w) >= 7)
+    pattern = (f"{D}{NB}{D}{{5}}{S}(?:{D}{{4}}{S}{D}{{4}}{S}{D}{{3}}[0-9\uff10-\uff19Xx\uff38\uff58]"
+               f"|{D}{{6}}{S}{D}{{3}}){NA_NUM}")
+
+    def accept(self, text, m):
+        code = ck.compact(m.group())
+        verdict = context_verdict(text, m.start(), self.type)
+        if verdict < 0:
+            return None
+        if len(code) == 18 and ck.id18_valid(code):
+            return m.span()
+        if len(code) == 15 and ck.id15_valid(code) and not _is_amount(text, *m.span()):
+            return m.span()
+        return None
+
+
+@register_detector
+class MobileDetector(RegexDetector):
+    """Mainland mobile numbers, with an optional +86 / 0086 / (+86) prefix and separators."""
+
+    type = "CN_PHONE"
+    priority = 70
+    scope = "window"
+    wants = staticmethod(lambda w: _digit_count(w) >= 7)
+    pattern = (
+        "(?:(?:(?:[+\uff0b]|00|\uff10\uff10)[8\uff18][6\uff16][ \\-\uff0d]?"
+        "|[(\uff08][+\uff0b]?[8\uff18][6\uff16][)\uff09][ \\-]?"
+        f"|[8\uff18][6\uff16]-)[1\uff11]|[1\uff11]{NB})"
+        f"{D}{{2}}{S}{D}{{4}}{S}{D}{{4}}{NA_NUM}"
+    )
+
+    def accept(self, text, m):
+        start, end = m.span()
+        digits = ck.compact(m.group())
+        digits = digits[-11:]
+        if not ck.mobile_valid(digits) or _is_amount(text, start, end):
+            return None
+        if m.group()[0] in "+\uff0b0\uff108\uff18(\uff08":
+            # A prefix must itself stand apart from other digits or letters.
+            if start and re.match(f"[{_ALNUM}]", text[start - 1]):
+                return None
+        if context_verdict(text, start, self.type) < 0:
+            return None
+        return start, end
+
+
+_AREA3 = re.compile(r"0(?:10|2\d)")
+
+
+@register_detector
+class LandlineDetector(RegexDetector):
+    """Fixed-line numbers: 0 + area code (10, 2x, or 3 digits) + 7–8 digit local number."""
+
+    type = "CN_LANDLINE"
+    priority = 60
+    scope = "window"
+    wants = staticmethod(lambda w: _digit_count(w) >= 7)
+    pattern = (
+        "(?:(?:[+\uff0b]|00)86[ \\-]?[(\uff08]?[1-9][0-9]{1,2}[)\uff09]?[ \\-]?"
+        f"|[(\uff08][0\uff10]{D}{{2,3}}[)\uff09][ \\-]?"
+        f"|[0\uff10]{NB}{D}{{2,3}}{S})"
+        f"[2-9\uff12-\uff19]{D}{{2,3}}{S}{D}{{4}}{NA_NUM}"
+    )
+
+    def accept(self, text, m):
+        start, end = m.span()
+        digits = ck.compact(m.group())
+        if digits.startswith("86") and not digits.startswith("0"):
+            digits = "0" + digits[2:]
+        if not self._valid(digits) or _is_amount(text, start, end):
+            return None
+        if context_verdict(text, start, self.type) < 0:
+            return None
+        return start, end
+
+    @staticmethod
+    def _valid(digits: str) -> bool:
+        if not digits.isdigit() or not digits.startswith("0"):
+            return False
+        area = 3 if _AREA3.match(digits) else 4
+        local = digits[area:]
+        if area == 4 and digits[1] in "12":
+            return False
+        lengths = (8,) if area == 3 else (7, 8)
+        return len(local) in lengths and local[0] in "23456789"
+
+
+_CARD_GROUPS = re.compile(r"[ \-\uff0d\u2010\u2013\u00a0]")
+
+
+@register_detector
+class BankCardDetector(RegexDetector):
+    """Payment cards: 16–19 digits, Luhn-valid, an issuer prefix (or a card context word)."""
+
+    type = "BANK_CARD"
+    priority = 80
+    scope = "window"
+    wants = staticmethod(lambda w: _digit_count(w) >= 7)
+    pattern = f"{D}{NB}{D}{{3}}{S}{D}{{4}}{S}{D}{{4}}{S}{D}{{4}}(?:{S}{D}{{1,3}})?{NA_NUM}"
+
+    def accept(self, text, m):
+        start, end = m.span()
+        raw = m.group()
+        digits = ck.compact(raw)
+        verdict = context_verdict(text, start, self.type)
+        if verdict < 0 or _is_amount(text, start, end):
+            return None
+        if self._valid(digits, verdict):
+            return start, end
+        return None
+
+    @staticmethod
+    def _valid(digits: str, verdict: int) -> bool:
+        if not 16 <= len(digits) <= 19 or not ck.luhn_valid(digits):
+            return False
+        if verdict > 0:
+            return True
+        # Without a context word, ask for a known issuer prefix: UnionPay 62, Visa 4,
+        # Mastercard 51-55/2221-2720, JCB 35, and the 19-digit domestic 95xx cards.
+        return (digits.startswith(("62", "4", "35", "95", "60"))
+                or "51" <= digits[:2] <= "55" or "2221" <= digits[:4] <= "2720")
+
+
+@register_detector
+class UsccDetector(RegexDetector):
+    """Unified social credit code (GB 32100-2015), 18 characters with a mod-31 check."""
+
+    type = "CN_USCC"
+    priority = 85
+    scope = "window"
+    wants = staticmethod(lambda w: _digit_count(w) >= 7)
+    pattern = f"[0-9A-HJ-NPQRTUWXY]{NB}[0-9A-HJ-NPQRTUWXY]{{17}}{NA}"
+
+    def accept(self, text, m):
+        code = m.group()
+        if not ck.uscc_valid(code) or code.isdigit() and ck.id18_valid(code):
+            return None
+        if context_verdict(text, m.start(), self.type) < 0:
+            return None
+        return m.span()
+
+
+@register_detector
+class EmailDetector(RegexDetector):
+    """E-mail addresses (ASCII local part and domain)."""
+
+    type = "EMAIL"
+    priority = 100
+    scope = "window"
+    wants = staticmethod(lambda w: "@" in w)
+    pattern = (
+        "[A-Za-z0-9](?<![A-Za-z0-9._%+\\-].)[A-Za-z0-9._%+\\-]{0,63}@"
+        "[A-Za-z0-9](?:[A-Za-z0-9\\-]{0,61}[A-Za-z0-9])?"
+        "(?:\\.[A-Za-z0-9](?:[A-Za-z0-9\\-]{0,61}[A-Za-z0-9])?)*\\.[A-Za-z]{2,24}(?![A-Za-z0-9\\-])"
+    )
+
+
+@register_detector
+class IpDetector(RegexDetector):
+    """IPv4 (dotted quad, without a :port) and IPv6 addresses."""
+
+    type = "IP_ADDRESS"
+    priority = 50
+    scope = "window"
+    wants = staticmethod(lambda w: "." in w or ":" in w)
+    pattern = (
+        f"[0-9](?<![{_ALNUM}.].)[0-9]{{0,2}}(?:\\.[0-9]{{1,3}}){{3}}(?![0-9]|\\.[0-9])"
+        "|[0-9A-Fa-f:](?<![0-9A-Za-z:.].)[0-9A-Fa-f]{0,3}:[0-9A-Fa-f:.]{1,40}(?![0-9A-Za-z:])"
+    )
+
+    def accept(self, text, m):
+        start, end = m.span()
+        raw = m.group()
+        try:
+            if ":" in raw:
+                if raw.count(":") < 2:
+                    return None
+                ipaddress.IPv6Address(raw)
+            else:
+                ipaddress.IPv4Address(raw)
+        except ValueError:
+            return None
+        if context_verdict(text, start, self.type) < 0:
+            return None
+        return start, end
+
+
+@register_detector
+class PassportDetector(RegexDetector):
+    """Passports: G/E + 8 digits, or E + a letter (not I/O) + 7 digits."""
+
+    type = "CN_PASSPORT"
+    priority = 40
+    scope = "window"
+    wants = staticmethod(lambda w: _digit_count(w) >= 7)
+    pattern = f"[GE\uff27\uff25]{NB}(?:{D}{{8}}|[A-HJ-NP-Z]{D}{{7}}){NA_NUM}"
+
+    def accept(self, text, m):
+        if m.group()[0] in "G\uff27" and not m.group()[1:].isdigit():
+            return None
+        if context_verdict(text, m.start(), self.type) < 0:
+            return None
+        return m.span()
+
+
+_PLATE_PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
+_PLATE_CHAR = "[A-HJ-NP-Z0-9]"
+
+
+@register_detector
+class PlateDetector(RegexDetector):
+    """Licence plates: province character + letter + 5 characters; new-energy 6 with D/F."""
+
+    type = "CN_LICENSE_PLATE"
+    priority = 45
+    pattern = (
+        f"[{_PLATE_PROVINCES}][A-HJ-NP-Z][·•・ ]?"
+        f"(?:[DF]{_PLATE_CHAR}[0-9]{{4}}|[0-9]{{5}}[DF]|{_PLATE_CHAR}{{4}}(?:{_PLATE_CHAR}|[挂学警港澳]))"
+        "(?![A-Za-z0-9])"
+    )
+
+    def accept(self, text, m):
+        serial = m.group()[2:].lstrip("·•・ ")
+        if sum(c.isdigit() for c in serial) < 2:
+            return None
+        return m.span()
+
+
+# --- addresses ------------------------------------------------------------------------------
+
+# A Han character that can be part of a place name (not a common function word, so that a
+# component cannot run across "北京市的朋友来自朝阳区").
+_PLACE_HAN = "(?:(?![的了是在与或我你他她这那有为被把让从向对但而也都就又还将请])[\u4e00-\u9fff])"
+_NUM = "[0-9\uff10-\uff19一二三四五六七八九十百零〇]{1,5}"
+_ADDR_COMPONENT = re.compile(
+    f"(?P<a>{_PLACE_HAN}{{1,8}}?)(?P<asuf>自治州|地区|盟|市|新区|区|县|街道|镇|乡|大道|大街|路|街|"
+    f"巷|胡同|村)"
+    f"|(?P<n>{_NUM}(?:[-\uff0d]{_NUM})?)(?P<nsuf>号院|号楼|号房|号|弄|栋|幢|座|单元|室|房|层|楼)"
+    f"|(?P<e>{_PLACE_HAN}{{1,8}}?)(?P<esuf>小区|花园|公寓|大厦|广场|家园|新村|苑|园|城)"
+)
+_LEVEL = {"自治州": 1, "地区": 1, "盟": 1, "市": 1, "新区": 2, "区": 2, "县": 2,
+          "街道": 3, "镇": 3, "乡": 3, "大道": 4, "大街": 4, "路": 4, "街": 4, "巷": 4,
+          "胡同": 4, "村": 4, "号院": 5, "号": 5, "弄": 5, "小区": 6, "花园": 6, "公寓": 6,
+          "大厦": 6, "广场": 6, "家园": 6, "新村": 6, "苑": 6, "园": 6, "城": 6, "号楼": 7,
+          "栋": 7, "幢": 7, "座": 7, "单元": 8, "室": 9, "房": 9, "号房": 9, "层": 9, "楼": 9}
+_PROVINCE_ALT = "|".join(sorted(lex.PROVINCE_FULL + lex.PROVINCES, key=len, reverse=True))
+_CITY_ALT = "|".join(sorted(lex.CITIES, key=len, reverse=True))
+# Literal alternatives first: the regex engine then skips quickly to their first characters.
+_ADDR_HEAD = re.compile("|".join(sorted(set(lex.PROVINCE_FULL + lex.PROVINCES + lex.CITIES),
+                                         key=len, reverse=True)))
+_ADDR_PROVINCES = frozenset(lex.PROVINCE_FULL + lex.PROVINCES)
+_ADDR_SUFFIX = re.compile("省|自治区|市")
+_ADDR_CITY = re.compile(f"(?:{_CITY_ALT})市?")
+_ADDR_CONTEXT = re.compile("(?:地址|住址|住在|家住|位于|居住在|居住于|现住|户籍地|籍贯|寄往|送至|送到|"
+                           "寄至)[：: \u3000]*")
+
+
+def _address_end(text: str, pos: int, level: int, parts: int, endpos: int) -> tuple[int, int]:
+    """Follow address components from ``pos`` while their level increases."""
+    while pos < endpos:
+        m = _ADDR_COMPONENT.match(text, pos, endpos)
+        if m is None:
+            break
+        suffix = m.group("asuf") or m.group("nsuf") or m.group("esuf")
+        new = _LEVEL[suffix]
+        if suffix == "市" and level >= 1:
+            new = 2
+        if new <= level:
+            break
+        level, pos, parts = new, m.end(), parts + 1
+    return pos, parts
+
+
+@register_detector
+class AddressDetector(Detector):
+    """Addresses: province → city → district → street → number → building → room."""
+
+    type = "ADDRESS"
+    priority = 30
+
+    def find(self, text: str, pos: int = 0, endpos: int | None = None) -> Iterator[Span]:
+        end = len(text) if endpos is None else endpos
+        last = -1
+        for m in _ADDR_HEAD.finditer(text, pos, end):
+            if m.start() < last:
+                continue
+            name = m.group()
+            stop, parts = m.end(), 1
+            level = 0 if name in _ADDR_PROVINCES else 1
+            suffix = _ADDR_SUFFIX.match(text, stop, end)
+            if suffix and (level == 0 or suffix.group() == "市"):
+                stop = suffix.end()
+            if level == 0 and not text[m.start():stop].endswith("市"):
+                city = _ADDR_CITY.match(text, stop, end)
+                if city:
+                    stop, level, parts = city.end(), 1, 2
+            stop, parts = _address_end(text, stop, level, parts, end)
+            if parts >= 2:
+                last = stop
+                yield Span(m.start(), stop, self.type)
+        for m in _ADDR_CONTEXT.finditer(text, pos, end):
+            if m.end() < last:
+                continue
+            stop, parts = _address_end(text, m.end(), 0, 0, end)
+            if parts >= 2:
+                yield Span(m.end(), stop, self.type)
+
+
+# --- persons --------------------------------------------------------------------------------
+
+@register_detector
+class PersonDetector(Detector):
+    """Person names: context words (姓名, 患者 ...), titles (先生, 女士 ...), surnames."""
+
+    type = "PERSON"
+    priority = 20
+
+    def find(self, text: str, pos: int = 0, endpos: int | None = None,
+             occupied=frozenset()) -> Iterator[Span]:
+        from bentu.privacy import _person
+
+        end = len(text) if endpos is None else endpos
+        for start, stop in _person.find_names(text[pos:end], occupied):
+            yield Span(pos + start, pos + stop, self.type)
+
+
+# --- engine ---------------------------------------------------------------------------------
+
+# Runs of Latin letters, digits and the punctuation written inside identifiers.  Every
+# "window" detector's match lies inside one such run, so one fast pass finds where to look.
+_WINDOW_RE = re.compile(
+    "[0-9\uff10-\uff19A-Za-z\uff21-\uff3a\uff41-\uff5a+\uff0b@(\uff08:]"
+    "[0-9\uff10-\uff19A-Za-z\uff21-\uff3a\uff41-\uff5a+\uff0b@.\uff0e:_%()\uff08\uff09"
+    "\\-\uff0d\u2010\u2013\u00a0 ]*"
+)
+BATCH_SEPARATOR = "\x00"
+
+
+class PiiEngine:
+    """Run a set of detectors over text and resolve overlapping spans.
+
+    Parameters
+    ----------
+    types : sequence of str, optional
+        The PII types to look for; all registered types by default.
+    """
+
+    def __init__(self, types=None):
+        self.types = tuple(types) if types is not None else tuple(list_detectors())
+        detectors = [create_detector(t) for t in self.types]
+        self._window = [d for d in detectors if d.scope == "window"]
+        self._text = [d for d in detectors if d.scope == "text" and d.type != "PERSON"]
+        self._person = next((d for d in detectors if d.type == "PERSON"), None)
+        self._priority = {d.type: d.priority for d in detectors}
+        self._window.sort(key=lambda d: -d.priority)
+        self._by_type = {d.type: d for d in self._window}
+        self._combined = re.compile("|".join(
+            f"(?P<{d.type}>{d.regex().pattern})" for d in self._window))
+
+    def detect(self, text: str) -> list[Span]:
+        """Return the non-overlapping PII spans in ``text``, sorted by start."""
+        if not text:
+            return []
+        found: list[Span] = []
+        if self._window:
+            found.extend(self._find_in_windows(text))
+        for det in self._text:
+            found.extend(det.find(text))
+        kept = self._resolve(found)
+        if self._person is not None:
+            occupied = {i for k in kept for i in range(k.start, k.end)}
+            names = list(self._person.find(text, occupied=occupied))
+            if names:
+                kept = self._resolve(kept + names)
+        return kept
+
+    def _find_in_windows(self, text: str) -> list[Span]:
+        """One combined regex per run of Latin letters and digits; when the validator of the
+        type that matched rejects it, the other window types are tried at the same place."""
+        out: list[Span] = []
+        combined = self._combined
+        for w in _WINDOW_RE.finditer(text):
+            ws, we = w.span()
+            if we - ws < 3:
+                continue
+            for m in combined.finditer(text, ws, we):
+                det = self._by_type[m.lastgroup]
+                bounds = det.accept(text, m)
+                if bounds is None:
+                    for other in self._window:
+                        if other is det:
+                            continue
+                        m2 = other.regex().match(text, m.start(), we)
+                        if m2 is not None:
+                            bounds = other.accept(text, m2)
+                            if bounds is not None:
+                                det = other
+                                break
+                if bounds is not None:
+                    out.append(Span(bounds[0], bounds[1], det.type))
+        return out
+
+    def detect_batch(self, texts: list[str]) -> list[list[Span]]:
+        """:meth:`detect` over many texts in one pass (much faster for short texts)."""
+        if len(texts) == 1:
+            return [self.detect(texts[0])]
+        starts, pos = [], 0
+        for t in texts:
+            starts.append(pos)
+            pos += len(t) + 1
+        joined = BATCH_SEPARATOR.join(t.replace(BATCH_SEPARATOR, " ") for t in texts)
+        out: list[list[Span]] = [[] for _ in texts]
+        idx = 0
+        for span in self.detect(joined):
+            while idx + 1 < len(starts) and starts[idx + 1] <= span.start:
+                idx += 1
+            base = starts[idx]
+            out[idx].append(Span(span.start - base, span.end - base, span.type))
+        return out
+
+    def _resolve(self, found: list[Span]) -> list[Span]:
+        if len(found) < 2:
+            return sorted(found)
+        prio = self._priority
+        found.sort(key=lambda s: (-prio[s.type], -(s.end - s.start), s.start))
+        kept: list[Span] = []
+        taken = bytearray(max(s.end for s in found))
+        for span in found:
+            if not any(taken[span.start:span.end]):
+                kept.append(span)
+                taken[span.start:span.end] = b"\x01" * (span.end - span.start)
+        kept.sort()
+        return kept
+
+
+@lru_cache(maxsize=1)
+def _default_engine() -> PiiEngine:
+    return PiiEngine()
+
+
+def detect_batch(texts: list[str]) -> list[list[Span]]:
+    """:func:`detect` over many texts at once; the result lists line up with ``texts``."""
+    return _default_engine().detect_batch(texts)
+
+
+def detect(text: str) -> list[Span]:
+    """Find PII spans in ``text`` with every registered detector.
+
+    Parameters
+    ----------
+    text : str
+        Any text; Chinese, English or mixed, half- or full-width.
+
+    Returns
+    -------
+    list of Span
+        Non-overlapping spans, sorted by start; offsets are code-point indices, end exclusive.
+    """
+    return _default_engine().detect(text)

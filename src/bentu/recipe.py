@@ -1,0 +1,413 @@
+"""Recipes: YAML files validated by pydantic, with ``--set key=value`` overrides.
+
+A recipe says what a localization does, section by section (data, privacy, model, train,
+federated, transfer, compress, audit, governance). Every section forbids unknown keys, so a
+misspelt key fails with an error that names it and suggests the closest valid key.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from bentu.errors import RecipeError
+
+__all__ = [
+    "Recipe", "load_recipe", "builtin_recipes", "resolve_recipe", "apply_overrides", "recipe_to_dict",
+    "DataCfg", "SplitCfg", "PrivacyCfg", "ModelCfg", "TrainCfg", "FederatedCfg", "TransferCfg",
+    "CompressCfg", "AuditCfg", "GovernanceCfg", "LocaleCfg", "ImagingCfg", "LearningCfg",
+]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, populate_by_name=True)
+
+
+class LocaleCfg(_Section):
+    region: str = "CN"
+    language: str = "zh-CN"
+    rules: list[str] = Field(default_factory=list)
+
+
+class SplitCfg(_Section):
+    """How rows are split into train / validation / test."""
+
+    test: float = Field(0.2, gt=0, lt=1)
+    val: float = Field(0.1, gt=0, lt=1)
+    stratify: bool = True
+    column: str | None = None  # a column that holds a predefined split
+    test_values: list[str] = Field(default_factory=list)  # its values that mark test rows
+
+
+class DataCfg(_Section):
+    """Where the data comes from and what each column is for."""
+
+    dataset: str | None = None  # a built-in dataset name, e.g. credit-sim, uci-credit
+    format: Literal["csv", "parquet", "jsonl"] | None = None
+    path: str | None = None  # a file path (relative paths resolve against --data / BENTU_DATA)
+    target: str | None = None
+    features: list[str] | None = None  # None: every column without another role
+    categorical: list[str] = Field(default_factory=list)
+    sensitive: list[str] = Field(default_factory=list)
+    institution: str | None = None
+    identifiers: list[str] = Field(default_factory=list)
+    drop: list[str] = Field(default_factory=list)
+    split: SplitCfg = Field(default_factory=SplitCfg)
+    options: dict[str, Any] = Field(default_factory=dict)  # passed to a built-in dataset
+
+
+class PrivacyCfg(_Section):
+    pii: Literal["auto", "off"] = "auto"
+    policy: str | None = None
+    key_env: str = "BENTU_PSEUDONYM_KEY"
+    key_file: str | None = None
+    k_anonymity: int | None = Field(None, ge=2)
+    quasi_identifiers: list[str] | None = None
+
+
+class ModelCfg(_Section):
+    """``name`` picks a registered model; the other keys are that model's parameters."""
+
+    model_config = ConfigDict(extra="allow")
+    name: str = "tabular_mlp"
+
+    def params(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class TrainCfg(_Section):
+    optimizer: Literal["adam", "adamw", "sgd", "rmsprop"] = "adam"
+    lr: float = Field(1e-3, gt=0)
+    weight_decay: float = Field(0.0, ge=0)
+    epochs: int = Field(30, ge=1)
+    batch_size: int = Field(512, ge=1)
+    patience: int = Field(5, ge=1)
+    seed: int = 0
+    pos_weight: float | None = Field(None, gt=0)
+    baselines: list[Literal["logistic_regression", "gradient_boosting"]] = Field(
+        default_factory=lambda: ["logistic_regression", "gradient_boosting"]
+    )
+
+
+class FederatedCfg(_Section):
+    enabled: bool = False
+    strategy: str = "fedavg"
+    rounds: int = Field(20, ge=1)
+    clients: str = "institution"  # "institution" | "iid" | "dirichlet"
+    num_clients: int | None = Field(None, ge=2)
+    alpha: float = Field(0.5, gt=0)  # Dirichlet concentration
+    local_epochs: int = Field(1, ge=1)
+    min_clients: int = Field(2, ge=1)
+    compare: bool = False
+    deploy: bool = False
+    round_timeout: float = Field(600.0, gt=0)  # seconds a round waits for clients; late ones drop
+    client_cpus: float = Field(1.0, gt=0)  # CPUs per simulated client (Ray); 0.5 runs two per core
+    # strategy-specific settings: mu (fedprox), beta (trimmed_mean), num_malicious (krum),
+    # epsilon / delta / noise_multiplier / clipping_norm (dp_*), num_shares, clipping_range (secagg);
+    # poison / fail inject faults (a test facility, see docs/federated.md)
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class TransferCfg(_Section):
+    from_: str | None = Field(None, alias="from")
+    freeze: list[str] = Field(default_factory=list)
+
+
+class CompressCfg(_Section):
+    int8: bool = True
+    static: bool = False
+    prune: float | None = Field(None, ge=0, lt=1)
+    distill: dict[str, Any] | None = None
+    max_metric_loss: float = Field(0.002, ge=0)
+
+
+class AuditCfg(_Section):
+    fairness: bool = True
+    explain: Literal["shap", "gradcam", "mastery"] | None = "shap"
+    mitigation: bool = True
+
+
+class CrossBorderCfg(_Section):
+    enabled: bool = False
+    people_per_year: int = Field(0, ge=0)
+    sensitive_people_per_year: int = Field(0, ge=0)
+
+
+class GovernanceCfg(_Section):
+    subjects: list[str] = Field(default_factory=lambda: ["adults"])
+    guardian_consent: bool = False
+    data_location: str = "CN"
+    serving_location: str = "CN"
+    cross_border: CrossBorderCfg = Field(default_factory=CrossBorderCfg)
+    human_review: bool = True
+    operator: str | None = None
+    intended_use: str | None = None
+
+
+class ImagingCfg(_Section):
+    """Settings of the imaging application (see bentu.pipeline.imaging)."""
+
+    class Augment(_Section):
+        """Training-time augmentation of the imaging application (torch ops, see bentu.train.augment)."""
+
+        enabled: bool = True
+        hflip: float = Field(0.5, ge=0, le=1)
+        vflip: float = Field(0.0, ge=0, le=1)
+        rotate: float = Field(10.0, ge=0, le=180)  # degrees
+        shift: float = Field(0.1, ge=0, lt=0.5)  # fraction of the image side
+        scale: float = Field(0.1, ge=0, lt=1)
+        brightness: float = Field(0.1, ge=0)
+        contrast: float = Field(0.1, ge=0, lt=1)
+
+    source: Literal["medmnist", "folder", "dicom"] = "medmnist"
+    path: str | None = None  # folder / DICOM root (relative paths resolve against --data / BENTU_DATA)
+    classes: list[str] | None = None  # folder sources: class folder names in label order
+    image_size: int | None = Field(None, ge=16, le=256)  # resize to; None: the files' own size
+    channels: Literal[1, 3] = 1
+    positive_label: int = Field(1, ge=0)  # the label value that is the positive (disease) class
+    augment: "ImagingCfg.Augment" = Field(default_factory=lambda: ImagingCfg.Augment())
+    balance: Literal["pos_weight", "none"] = "pos_weight"  # class-imbalance handling in the loss
+    warmup_epochs: float = Field(1.0, ge=0)
+    tta: bool = True  # average the logits of each image and its horizontal mirror
+    ensemble: int = Field(1, ge=1, le=10)  # models from consecutive seeds, logits averaged
+    operating_point: Literal["accuracy", "youden", "target_sensitivity"] = "accuracy"  # chosen on val
+    target_sensitivity: float = Field(0.9, gt=0, le=1)
+    pretrain_epochs: int = Field(10, ge=1)  # when transfer.from names a source dataset
+    pretrain_lr: float = Field(2e-3, gt=0)
+    finetune_lr: float | None = Field(None, gt=0)  # default: train.lr
+    compare_scratch: bool = True
+    data_volume: list[float] = Field(default_factory=lambda: [0.1, 0.25, 0.5, 1.0])
+    data_volume_seeds: int = Field(1, ge=1)
+    gradcam_cases: int = Field(4, ge=0, le=16)  # per kind: TP, TN, FP, FN
+    onnx: bool = True
+
+    @field_validator("data_volume")
+    @classmethod
+    def _fractions(cls, v: list[float]) -> list[float]:
+        if any(not 0 < f <= 1 for f in v):
+            raise ValueError("fractions must be in (0, 1]")
+        return sorted(set(v))
+
+
+class LearningCfg(_Section):
+    """Settings of the learning application (see bentu.pipeline.learning and docs/learning.md)."""
+
+    source: Literal["simulator", "dkt_synthetic", "assistments2009", "pykt"] = "simulator"
+    concepts: int = Field(5, ge=1)  # dkt_synthetic: 2 or 5 (file family); simulator: hidden concepts
+    version: int = Field(0, ge=0, le=19)  # dkt_synthetic file version v0..v19
+    students: int = Field(2000, ge=10)  # simulator: students in the log
+    exercises: int = Field(50, ge=2)  # simulator: exercise bank size
+    length: int = Field(50, ge=2)  # simulator: answers per student
+    groups: dict[str, tuple[float, float, float]] = Field(
+        default_factory=lambda: {"urban": (0.5, 0.4, 1.0), "rural": (0.5, -0.4, 1.0)}
+    )  # simulator: group -> (share, mean skill, skill std)
+    learn_rate: float = Field(0.15, ge=0)  # simulator: largest skill gain per answer
+    sim_seed: int = 0  # simulator: exercise bank and cohort seed
+    max_len: int = Field(200, ge=2)  # window length of the locked protocol
+    challengers: list[str] = Field(default_factory=lambda: ["sakt"])
+    challenger_params: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    baselines: list[Literal["marginal", "per_skill", "running_accuracy"]] = Field(
+        default_factory=lambda: ["marginal", "per_skill", "running_accuracy"]
+    )
+    graph: bool = True  # held-out-exercise comparison of graph_dkt vs the main model
+    graph_params: dict[str, Any] = Field(default_factory=dict)
+    heldout_exercises: int = Field(10, ge=1)
+    recommend: bool = True  # evaluate recommendations on the simulator
+    band: tuple[float, float] = (0.6, 0.8)
+    k: int = Field(3, ge=1)
+    rec_steps: int = Field(30, ge=1)
+    rec_students: int = Field(200, ge=2)
+    rec_seeds: list[int] = Field(default_factory=lambda: [0, 1, 2, 3, 4])
+    mastery_students: int = Field(20, ge=1)  # students shown in the mastery heat map
+
+
+class Recipe(_Section):
+    name: str
+    application: Literal["credit", "imaging", "learning"] = "credit"
+    description: str | None = None
+    locale: LocaleCfg = Field(default_factory=LocaleCfg)
+    data: DataCfg = Field(default_factory=DataCfg)
+    privacy: PrivacyCfg = Field(default_factory=PrivacyCfg)
+    model: ModelCfg = Field(default_factory=ModelCfg)
+    train: TrainCfg = Field(default_factory=TrainCfg)
+    federated: FederatedCfg = Field(default_factory=FederatedCfg)
+    transfer: TransferCfg = Field(default_factory=TransferCfg)
+    compress: CompressCfg = Field(default_factory=CompressCfg)
+    audit: AuditCfg = Field(default_factory=AuditCfg)
+    governance: GovernanceCfg = Field(default_factory=GovernanceCfg)
+    imaging: ImagingCfg | None = None
+    learning: LearningCfg | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _name_is_a_slug(cls, v: str) -> str:
+        if not v or any(c in v for c in "/\\ \t"):
+            raise ValueError("must be a non-empty name without spaces or slashes")
+        return v
+
+
+# -- loading ----------------------------------------------------------------------------
+
+_RECIPES_PACKAGE = "bentu.recipes"
+
+
+def builtin_recipes() -> dict[str, Path]:
+    """Built-in recipe names and their files."""
+    folder = resources.files(_RECIPES_PACKAGE)
+    return {Path(str(p)).stem: Path(str(p)) for p in folder.iterdir() if str(p).endswith(".yaml")}
+
+
+def _field_names(model: type[BaseModel]) -> list[str]:
+    return sorted({f.alias or name for name, f in model.model_fields.items()})
+
+
+def _section_model(loc: tuple) -> type[BaseModel]:
+    model: type[BaseModel] = Recipe
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        fields = {f.alias or n: f for n, f in model.model_fields.items()}
+        field = fields.get(part)
+        ann = getattr(field, "annotation", None)
+        candidates = [ann, *getattr(ann, "__args__", ())]
+        nxt = next((c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None)
+        if nxt is None:
+            break
+        model = nxt
+    return model
+
+
+def _explain(err: ValidationError, source: str) -> RecipeError:
+    lines_en, lines_zh = [], []
+    for e in err.errors()[:5]:
+        key = ".".join(str(p) for p in e["loc"])
+        if e["type"] == "extra_forbidden":
+            valid = _field_names(_section_model(e["loc"]))
+            close = difflib.get_close_matches(str(e["loc"][-1]), valid, n=1, cutoff=0.5)
+            hint_en = f" Did you mean {close[0]!r}?" if close else ""
+            hint_zh = f"您是否想写 {close[0]!r}？" if close else ""
+            lines_en.append(f"unknown key {key!r}.{hint_en} Valid keys here: {', '.join(valid)}.")
+            lines_zh.append(f"未知的键 {key!r}。{hint_zh}此处可用的键：{', '.join(valid)}。")
+        else:
+            got = e.get("input")
+            got_s = repr(got) if not isinstance(got, dict) else "a mapping"
+            lines_en.append(f"{key!r}: {e['msg']} (got {got_s}).")
+            lines_zh.append(f"{key!r}：{e['msg']}（实际为 {got_s}）。")
+    return RecipeError(
+        f"Recipe {source} is invalid: " + " ".join(lines_en),
+        f"配方 {source} 无效：" + " ".join(lines_zh),
+    )
+
+
+def _parse_yaml(text: str, source: str) -> dict:
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise RecipeError(
+            f"Recipe {source} is not valid YAML{where}: {getattr(err, 'problem', err)}.",
+            f"配方 {source} 不是有效的 YAML{('（第 %d 行第 %d 列）' % (mark.line + 1, mark.column + 1)) if mark else ''}。",
+        ) from err
+    if not isinstance(raw, dict):
+        raise RecipeError(
+            f"Recipe {source} must be a YAML mapping with at least a 'name' key.",
+            f"配方 {source} 必须是至少包含 'name' 键的 YAML 映射。",
+        )
+    return raw
+
+
+def resolve_recipe(name_or_path: str) -> tuple[dict, str]:
+    """Find a recipe by built-in name or file path and return its raw mapping and its source."""
+    builtins = builtin_recipes()
+    path = Path(name_or_path)
+    if name_or_path in builtins:
+        path = builtins[name_or_path]
+    elif not (path.suffix in (".yaml", ".yml") and path.exists()):
+        if path.suffix in (".yaml", ".yml"):
+            raise RecipeError(
+                f"Recipe file {name_or_path} does not exist.",
+                f"配方文件 {name_or_path} 不存在。",
+            )
+        close = difflib.get_close_matches(name_or_path, sorted(builtins), n=3, cutoff=0.5)
+        hint_en = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+        hint_zh = f"您是否想用 {'、'.join(close)}？" if close else ""
+        raise RecipeError(
+            f"Unknown recipe {name_or_path!r}.{hint_en} Built-in recipes: {', '.join(sorted(builtins))} "
+            "(see `bentu recipes`); or give the path of a .yaml file.",
+            f"未知配方 {name_or_path!r}。{hint_zh}内置配方：{'、'.join(sorted(builtins))}（见 `bentu recipes`），"
+            "也可以给出 .yaml 文件的路径。",
+        )
+    return _parse_yaml(path.read_text(encoding="utf-8"), str(path if name_or_path not in builtins else name_or_path)), str(path)
+
+
+def _set_path(raw: dict, dotted: str, value: Any) -> None:
+    parts = dotted.split(".")
+    node = raw
+    for part in parts[:-1]:
+        child = node.get(part)
+        if child is None:
+            child = node[part] = {}
+        if not isinstance(child, dict):
+            raise RecipeError(
+                f"--set {dotted}: {part!r} is not a section, so it has no key {parts[-1]!r}.",
+                f"--set {dotted}：{part!r} 不是一个配置段，不能设置 {parts[-1]!r}。",
+            )
+        node = child
+    node[parts[-1]] = value
+
+
+def apply_overrides(raw: dict, overrides: list[str]) -> dict:
+    """Apply ``key=value`` overrides (values parsed as YAML) to a raw recipe mapping."""
+    for item in overrides:
+        if "=" not in item:
+            raise RecipeError(
+                f"--set expects key=value (e.g. train.epochs=5). Got {item!r} instead.",
+                f"--set 的格式是 键=值（例如 train.epochs=5），实际为 {item!r}。",
+            )
+        key, _, text = item.partition("=")
+        try:
+            value = yaml.safe_load(text) if text else ""
+        except yaml.YAMLError:
+            value = text
+        _set_path(raw, key.strip(), value)
+    return raw
+
+
+def load_recipe(name_or_path: str, overrides: list[str] | None = None) -> Recipe:
+    """Load a built-in recipe or a YAML file, apply ``--set`` overrides, and validate it.
+
+    Raises
+    ------
+    RecipeError
+        For an unknown recipe, invalid YAML, a misspelt key or a value of the wrong type.
+    """
+    raw, source = resolve_recipe(name_or_path)
+    raw = apply_overrides(raw, list(overrides or []))
+    try:
+        return Recipe.model_validate(raw)
+    except ValidationError as err:
+        raise _explain(err, source) from err
+
+
+def recipe_to_dict(recipe: Recipe) -> dict:
+    """The fully resolved recipe as a plain mapping, every default written out."""
+    return recipe.model_dump(mode="json", by_alias=True)
+
+
+def default_data_root() -> Path | None:
+    """``BENTU_DATA``, else ``../shared/data`` beside the working directory or the project."""
+    env = os.environ.get("BENTU_DATA")
+    if env:
+        return Path(env)
+    for base in (Path.cwd(), Path(__file__).resolve().parents[2]):
+        cand = base.parent / "shared" / "data"
+        if cand.is_dir():
+            return cand
+    return None

@@ -1,0 +1,286 @@
+"""The Trainer: one training loop for every model family.
+
+Batches are tuples ``(x, y)`` or ``(x, y, mask)``. ``x`` is a tensor or a tuple of tensors
+(passed to the model as positional arguments); the model returns one logit per target element,
+with the same shape as ``y``. ``mask`` (same shape as ``y``, bool) marks the elements that count,
+so sequence models (one prediction per time step) train with the same loop as tabular ones.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import math
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
+
+from bentu.errors import ConfigError
+
+__all__ = ["Trainer", "make_optimizer", "OPTIMIZERS", "seed_everything"]
+
+log = logging.getLogger(__name__)
+
+OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    """Seed Python-visible RNGs (torch, numpy) and return a torch generator for data order."""
+    torch.manual_seed(seed)
+    np.random.seed(seed % (2**32))
+    return torch.Generator().manual_seed(seed)
+
+
+def make_optimizer(name: str, params: Iterable[nn.Parameter], lr: float, weight_decay: float = 0.0) -> torch.optim.Optimizer:
+    """Build an optimizer by name: ``adam``, ``adamw``, ``sgd`` (momentum 0.9) or ``rmsprop``."""
+    if name == "adam":
+        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
+    if name == "adamw":
+        return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+    if name == "sgd":
+        return torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=weight_decay)
+    if name == "rmsprop":
+        return torch.optim.RMSprop(params, lr=lr, weight_decay=weight_decay)
+    raise ConfigError(
+        f"The 'optimizer' parameter must be one of {', '.join(OPTIMIZERS)}. Got {name!r} instead.",
+        f"参数 'optimizer' 必须是 {', '.join(OPTIMIZERS)} 之一，实际为 {name!r}。",
+    )
+
+
+def _split_batch(batch: Any) -> tuple[tuple[torch.Tensor, ...], torch.Tensor, torch.Tensor | None]:
+    x, y = batch[0], batch[1]
+    mask = batch[2] if len(batch) > 2 else None
+    inputs = tuple(x) if isinstance(x, (list, tuple)) else (x,)
+    return inputs, y, mask
+
+
+def _auc(y: np.ndarray, p: np.ndarray) -> float:
+    from sklearn.metrics import roc_auc_score
+
+    if len(np.unique(y)) < 2:
+        return float("nan")
+    return float(roc_auc_score(y, p))
+
+
+class Trainer:
+    """Train a binary-logit model with early stopping on a validation metric.
+
+    Parameters
+    ----------
+    optimizer : {"adam", "adamw", "sgd", "rmsprop"}
+    lr, weight_decay : float
+    epochs : int
+        Maximum number of epochs.
+    batch_size : int
+    patience : int
+        Stop after this many epochs without improvement of ``monitor`` on validation data.
+    seed : int
+        Seeds weights initialisation order and data shuffling: same seed, same numbers.
+    monitor : {"auc", "loss"}
+    pos_weight : float, optional
+        Weight of positive examples in the loss (class imbalance).
+    grad_clip : float, optional
+        Clip the gradient norm to this value.
+    extra_loss : callable, optional
+        ``extra_loss(model) -> Tensor`` added to every batch loss (e.g. FedProx's proximal term).
+    checkpoint_dir : Path, optional
+        Where ``best.pt`` and ``last.pt`` are written after each epoch.
+    progress : bool
+        Show a progress bar (Rich, on stderr).
+    on_epoch_end : callable, optional
+        ``on_epoch_end(record: dict)`` after every epoch.
+    """
+
+    def __init__(
+        self,
+        *,
+        optimizer: str = "adam",
+        lr: float = 1e-3,
+        weight_decay: float = 0.0,
+        epochs: int = 30,
+        batch_size: int = 512,
+        patience: int = 5,
+        seed: int = 0,
+        monitor: str = "auc",
+        pos_weight: float | None = None,
+        grad_clip: float | None = None,
+        extra_loss: Callable[[nn.Module], torch.Tensor] | None = None,
+        checkpoint_dir: str | Path | None = None,
+        progress: bool = False,
+        on_epoch_end: Callable[[dict], None] | None = None,
+        description: str = "training",
+    ):
+        self.optimizer = optimizer
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.patience = patience
+        self.seed = seed
+        self.monitor = monitor
+        self.pos_weight = pos_weight
+        self.grad_clip = grad_clip
+        self.extra_loss = extra_loss
+        self.checkpoint_dir = checkpoint_dir
+        self.progress = progress
+        self.on_epoch_end = on_epoch_end
+        self.description = description
+
+    # -- validation of parameters (once, at the boundary) -------------------------------
+    def _validate(self) -> None:
+        checks = [
+            ("lr", self.lr, lambda v: isinstance(v, (int, float)) and v > 0, "a float in (0, inf)"),
+            ("epochs", self.epochs, lambda v: isinstance(v, int) and v >= 1, "an int >= 1"),
+            ("batch_size", self.batch_size, lambda v: isinstance(v, int) and v >= 1, "an int >= 1"),
+            ("patience", self.patience, lambda v: isinstance(v, int) and v >= 1, "an int >= 1"),
+            ("monitor", self.monitor, lambda v: v in ("auc", "loss"), "'auc' or 'loss'"),
+        ]
+        for name, value, ok, expected in checks:
+            if not ok(value):
+                raise ConfigError(
+                    f"The {name!r} parameter of Trainer must be {expected}. Got {value!r} instead.",
+                    f"Trainer 的参数 {name!r} 必须是 {expected}，实际为 {value!r}。",
+                )
+
+    def _loss(self, logits: torch.Tensor, y: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+        y = y.to(logits.dtype)
+        pw = None if self.pos_weight is None else torch.tensor(self.pos_weight, dtype=logits.dtype)
+        if mask is not None:
+            logits, y = logits[mask], y[mask]
+        return nn.functional.binary_cross_entropy_with_logits(logits, y, pos_weight=pw)
+
+    def fit(self, model: nn.Module, train: Dataset, val: Dataset | None = None) -> "Trainer":
+        """Train ``model`` in place on ``train``; keep the weights of the best validation epoch.
+
+        Returns ``self``; learned state: ``history_``, ``best_epoch_``, ``best_score_``,
+        ``stopped_early_``, ``train_seconds_``.
+        """
+        self._validate()
+        generator = seed_everything(self.seed)
+        loader = DataLoader(train, batch_size=self.batch_size, shuffle=True, generator=generator)
+        opt = make_optimizer(self.optimizer, model.parameters(), self.lr, self.weight_decay)
+        higher_better = self.monitor == "auc"
+        best_score, best_state, best_epoch, bad_epochs = -math.inf, None, 0, 0
+        self.history_: list[dict] = []
+        self.stopped_early_ = False
+        ckpt = Path(self.checkpoint_dir) if self.checkpoint_dir else None
+        if ckpt:
+            ckpt.mkdir(parents=True, exist_ok=True)
+        start = time.perf_counter()
+        with _progress(self.progress, self.description, self.epochs) as advance:
+            for epoch in range(1, self.epochs + 1):
+                train_loss = self._train_epoch(model, loader, opt)
+                record: dict[str, Any] = {"epoch": epoch, "train_loss": train_loss}
+                if val is not None:
+                    p, y, val_loss = self._predict(model, val, with_loss=True)
+                    record.update(val_loss=val_loss, val_auc=_auc(y, p))
+                    score = record["val_auc"] if higher_better else -val_loss
+                else:
+                    score = -train_loss
+                score = -math.inf if math.isnan(score) else score
+                improved = score > best_score
+                if improved:
+                    best_score, best_epoch, bad_epochs = score, epoch, 0
+                    best_state = copy.deepcopy(model.state_dict())
+                else:
+                    bad_epochs += 1
+                self.history_.append(record)
+                if ckpt:
+                    self._save_checkpoints(ckpt, model, opt, epoch, improved)
+                if self.on_epoch_end:
+                    self.on_epoch_end(record)
+                advance(record)
+                if bad_epochs >= self.patience:
+                    self.stopped_early_ = True
+                    break
+        if best_state is not None:
+            model.load_state_dict(best_state)
+        self.best_epoch_ = best_epoch
+        self.best_score_ = best_score if higher_better else -best_score
+        self.train_seconds_ = time.perf_counter() - start
+        return self
+
+    def _train_epoch(self, model: nn.Module, loader: DataLoader, opt: torch.optim.Optimizer) -> float:
+        model.train()
+        total, count = 0.0, 0
+        for batch in loader:
+            inputs, y, mask = _split_batch(batch)
+            if y.shape[0] < 2 and any(isinstance(m, nn.BatchNorm1d) for m in model.modules()):
+                continue  # a batch of one cannot be batch-normalised
+            opt.zero_grad(set_to_none=True)
+            loss = self._loss(model(*inputs), y, mask)
+            if self.extra_loss is not None:
+                loss = loss + self.extra_loss(model)
+            loss.backward()
+            if self.grad_clip:
+                nn.utils.clip_grad_norm_(model.parameters(), self.grad_clip)
+            opt.step()
+            n = int(mask.sum()) if mask is not None else y.numel()
+            total += float(loss.detach()) * n
+            count += n
+        return total / max(count, 1)
+
+    def _save_checkpoints(self, ckpt: Path, model: nn.Module, opt: torch.optim.Optimizer, epoch: int, improved: bool) -> None:
+        state = {"epoch": epoch, "model": model.state_dict(), "optimizer": opt.state_dict(), "history": self.history_}
+        torch.save(state, ckpt / "last.pt")
+        if improved:
+            torch.save({"epoch": epoch, "model": model.state_dict()}, ckpt / "best.pt")
+
+    @torch.no_grad()
+    def _predict(self, model: nn.Module, data: Dataset, with_loss: bool = False):
+        model.eval()
+        probs, labels, loss_sum, count = [], [], 0.0, 0
+        for batch in DataLoader(data, batch_size=max(self.batch_size, 1024), shuffle=False):
+            inputs, y, mask = _split_batch(batch)
+            logits = model(*inputs)
+            if with_loss:
+                n = int(mask.sum()) if mask is not None else y.numel()
+                loss_sum += float(self._loss(logits, y, mask)) * n
+                count += n
+            if mask is not None:
+                logits, y = logits[mask], y[mask]
+            probs.append(torch.sigmoid(logits).reshape(-1).numpy())
+            labels.append(y.reshape(-1).numpy())
+        p = np.concatenate(probs) if probs else np.zeros(0)
+        y = np.concatenate(labels) if labels else np.zeros(0)
+        return (p, y, loss_sum / max(count, 1)) if with_loss else (p, y)
+
+    def predict_proba(self, model: nn.Module, data: Dataset) -> tuple[np.ndarray, np.ndarray]:
+        """Predicted probabilities and labels of the (masked) target elements of ``data``."""
+        return self._predict(model, data)
+
+
+class _progress:
+    """A Rich progress bar over epochs (on stderr), or nothing when disabled."""
+
+    def __init__(self, enabled: bool, description: str, total: int):
+        self.enabled, self.description, self.total = enabled, description, total
+
+    def __enter__(self) -> Callable[[dict], None]:
+        if not self.enabled:
+            return lambda record: None
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self._bar = Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            TextColumn("{task.fields[info]}"), console=Console(stderr=True), transient=True,
+        )
+        self._bar.__enter__()
+        task = self._bar.add_task(self.description, total=self.total, info="")
+
+        def advance(record: dict) -> None:
+            info = f"val_auc={record['val_auc']:.4f}" if "val_auc" in record else f"loss={record['train_loss']:.4f}"
+            self._bar.update(task, advance=1, info=info)
+
+        return advance
+
+    def __exit__(self, *exc: object) -> None:
+        if self.enabled:
+            self._bar.__exit__(*exc)

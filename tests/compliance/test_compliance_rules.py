@@ -1,0 +1,308 @@
+"""Rule packs: verdicts follow the evidence; one pass and one fail per pack."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+
+from bentu.compliance.checks import CHECKS
+from bentu.compliance.engine import _validate_rule, evaluate_compliance, list_packs, load_pack
+from bentu.errors import ConfigError, RecipeError
+
+ALL_PACKS = ["pipl", "cross_border", "gbt35273", "gbt37964", "jrt0171", "jrt0221", "nmpa",
+             "eu_ai_act", "gdpr"]
+
+
+def _verdicts(run: Path, recipe: dict, packs: list[str], lang: str = "en") -> dict[str, dict]:
+    recipe = copy.deepcopy(recipe)
+    recipe["locale"]["rules"] = packs
+    out = evaluate_compliance(run, recipe, lang=lang)
+    return {v["rule"]: v for v in out["verdicts"]}
+
+
+def _with(recipe: dict, **governance) -> dict:
+    recipe = copy.deepcopy(recipe)
+    recipe["governance"].update(governance)
+    return recipe
+
+
+# ------------------------------------------------------------------------ the packs
+
+
+def test_all_nine_packs_are_bundled_and_well_formed() -> None:
+    assert sorted(list_packs()) == sorted(ALL_PACKS)
+    ids = set()
+    for name in ALL_PACKS:
+        pack = load_pack(name)
+        assert set(pack["law"]) == {"zh", "en"}
+        for rule in pack["rules"]:
+            assert rule["id"].startswith(name + ".") and rule["id"] not in ids
+            ids.add(rule["id"])
+            assert {"law", "article"} <= set(rule["citation"])
+            assert set(rule["title"]) == set(rule["text"]) == {"zh", "en"}
+            assert rule["check"]["name"] in CHECKS
+            assert rule["basis"] in ("V", "S", "U")
+    assert len(ids) >= 40
+
+
+def test_unknown_pack_name_is_a_recipe_error_with_suggestions(credit_run) -> None:
+    run, recipe = credit_run
+    recipe["locale"]["rules"] = ["pipl", "jrt0172"]
+    with pytest.raises(RecipeError) as err:
+        evaluate_compliance(run, recipe)
+    assert str(err.value) == (
+        "recipe key 'locale.rules' names an unknown rule pack 'jrt0172'. Did you mean: jrt0171, "
+        "jrt0221? Available: cross_border, eu_ai_act, gbt35273, gbt37964, gdpr, jrt0171, jrt0221, "
+        "nmpa, pipl."
+    )
+    assert "规则包 'jrt0172' 不存在" in err.value.zh
+
+
+def test_malformed_rule_names_file_rule_and_problem() -> None:
+    rule = {"id": "x.r1", "citation": {}, "basis": "V", "title": {}, "text": {},
+            "check": {"name": "field_equal", "args": {}}}
+    with pytest.raises(ConfigError) as err:
+        _validate_rule("x", rule, {})
+    assert str(err.value) == "rule pack x.yaml, rule 'x.r1' names unknown check 'field_equal'."
+    rule["check"] = {"name": "field_equals", "args": {"ref": "a#/b"}}
+    with pytest.raises(ConfigError, match=r"passes arguments \['ref'\] that check 'field_equals'"):
+        _validate_rule("x", rule, {})
+
+
+def test_compliance_json_shape_and_evidence_pointers(credit_run) -> None:
+    run, recipe = credit_run
+    out = evaluate_compliance(run, recipe, lang="en")
+    json.dumps(out)  # serialisable as compliance.json
+    s = out["summary"]
+    assert s["total"] == len(out["verdicts"]) == sum(
+        s[k] for k in ("pass", "fail", "needs_human_review", "not_applicable"))
+    assert [p["name"] for p in out["packs"]] == ["pipl", "jrt0221", "jrt0171"]
+    v = {x["rule"]: x for x in out["verdicts"]}["pipl.art51.deidentification"]
+    assert v["verdict"] == "pass" and v["citation"] == {"law": "PIPL", "article": "Art. 51"}
+    assert v["evidence"] == [{"ref": "privacy.json#/deidentified", "file": "privacy.json",
+                              "pointer": "/deidentified", "present": True, "observed": True}]
+    assert v["title"] == "De-identification as a security measure"
+    assert v["i18n"]["title"]["zh"] == "采取去标识化等安全技术措施"
+    zh = evaluate_compliance(run, recipe, lang="zh")
+    assert {x["rule"]: x for x in zh["verdicts"]}["pipl.art51.deidentification"]["title"] == (
+        "采取去标识化等安全技术措施")
+
+
+def test_good_credit_run_has_no_failures(credit_run) -> None:
+    run, recipe = credit_run
+    v = _verdicts(run, recipe, ["pipl", "jrt0221", "jrt0171", "gbt37964", "gbt35273",
+                                "cross_border", "eu_ai_act", "gdpr"])
+    failed = {k: x["reason"] for k, x in v.items() if x["verdict"] == "fail"}
+    assert failed == {}
+
+
+# ------------------------------------------------------------- what the issue asks for
+
+
+def test_turning_deidentification_off_flips_pipl_and_jrt0171_to_fail(make_run) -> None:
+    on_run, recipe = make_run("on")
+    off_privacy = {"pii": "off", "deidentified": False, "key_source": None, "columns": {},
+                   "k_anonymity": None}
+    off_run, _ = make_run("off", privacy=off_privacy)
+    flipped = ["pipl.art28.sensitive_pi_identified", "pipl.art51.deidentification",
+               "jrt0171.deidentified", "jrt0171.not_encryption_only"]
+    on = _verdicts(on_run, recipe, ["pipl", "jrt0171"])
+    off = _verdicts(off_run, recipe, ["pipl", "jrt0171"])
+    assert [on[r]["verdict"] for r in flipped] == ["pass"] * 4
+    assert [off[r]["verdict"] for r in flipped] == ["fail"] * 4
+    assert off["pipl.art51.deidentification"]["reason"] == (
+        "expected privacy.json#/deidentified = True; privacy.json#/deidentified = False")
+
+
+def test_minors_without_guardian_consent_fail_pipl_art31(make_run) -> None:
+    run, recipe = make_run()
+    learning = dict(recipe, application="learning")
+    rule = "pipl.art31.minors_guardian_consent"
+    assert _verdicts(run, learning, ["pipl"])[rule]["verdict"] == "not_applicable"  # adults
+    minors = _with(learning, subjects=["minors"], guardian_consent=False)
+    v = _verdicts(run, minors, ["pipl"])[rule]
+    assert v["verdict"] == "fail" and v["citation"]["article"] == "Art. 31"
+    assert v["evidence"][0]["ref"] == "recipe.yaml#/governance/guardian_consent"
+    assert v["evidence"][0]["observed"] is False
+    consent = _with(learning, subjects=["minors"], guardian_consent=True)
+    assert _verdicts(run, consent, ["pipl"])[rule]["verdict"] == "pass"
+
+
+# -------------------------------------------------------- one pass and one fail per pack
+
+
+def test_pipl_pass_and_fail(make_run) -> None:
+    run, recipe = make_run()
+    rule = "pipl.art24.human_review"
+    assert _verdicts(run, recipe, ["pipl"])[rule]["verdict"] == "pass"
+    assert _verdicts(run, _with(recipe, human_review=False), ["pipl"])[rule]["verdict"] == "fail"
+
+
+def test_pipl_does_not_apply_outside_china(make_run) -> None:
+    run, recipe = make_run()
+    recipe = copy.deepcopy(recipe)
+    recipe["locale"]["region"] = "EU"
+    assert {x["verdict"] for x in _verdicts(run, recipe, ["pipl"]).values()} == {"not_applicable"}
+
+
+def test_cross_border_pass_fail_and_tiers(make_run) -> None:
+    run, recipe = make_run()
+    v = _verdicts(run, recipe, ["cross_border"])
+    assert v["cross_border.locations_declared"]["verdict"] == "pass"
+    assert v["cross_border.security_assessment"]["verdict"] == "not_applicable"
+    served_abroad = _with(recipe, serving_location="SG")
+    v = _verdicts(run, served_abroad, ["cross_border"])["cross_border.locations_declared"]
+    assert v["verdict"] == "fail"
+    assert v["reason"] == ("outside CN or undeclared, but no cross-border transfer declared: "
+                           "recipe.yaml#/governance/serving_location = 'SG'")
+
+    def tiers(people: int, sensitive: int) -> tuple[str, str]:
+        r = _with(recipe, serving_location="SG", cross_border={
+            "enabled": True, "people_per_year": people, "sensitive_people_per_year": sensitive})
+        v = _verdicts(run, r, ["cross_border"])
+        assert v["cross_border.locations_declared"]["verdict"] == "pass"
+        return (v["cross_border.security_assessment"]["verdict"],
+                v["cross_border.standard_contract"]["verdict"])
+
+    assert tiers(50_000, 0) == ("pass", "pass")  # exempt below 100,000 non-sensitive
+    assert tiers(200_000, 0) == ("pass", "needs_human_review")
+    assert tiers(50_000, 500) == ("pass", "needs_human_review")
+    assert tiers(1_000_000, 0) == ("needs_human_review", "not_applicable")
+    assert tiers(10_000, 10_000) == ("needs_human_review", "not_applicable")
+
+
+def test_gbt35273_pass_and_fail(make_run) -> None:
+    run, recipe = make_run()
+    rule = "gbt35273.11.3.processing_records"
+    v = _verdicts(run, recipe, ["gbt35273"])
+    assert v[rule]["verdict"] == "pass" and v[rule]["basis"] == "S"
+    lines = (run / "audit.jsonl").read_text().splitlines(keepends=True)
+    (run / "audit.jsonl").write_text(lines[1])  # first line deleted
+    v = _verdicts(run, recipe, ["gbt35273"])[rule]
+    assert v["verdict"] == "fail"
+    assert v["reason"].startswith("line 1: prev_hash of the first line is not 64 zeros")
+    # §6.3 content is unverified: never a hard verdict
+    assert _verdicts(run, recipe, ["gbt35273"])["gbt35273.6.3.sensitive_storage"]["verdict"] == (
+        "needs_human_review")
+
+
+def test_gbt37964_pass_fail_and_unverified_rule(make_run, ev_data) -> None:
+    run, recipe = make_run()
+    v = _verdicts(run, recipe, ["gbt37964"])
+    assert v["gbt37964.classify_identifiers"]["verdict"] == "pass"
+    assert v["gbt37964.reidentification_risk"]["verdict"] == "pass"
+    techniques = v["gbt37964.techniques"]
+    assert (techniques["verdict"], techniques["check_outcome"]) == ("needs_human_review", "pass")
+    low_k = ev_data.PRIVACY
+    low_k["k_anonymity"]["k"] = 2
+    low_k["columns"].pop("income")
+    run2, _ = make_run("low_k", privacy=low_k)
+    v = _verdicts(run2, recipe, ["gbt37964"])
+    assert v["gbt37964.reidentification_risk"]["verdict"] == "fail"
+    assert v["gbt37964.reidentification_risk"]["reason"] == "k = 2 below target 5"
+    assert v["gbt37964.classify_identifiers"]["reason"] == "columns without a class: income"
+
+
+def test_jrt0171_pass_and_fail(make_run, ev_data) -> None:
+    run, recipe = make_run()
+    assert _verdicts(run, recipe, ["jrt0171"])["jrt0171.c3_not_plaintext"]["verdict"] == "pass"
+    profile = ev_data.PROFILE
+    profile["columns"].append({"name": "login_password", "role": "feature", "dtype": "str"})
+    privacy = ev_data.PRIVACY
+    privacy["columns"]["login_password"] = {"class": "other", "operator": "keep"}
+    privacy["columns"]["id_card"]["operator"] = "encrypt"
+    run2, _ = make_run("c3", profile=profile, privacy=privacy)
+    v = _verdicts(run2, recipe, ["jrt0171"])
+    assert v["jrt0171.c3_not_plaintext"]["verdict"] == "fail"
+    assert v["jrt0171.c3_not_plaintext"]["reason"] == "kept in plaintext: login_password"
+    assert v["jrt0171.not_encryption_only"]["reason"] == (
+        "direct identifiers not de-identified: id_card (encrypt)")
+    # not a credit run: JR/T 0171 does not apply
+    imaging = dict(recipe, application="imaging")
+    assert {x["verdict"] for x in _verdicts(run2, imaging, ["jrt0171"]).values()} == {
+        "not_applicable"}
+
+
+def test_jrt0221_pass_fail_and_review(make_run, ev_data) -> None:
+    run, recipe = make_run()
+    v = _verdicts(run, recipe, ["jrt0221"])
+    assert {k: x["verdict"] for k, x in v.items()} == {
+        "jrt0221.6.1.non_discrimination": "pass", "jrt0221.explainability": "pass",
+        "jrt0221.accuracy": "pass", "jrt0221.6.3.dependencies": "needs_human_review",
+        "jrt0221.6.4.training_data": "pass", "jrt0221.6.4.modelling": "pass",
+        "jrt0221.6.4.hash_chain": "pass", "jrt0221.6.5.monitoring": "pass"}
+    assert v["jrt0221.6.4.modelling"]["reason"] == "step 'train' recorded on line 2"
+    run2, _ = make_run("nofair", fairness=None, explanations=False, audit=False)
+    v = _verdicts(run2, recipe, ["jrt0221"])
+    assert v["jrt0221.6.1.non_discrimination"]["verdict"] == "fail"
+    assert v["jrt0221.6.1.non_discrimination"]["evidence"][0] == {
+        "ref": "fairness.json#/attributes", "file": "fairness.json", "pointer": "/attributes",
+        "present": False, "observed": None}
+    assert v["jrt0221.explainability"]["verdict"] == "fail"
+    assert v["jrt0221.6.4.hash_chain"]["reason"] == "audit.jsonl is absent"
+    flagged = ev_data.FAIRNESS
+    flagged["attributes"]["sex"]["four_fifths_flag"] = True
+    run3, _ = make_run("flag", fairness=flagged)
+    assert _verdicts(run3, recipe, ["jrt0221"])["jrt0221.6.1.non_discrimination"]["verdict"] == (
+        "needs_human_review")
+
+
+def test_nmpa_pass_and_fail(make_run) -> None:
+    metrics = {"test": {"auc": 0.9, "sensitivity": 0.85, "specificity": 0.9, "fn": 6, "fp": 9},
+               "val": {"auc": 0.88}}
+    run, recipe = make_run(metrics=metrics)
+    imaging = dict(recipe, application="imaging")
+    v = _verdicts(run, imaging, ["nmpa"])
+    assert v["nmpa.held_out_performance"]["verdict"] == "pass"
+    assert v["nmpa.fn_fp_stated"]["verdict"] == "pass"
+    assert v["nmpa.data_volume_curve"]["verdict"] == "fail"
+    assert v["nmpa.data_volume_curve"]["reason"] == "not recorded: metrics.json#/data_volume"
+    assert v["nmpa.version_naming"]["verdict"] == "needs_human_review"
+
+
+def test_eu_ai_act_pass_and_fail(make_run) -> None:
+    run, recipe = make_run()
+    rule = "eu_ai_act.art14.human_oversight"
+    v = _verdicts(run, recipe, ["eu_ai_act"])
+    assert v[rule]["verdict"] == "pass"
+    assert v["eu_ai_act.art12.logging"]["verdict"] == "pass"
+    assert v["eu_ai_act.art12.retention"]["verdict"] == "needs_human_review"
+    assert _verdicts(run, _with(recipe, human_review=False), ["eu_ai_act"])[rule]["verdict"] == (
+        "fail")
+
+
+def test_gdpr_pass_and_fail(make_run) -> None:
+    run, recipe = make_run()
+    assert _verdicts(run, recipe, ["gdpr"])["gdpr.art22.contest"]["verdict"] == "pass"
+    run2, _ = make_run("noexp", explanations=False)
+    v = _verdicts(run2, recipe, ["gdpr"])["gdpr.art22.contest"]
+    assert v["verdict"] == "fail"
+    assert v["reason"] == "no explanations (recipe.yaml#/audit/explain = 'shap'; explanations/ absent)"
+
+
+def test_empty_run_dir_is_evidence_of_absence_not_an_error(tmp_path: Path, credit_run) -> None:
+    _, recipe = credit_run
+    recipe["locale"]["rules"] = ALL_PACKS
+    out = evaluate_compliance(tmp_path, recipe)
+    assert out["summary"]["pass"] > 0  # recipe-only rules (human review, locations) still pass
+    assert out["summary"]["fail"] >= 15
+
+
+def test_training_data_without_checksum_fails_jrt0221_6_4(make_run, ev_data) -> None:
+    profile = ev_data.PROFILE
+    profile["source"] = {"dataset": "credit-sim", "generator": "bentu.datasets.credit_sim"}
+    run, recipe = make_run(profile=profile)
+    v = _verdicts(run, recipe, ["jrt0221"])["jrt0221.6.4.training_data"]
+    assert v["verdict"] == "fail"
+    assert v["reason"] == "not recorded: data_profile.json#/source/sha256"
+
+
+def test_k_measured_without_target_needs_review(make_run, ev_data) -> None:
+    ev_data.PRIVACY["k_anonymity"]["target"] = None
+    run, recipe = make_run(privacy=ev_data.PRIVACY)
+    v = _verdicts(run, recipe, ["gbt37964"])["gbt37964.reidentification_risk"]
+    assert v["verdict"] == "needs_human_review"
+    assert v["reason"] == "k = 7 measured but no target k set; a person must judge the risk"

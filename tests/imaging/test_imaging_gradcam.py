@@ -1,0 +1,26 @@
+"""Grad-CAM maps and overlays."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from bentu.audit.gradcam import gradcam, pick_cases, save_overlays
+from bentu.models import create_model
+
+
+def test_maps_shape_range_and_overlays(tmp_path):
+    m = create_model("resnet_small", width=4).eval()
+    x = torch.randn(3, 1, 28, 28)
+    cams = gradcam(m, x, layer="stages")
+    assert cams.shape == (3, 28, 28)
+    assert cams.min() >= 0 and cams.max() <= 1
+    paths = save_overlays(np.zeros((3, 28, 28, 1), np.uint8), cams, ["a", "b", "c"], tmp_path)
+    assert [p.name for p in paths] == ["case_00.png", "case_01.png", "case_02.png"]
+    assert paths[0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_pick_cases():
+    y = np.array([1, 1, 0, 0, 1, 0])
+    pred = np.array([1, 0, 0, 1, 1, 0])
+    assert pick_cases(y, pred, 5) == {"TP": [0, 4], "TN": [2, 5], "FP": [3], "FN": [1]}

@@ -1,0 +1,49 @@
+"""The vision model family: shapes, CBAM, ONNX parity, config errors."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from bentu.errors import ConfigError
+from bentu.inference.export import export_onnx
+from bentu.models import create_model, example_inputs, list_models
+from bentu.models.vision import FlipTTA, LogitEnsemble
+
+
+def test_registered_as_vision():
+    assert "resnet_small" in list_models(family="vision")
+
+
+@pytest.mark.parametrize("size,channels,attention", [(28, 1, False), (28, 3, True), (64, 1, True), (64, 3, False)])
+def test_one_logit_per_image(size, channels, attention):
+    cfg = dict(in_channels=channels, image_size=size, width=8, attention=attention)
+    m = create_model("resnet_small", **cfg).eval()
+    (x,) = example_inputs("resnet_small", batch_size=3, **cfg)
+    assert x.shape == (3, channels, size, size)
+    assert m(x).shape == (3,)
+
+
+@pytest.mark.parametrize("attention", [False, True])
+def test_onnx_parity(tmp_path, attention):
+    cfg = dict(width=8, attention=attention)
+    m = create_model("resnet_small", **cfg)
+    res = export_onnx(m, example_inputs("resnet_small", **cfg), tmp_path / "m.onnx", input_names=("image",))
+    assert res["passed"] and res["max_abs_diff"] <= 1e-4
+
+
+def test_tta_ensemble_exports(tmp_path):
+    members = [create_model("resnet_small", width=4) for _ in range(2)]
+    m = FlipTTA(LogitEnsemble(members)).eval()
+    x = torch.randn(2, 1, 28, 28)
+    expected = 0.5 * (sum(k.eval()(x) for k in members) / 2 + sum(k(x.flip(-1)) for k in members) / 2)
+    assert torch.allclose(m(x), expected, atol=1e-6)
+    assert export_onnx(m, (x,), tmp_path / "e.onnx", input_names=("image",))["passed"]
+
+
+def test_bad_config_names_parameter():
+    with pytest.raises(ConfigError) as e:
+        create_model("resnet_small", in_channels=2)
+    assert str(e.value) == "The 'in_channels' parameter of resnet_small must be 1 or 3. Got 2 instead."
+    with pytest.raises(ConfigError, match="got unknown parameter"):
+        create_model("resnet_small", widht=8)

@@ -1,0 +1,121 @@
+"""The imaging application end to end on tiny MedMNIST-format files (real images, few of them)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+
+from bentu.errors import DataError
+from bentu.models import create_model
+from bentu.pipeline._context import RunContext
+from bentu.pipeline.imaging import choose_threshold, clinical_metrics, run, subsample
+from bentu.recipe import load_recipe
+from bentu.report.builder import Report
+from bentu.train.transfer import save_weights
+
+FAST = [
+    "train.epochs=1", "train.batch_size=16", "model.width=4", "model.blocks=[1,1]", "imaging.pretrain_epochs=1",
+    "imaging.data_volume=[0.5,1.0]", "imaging.gradcam_cases=1",
+]
+
+
+class FakeAudit:
+    """Records audit entries; checks that every output path lies inside the run directory."""
+
+    def __init__(self, root: Path):
+        self.root, self.steps = root, []
+
+    def append(self, step, *, params=None, inputs=None, outputs=None):
+        for p in (outputs or {}).values():
+            assert Path(p).resolve().is_relative_to(self.root.resolve()) and Path(p).exists()
+        self.steps.append(step)
+
+
+def _ctx(tmp_path: Path, data_root: Path, sets: list[str], recipe="imaging-breastmnist", data_path=None):
+    out = tmp_path / "run"
+    out.mkdir(parents=True)
+    rc = load_recipe(recipe, [*FAST, *sets])
+    return RunContext(recipe=rc, dir=out, lang="zh", data_root=data_root, data_path=data_path,
+                      audit=FakeAudit(out), report=Report(lang="zh", title="t"), progress=False)
+
+
+def test_breastmnist_run_writes_every_output(tmp_path, tiny_root):
+    ctx = _ctx(tmp_path, tiny_root, [])
+    run(ctx)
+    d = ctx.dir
+    m = json.loads((d / "metrics.json").read_text())
+    for k in ("auc", "accuracy", "sensitivity", "specificity", "threshold", "fn", "fp", "tn", "tp"):
+        assert k in m["test"] and k in m["val"]
+    assert m["test"]["tp"] + m["test"]["fn"] == 8  # 8 malignant test images: the positive class
+    assert m["positive_class"] == "malignant" and m["operating_point"]["chosen_on"] == "val"
+    assert m["transfer"]["from"] == "pneumoniamnist" and set(m["arms"]) == {"transfer", "scratch"}
+    assert {(r["fraction"], r["arm"]) for r in m["data_volume"]} == {
+        (f, a) for f in (0.5, 1.0) for a in ("transfer", "scratch")}
+    assert m["export"]["passed"]
+    prof = json.loads((d / "data_profile.json").read_text())
+    assert prof["counts"]["train"] == {"malignant": 16, "normal/benign": 16} and len(prof["sha256"]) == 64
+    pre = json.loads((d / "model" / "preprocess.json").read_text())
+    assert pre["kind"] == "image" and pre["size"] == 28 and pre["label_names"] == ["normal/benign", "malignant"]
+    # The ONNX model scores what the metrics were computed on (TTA is inside the graph).
+    sess = ort.InferenceSession(str(d / "model" / "model.onnx"), providers=["CPUExecutionProvider"])
+    x = np.zeros((2, 1, 28, 28), np.float32)
+    assert sess.run(None, {"image": x})[0].shape == (2,)
+    idx = json.loads((d / "explanations" / "gradcam" / "index.json").read_text())
+    assert idx["cases"] and all((d / "explanations" / "gradcam" / c["file"]).is_file() for c in idx["cases"])
+    assert {c["kind"] for c in idx["cases"]} <= {"TP", "TN", "FP", "FN"}
+    assert ctx.audit.steps[:2] == ["load_data", "pretrain"] and "evaluate" in ctx.audit.steps
+    keys = [s.key for s in ctx.report.sections]
+    assert keys == ["data", "imaging_evaluation", "data_volume", "explanations"]
+    assert "假阴性" in str(ctx.report.sections[1].blocks[0].content)
+    assert ctx.evidence["metrics"]["auc"] == m["test"]["auc"]
+
+
+def test_transfer_from_weights_file_and_seed(tmp_path, tiny_root):
+    w = save_weights(create_model("resnet_small", width=4, blocks=[1, 1]), tmp_path / "other-hospital.safetensors")
+    aucs = []
+    for seed in (0, 1):
+        ctx = _ctx(tmp_path / str(seed), tiny_root, [f"transfer.from={w}", "transfer.freeze=[stem]",
+                                                       "imaging.compare_scratch=false", "imaging.data_volume=[1.0]",
+                                                       f"train.seed={seed}", "audit.explain=null", "imaging.onnx=false"])
+        run(ctx)
+        m = json.loads((ctx.dir / "metrics.json").read_text())
+        assert m["transfer"]["kind"] == "weights_file" and m["transfer"]["freeze"] == ["stem"]
+        assert list(m["arms"]) == ["transfer"] and m["seed"] == seed
+        aucs.append(m["arms"]["transfer"]["runs"][0]["val_auc"])
+    assert aucs[0] != aucs[1]
+
+
+def test_missing_data_names_path(tmp_path):
+    ctx = _ctx(tmp_path, tmp_path / "nowhere", [])
+    with pytest.raises(DataError, match=r"MedMNIST file not found: .*nowhere/medmnist/breastmnist\.npz\. Download it from Zenodo"):
+        run(ctx)
+
+
+def test_data_path_file(tmp_path, tiny_root):
+    ctx = _ctx(tmp_path, None, ["transfer.from=null", "imaging.data_volume=[1.0]", "audit.explain=null",
+                                "imaging.onnx=false"], recipe="imaging-pneumoniamnist",
+               data_path=tiny_root / "medmnist" / "pneumoniamnist.npz")
+    run(ctx)
+    m = json.loads((ctx.dir / "metrics.json").read_text())
+    assert m["positive_class"] == "pneumonia" and m["transfer"] == {"enabled": False, "scratch_test_auc": m["test"]["auc"]}
+
+
+def test_choose_threshold_rules():
+    y = np.array([0, 0, 0, 1, 1, 1])
+    p = np.array([0.1, 0.2, 0.6, 0.4, 0.8, 0.9])
+    t = choose_threshold(y, p, "accuracy")
+    assert clinical_metrics(y, p, t)["accuracy"] == pytest.approx(5 / 6)
+    t = choose_threshold(y, p, "target_sensitivity", target_sensitivity=1.0)
+    assert clinical_metrics(y, p, t)["sensitivity"] == 1.0 and 0.2 < t <= 0.4
+    m = clinical_metrics(y, p, 0.5)
+    assert (m["tp"], m["fn"], m["fp"], m["tn"]) == (2, 1, 1, 2)
+
+
+def test_subsample_is_stratified():
+    y = np.array([0] * 40 + [1] * 60)
+    idx = subsample(y, 0.25, seed=0)
+    assert (y[idx] == 0).sum() == 10 and (y[idx] == 1).sum() == 15
