@@ -129,6 +129,8 @@ class CompressCfg(_Section):
 
 class AuditCfg(_Section):
     fairness: bool = True
+    # Attributes audited for group parity (default: every data.sensitive column).
+    fairness_attributes: list[str] | None = None
     explain: Literal["shap", "gradcam", "mastery"] | None = "shap"
     mitigation: bool = True
 
@@ -180,6 +182,8 @@ class ImagingCfg(_Section):
     target_sensitivity: float = Field(0.9, gt=0, le=1)
     pretrain_epochs: int = Field(10, ge=1)  # when transfer.from names a source dataset
     pretrain_lr: float = Field(2e-3, gt=0)
+    pretrain_seed: int = 0  # the source model is one fixed model, whatever train.seed is
+    pretrain_cache: bool = True  # reuse a source model trained with identical settings ($BENTU_CACHE)
     finetune_lr: float | None = Field(None, gt=0)  # default: train.lr
     compare_scratch: bool = True
     data_volume: list[float] = Field(default_factory=lambda: [0.1, 0.25, 0.5, 1.0])

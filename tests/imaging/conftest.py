@@ -14,8 +14,9 @@ PNEUMONIA = SHARED / "medmnist" / "pneumoniamnist.npz"
 
 
 @pytest.fixture(autouse=True)
-def _one_thread():
+def _one_thread_and_private_cache(tmp_path_factory, monkeypatch):
     torch.set_num_threads(1)
+    monkeypatch.setenv("BENTU_CACHE", str(tmp_path_factory.mktemp("cache")))
 
 
 def write_subset(src: Path, dst: Path, n: dict[str, int], seed: int = 0) -> Path:

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 import pytest
+import torch
 
 from bentu.errors import DataError
 from bentu.models import create_model
@@ -72,6 +73,14 @@ def test_breastmnist_run_writes_every_output(tmp_path, tiny_root):
     assert keys == ["data", "imaging_evaluation", "data_volume", "explanations"]
     assert "假阴性" in str(ctx.report.sections[1].blocks[0].content)
     assert ctx.evidence["metrics"]["auc"] == m["test"]["auc"]
+    # A second run with the same pretraining settings reuses the source model from the cache.
+    ctx2 = _ctx(tmp_path / "again", tiny_root, ["imaging.compare_scratch=false", "imaging.data_volume=[1.0]",
+                                                 "audit.explain=null", "imaging.onnx=false"])
+    run(ctx2)
+    t2 = json.loads((ctx2.dir / "metrics.json").read_text())["transfer"]
+    assert t2["reused_from_cache"] and t2["source_val_auc"] == m["transfer"]["source_val_auc"]
+    assert (ctx2.dir / "model" / "pretrained-pneumoniamnist.safetensors").read_bytes() == \
+        (d / "model" / "pretrained-pneumoniamnist.safetensors").read_bytes()
 
 
 def test_transfer_from_weights_file_and_seed(tmp_path, tiny_root):
@@ -85,8 +94,8 @@ def test_transfer_from_weights_file_and_seed(tmp_path, tiny_root):
         m = json.loads((ctx.dir / "metrics.json").read_text())
         assert m["transfer"]["kind"] == "weights_file" and m["transfer"]["freeze"] == ["stem"]
         assert list(m["arms"]) == ["transfer"] and m["seed"] == seed
-        aucs.append(m["arms"]["transfer"]["runs"][0]["val_auc"])
-    assert aucs[0] != aucs[1]
+        aucs.append(torch.load(ctx.dir / "model" / "model.pt")["state_dict"]["model.head.2.weight"])
+    assert not torch.equal(aucs[0], aucs[1])  # another seed, other weights
 
 
 def test_missing_data_names_path(tmp_path):
@@ -97,11 +106,12 @@ def test_missing_data_names_path(tmp_path):
 
 def test_data_path_file(tmp_path, tiny_root):
     ctx = _ctx(tmp_path, None, ["transfer.from=null", "imaging.data_volume=[1.0]", "audit.explain=null",
-                                "imaging.onnx=false"], recipe="imaging-pneumoniamnist",
+                                "imaging.ensemble=2"], recipe="imaging-pneumoniamnist",
                data_path=tiny_root / "medmnist" / "pneumoniamnist.npz")
     run(ctx)
     m = json.loads((ctx.dir / "metrics.json").read_text())
-    assert m["positive_class"] == "pneumonia" and m["transfer"] == {"enabled": False, "scratch_test_auc": m["test"]["auc"]}
+    assert m["positive_class"] == "pneumonia" and m["transfer"]["enabled"] is False
+    assert m["ensemble"] == 2 and len(m["arms"]["scratch"]["runs"]) == 2 and m["export"]["passed"]
 
 
 def test_choose_threshold_rules():

@@ -72,14 +72,16 @@ def test_bad_fields_get_422_naming_the_field(client, mutate, field, message):
 
 
 def test_nan_and_infinity_are_rejected(client):
-    rec = json.dumps({"records": [records(1)[0]]}).replace('"age": ', '"age": NaN, "x_": ').replace(', "x_": ', ', "_drop": ')
     body = json.dumps({"records": [{**records(1)[0], "age": 1.0}]}).replace('"age": 1.0', '"age": NaN')
     r = client.post("/v1/predict", content=body, headers={"content-type": "application/json"})
     assert r.status_code == 422
     assert r.json()["error"]["fields"] == [{"field": "records[0].age", "message": "Input should be a finite number"}]
     r = client.post("/v1/predict", content=body.replace("NaN", "Infinity"), headers={"content-type": "application/json"})
     assert r.status_code == 422
-    assert rec  # the request body itself is not echoed anywhere
+    big = {**records(1)[0], "income": 1e300}
+    r = client.post("/v1/predict", json={"records": [big]})
+    assert r.status_code == 422
+    assert r.json()["error"]["message"].startswith("records[0].income: the value is out of range for this model")
 
 
 def test_empty_and_malformed_bodies(client):
@@ -152,14 +154,27 @@ def test_model_endpoint_and_explain(client):
     assert info["kind"] == "tabular" and info["threshold"] == 0.3
     assert [f["name"] for f in info["input_schema"]][:2] == ["income", "loan_amount"]
     assert info["model_card"]["en"].startswith("# Model card")
-    r = client.post("/v1/explain", json={"records": records(1)})
-    try:
-        import bentu.audit.explain  # noqa: F401
-    except ImportError:
-        assert r.status_code == 501
-        assert "bentu.audit.explain" in r.json()["error"]["message"]
-    else:
-        assert r.status_code == 200
+    recs = records(2)
+    r = client.post("/v1/explain", json={"records": recs})
+    assert r.status_code == 200
+    body = r.json()
+    predicted = client.post("/v1/predict", json={"records": recs}).json()["predictions"]
+    for exp, pred in zip(body["explanations"], predicted):
+        assert exp["score"] == pytest.approx(pred["score"]) and exp["decision"] == pred["decision"]
+        assert all(reason["contribution"] > 0 and reason["text"] and reason["text_zh"] for reason in exp["reasons"])
+        assert [r["contribution"] for r in exp["reasons"]] == sorted((r["contribution"] for r in exp["reasons"]), reverse=True)
+    assert "DeepSHAP" in body["method"]
+
+
+def test_explain_is_501_without_an_explainer(run_dir, monkeypatch):
+    import bentu.inference.serve._app as serve_app
+
+    monkeypatch.setattr(serve_app, "_find_explainer", lambda *a: None)  # e.g. no bentu.audit.explain
+    with TestClient(create_app(run_dir)) as c:
+        r = c.post("/v1/explain", json={"records": records(1)})
+        assert c.post("/v1/predict", json={"records": records(1)}).status_code == 200
+    assert r.status_code == 501
+    assert r.json()["error"]["message"].startswith("Reason codes are not available for this run")
 
 
 def test_refuses_a_run_without_a_model(run_dir):

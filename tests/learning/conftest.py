@@ -18,7 +18,7 @@ torch.set_num_threads(1)
 
 #: Settings that keep a whole learning run to a few seconds.
 TINY = [
-    "train.epochs=2", "train.batch_size=64", "model.hidden=16", "model.embed=8",
+    "train.epochs=3", "train.batch_size=32", "train.lr=0.01", "model.hidden=16", "model.embed=8",
     "learning.challenger_params={sakt: {d_model: 16, heads: 2}}", "learning.graph_params={embed: 8, hidden: 16}",
     "learning.rec_students=8", "learning.rec_steps=3", "learning.rec_seeds=[0,1]", "learning.mastery_students=3",
     "learning.heldout_exercises=5",

@@ -119,3 +119,9 @@ def test_pykt_bad_response_and_unknown_column(tmp_path):
     p.write_text(PYKT.replace("is_repeat", "grade"))
     with pytest.raises(DataError, match="unknown column\\(s\\) 'grade'"):
         load_pykt(p)
+
+
+def test_info_files_with_commas_are_read():
+    # v0's info file is tab-separated, the other versions comma-separated
+    c1, d1 = load_dkt_synthetic_concepts(DATA_ROOT / "dkt_synthetic/info/naive_c5_q50_s4000_v1_info.txt")
+    assert len(c1) == 50 and set(c1) == set(range(5)) and np.isfinite(d1).all()

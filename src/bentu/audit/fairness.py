@@ -333,7 +333,10 @@ def fairness_audit(
     arrays = (y_event, fav, merit, score)
     coded = {}
     for name, groups in _partitions(grouped, intersections).items():
-        cat = pd.Categorical(groups.astype(str))
+        order = banding.get(name, {}).get("bands") if banding.get(name, {}).get("kind") != "categorical" else None
+        present = set(groups.astype(str))
+        cats = [b for b in order if b in present] + sorted(present - set(order)) if order else sorted(present)
+        cat = pd.Categorical(groups.astype(str), categories=cats)
         coded[name] = (cat.codes.astype(np.int64), [str(c) for c in cat.categories])
     reps = {}
     if n_boot > 0:
@@ -629,14 +632,28 @@ def mitigate(
 
 # --------------------------------------------------------------------------- plot
 
-def _cjk_font() -> str | None:
-    """A font that can draw Chinese, if one is installed."""
-    from matplotlib import font_manager
+_PINYIN = {
+    "北京": "Beijing", "天津": "Tianjin", "河北": "Hebei", "山西": "Shanxi", "内蒙古": "Inner Mongolia",
+    "辽宁": "Liaoning", "吉林": "Jilin", "黑龙江": "Heilongjiang", "上海": "Shanghai", "江苏": "Jiangsu",
+    "浙江": "Zhejiang", "安徽": "Anhui", "福建": "Fujian", "江西": "Jiangxi", "山东": "Shandong",
+    "河南": "Henan", "湖北": "Hubei", "湖南": "Hunan", "广东": "Guangdong", "广西": "Guangxi",
+    "海南": "Hainan", "重庆": "Chongqing", "四川": "Sichuan", "贵州": "Guizhou", "云南": "Yunnan",
+    "西藏": "Tibet", "陕西": "Shaanxi", "甘肃": "Gansu", "青海": "Qinghai", "宁夏": "Ningxia", "新疆": "Xinjiang",
+}
 
-    for f in font_manager.fontManager.ttflist:
-        if any(k in f.name for k in ("CJK", "Hei", "Song", "Kai", "WenQuanYi", "Noto Sans SC")):
-            return f.name
-    return None
+
+def _latin(label: str) -> str:
+    """Province names in pinyin, for figures drawn without a Chinese font."""
+    for zh, en in _PINYIN.items():
+        label = label.replace(zh, en)
+    return label
+
+
+def _cjk_font() -> str | None:
+    """A font that can draw Chinese (Noto Sans CJK, shipped as a package), if installed."""
+    from bentu.report.fonts import use_cjk_font
+
+    return use_cjk_font()
 
 
 def plot_fairness(audit: dict, lang: str = "en", *, attributes: list[str] | None = None):
@@ -676,8 +693,10 @@ def plot_fairness(audit: dict, lang: str = "en", *, attributes: list[str] | None
         err = np.vstack([rate - ci[:, 0], ci[:, 1] - rate])
         colors = ["#c0392b" if r.get("four_fifths") else ("#95a5a6" if r["small"] else "#2e86c1") for r in rows]
         ax.barh(y, rate, xerr=err, color=colors, capsize=3)
-        ax.set_yticks(y, [f"{r['group']} (n={r['n']})" for r in rows], fontsize=8,
+        names_ = [r["group"] if zh else _latin(r["group"]) for r in rows]
+        ax.set_yticks(y, [f"{g} (n={r['n']})" for g, r in zip(names_, rows)], fontsize=8,
                       **({"fontfamily": font} if zh else {}))
+        ax.invert_yaxis()  # first group on top
         ref = res["reference_group"]
         if ref is not None:
             ref_rate = next(r["selection_rate"] for r in rows if r["group"] == ref)

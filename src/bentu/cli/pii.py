@@ -112,11 +112,12 @@ def _detect_parallel(stdin, stdout, workers: int) -> None:
 
     _warm()  # load dictionaries once, before forking, so that workers share them
     q: queue.Queue = queue.Queue(maxsize=_BATCH_MAX * workers * 4)
-    threading.Thread(target=_reader, args=(stdin, q), daemon=True).start()
-    ctx = mp.get_context("fork")
     pending: collections.deque = collections.deque()
     n, done = 1, False
-    with ctx.Pool(workers) as pool:
+    # Fork the workers before the reader thread starts: a child forked while that thread holds
+    # stdin's lock would hang when multiprocessing closes stdin in the child.
+    with mp.get_context("fork").Pool(workers) as pool:
+        threading.Thread(target=_reader, args=(stdin, q), daemon=True).start()
         while not (done and not pending):
             batch: list = []
             if not done and len(pending) < 2 * workers:

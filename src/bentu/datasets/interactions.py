@@ -17,6 +17,7 @@ the column or line, what was expected and what was found.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -181,12 +182,21 @@ def load_dkt_synthetic_concepts(path: str | Path) -> tuple[np.ndarray, np.ndarra
     """Concept index and difficulty of each exercise from a DKT synthetic ``info`` file.
 
     The columns (inferred, undocumented upstream; see PROVENANCE.md) are: empirical correct
-    rate, its standard deviation, hidden concept index, difficulty.
+    rate, its standard deviation, hidden concept index, difficulty. Version 0 files separate them
+    with tabs, the other versions with commas; both are read.
     """
     path = Path(path)
     if not path.exists():
         raise _missing(path)
-    info = np.loadtxt(path, delimiter="\t", ndmin=2)
+    # v0 files are tab-separated, the other versions comma-separated
+    rows = [re.split(r"[\t,]", line.strip()) for line in path.read_text().splitlines() if line.strip()]
+    if any(len(r) != 4 for r in rows):
+        bad = next(r for r in rows if len(r) != 4)
+        raise DataError(
+            f"{path}: expected 4 tab- or comma-separated columns (rate, std, concept, difficulty), got {len(bad)}.",
+            f"{path}：应有 4 列（正确率、标准差、概念、难度，以制表符或逗号分隔），实际为 {len(bad)} 列。",
+        )
+    info = np.array(rows, dtype=float).reshape(-1, 4)
     if info.shape[1] != 4:
         raise DataError(
             f"{path}: expected 4 tab-separated columns (rate, std, concept, difficulty), got {info.shape[1]}.",

@@ -196,32 +196,25 @@ def _log_tail(path: Path, lines: int = 25) -> str:
 
 
 def run_simulation_process(workdir: Path, manifest: dict, progress: bool) -> None:
-    """Run Flower's simulation of ``workdir`` in a child process; its logs go to ``flower.log``."""
+    """Run Flower's simulation of ``workdir`` in a child process; its logs go to ``flower.log``.
+
+    The child and everything it starts (Ray's processes) are stopped by PID when it ends, fails
+    or is interrupted.
+    """
+    from bentu.federated.deploy import ProcessGroup
+
     log_path = workdir / "flower.log"
     env = {**os.environ, "FLWR_TELEMETRY_ENABLED": "0", "FLWR_DISABLE_UPDATE_CHECK": "1",
            "RAY_DEDUP_LOGS": "0", "PYTHONUNBUFFERED": "1"}
     limit = manifest["rounds"] * manifest["round_timeout"] + 600
-    with log_path.open("w", encoding="utf-8") as logf:
-        proc = subprocess.Popen([sys.executable, "-m", "bentu.federated._simulate", str(workdir)],
-                                stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                env=env, start_new_session=True)
-        try:
-            rc = _watch(proc, workdir / "result" / "rounds.jsonl", manifest["rounds"], progress, limit)
-        except BaseException:
-            _kill_group(proc)
-            raise
+    group = ProcessGroup()
+    try:
+        proc = group.start([sys.executable, "-m", "bentu.federated._simulate", str(workdir)], env, log_path)
+        rc = _watch(proc, workdir / "result" / "rounds.jsonl", manifest["rounds"], progress, limit)
+    finally:
+        group.stop()
     if rc != 0 or not (workdir / "result" / "final.pt").exists():
         raise RuntimeError(f"Flower simulation failed (exit {rc}); see {log_path}:\n{_log_tail(log_path)}")
-
-
-def _kill_group(proc: subprocess.Popen) -> None:
-    import signal
-
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    proc.wait()
 
 
 def train_federated(*, model_fn: Callable[[], nn.Module], clients: dict[str, Dataset], val: Dataset | None,
@@ -260,11 +253,12 @@ def train_federated(*, model_fn: Callable[[], nn.Module], clients: dict[str, Dat
     workdir = Path(workdir).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
     manifest = prepare_workdir(model_fn=model_fn, clients=clients, val=val, cfg=cfg, train=train, workdir=workdir)
-    start = time.perf_counter()
-    if cfg.deploy:
-        from bentu.federated.deploy import run_deployment
+    from bentu.federated.deploy import run_deployment, sigterm_as_exception
 
-        run_deployment(workdir, manifest, progress=progress)
-    else:
-        run_simulation_process(workdir, manifest, progress)
+    start = time.perf_counter()
+    with sigterm_as_exception():  # SIGTERM stops the Flower processes like Ctrl-C does
+        if cfg.deploy:
+            run_deployment(workdir, manifest, progress=progress)
+        else:
+            run_simulation_process(workdir, manifest, progress)
     return read_result(workdir, manifest, model_fn, "deploy" if cfg.deploy else "simulation", time.perf_counter() - start)

@@ -53,10 +53,11 @@ def build_secagg_apps(workdir: str | None = None):
     class _Client(NumPyClient):
         def __init__(self, wd: Path, pid: int):
             self.wd, self.pid = wd, pid
-            self.keys = list(model_arrays(_model_fn(wd)()))
+            self.dtypes = {k: v.dtype for k, v in model_arrays(_model_fn(wd)()).items()}
+            self.keys = list(self.dtypes)
 
         def fit(self, parameters, config):
-            arrays = dict(zip(self.keys, parameters))
+            arrays = {k: np.asarray(v, dtype=self.dtypes[k]) for k, v in zip(self.keys, parameters)}
             new, n, loss = local_train(self.wd, self.pid, arrays, int(config["server-round"]))
             return [new[k] for k in self.keys], n, {"train-loss": loss}
 
@@ -83,7 +84,7 @@ def build_secagg_apps(workdir: str | None = None):
         n = len(man["clients"])
 
         def evaluate(server_round, parameters, config):
-            arrays = dict(zip(keys, parameters))
+            arrays = {k: np.asarray(v, dtype=initial[k].dtype) for k, v in zip(keys, parameters)}
             load_arrays(model, arrays)
             auc = _auc(*evaluator.predict_proba(model, val)[::-1]) if val is not None else float("nan")
             now = time.perf_counter()

@@ -19,7 +19,7 @@ from typing import Any
 
 from bentu.errors import ConfigError
 
-__all__ = ["run_deployment", "flower_env", "free_port", "check_port_free"]
+__all__ = ["run_deployment", "flower_env", "free_port", "check_port_free", "ProcessGroup", "sigterm_as_exception"]
 
 log = logging.getLogger(__name__)
 
@@ -167,16 +167,16 @@ class ProcessGroup:
         self._logs.clear()
 
 
-class _Terminated(Exception):
-    pass
+class Terminated(KeyboardInterrupt):
+    """Raised in the main thread on SIGTERM, so cleanup runs as on Ctrl-C."""
 
 
 @contextlib.contextmanager
-def _sigterm_as_exception():
+def sigterm_as_exception():
     """SIGTERM ends the run like Ctrl-C does (so ``finally`` stops the processes)."""
     if threading_main():
         def handler(signum, frame):  # noqa: ARG001
-            raise _Terminated(f"signal {signum}")
+            raise Terminated(f"signal {signum}")
 
         old = signal.signal(signal.SIGTERM, handler)
         try:
@@ -209,7 +209,7 @@ def run_deployment(workdir: Path, manifest: dict[str, Any], progress: bool = Fal
     logs.mkdir(parents=True, exist_ok=True)
     group = ProcessGroup()
     try:
-        with _sigterm_as_exception():
+        with sigterm_as_exception():
             link = group.start(["flower-superlink", "--insecure", "--host", HOST, "--port", str(link_port),
                                 "--database", str(workdir / "flwr_home" / "state.db"),
                                 "--disable-runtime-dependency-installation"], env, logs / "superlink.log")

@@ -150,10 +150,13 @@ class Monitored(Strategy):
         A round whose successful replies are fewer keeps the previous global model.
     names : dict
         Node id → client name (learned before the first round).
+    clients : list of str, optional
+        Client names by partition id, to name nodes from their replies.
     """
 
-    def __init__(self, strategy: Strategy, *, min_clients: int, names: dict[int, str]):
+    def __init__(self, strategy: Strategy, *, min_clients: int, names: dict[int, str], clients: list[str] | None = None):
         self.strategy, self.min_clients, self.names = strategy, min_clients, names
+        self.clients = list(clients or [])
         self.rounds_: dict[int, dict] = {}
         self._sent: dict[int, list[int]] = {}
 
@@ -174,6 +177,10 @@ class Monitored(Strategy):
             if r.has_error():
                 log.warning("round %d: client %s failed: %s", server_round,
                             self.names.get(r.metadata.src_node_id, r.metadata.src_node_id), r.error.reason)
+        for r in ok:  # a client that missed the partition query is named by its reply
+            pid = next(iter(r.content.metric_records.values())).get("partition-id")
+            if pid is not None and self.clients:
+                self.names.setdefault(r.metadata.src_node_id, self.clients[int(pid)])
         ok_nodes = {r.metadata.src_node_id for r in ok}
         rec = self.rounds_[server_round]
         rec["participants"] = sorted(self.names.get(n, str(n)) for n in ok_nodes)

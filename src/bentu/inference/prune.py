@@ -15,7 +15,6 @@ import copy
 import logging
 from typing import Any
 
-import torch
 from torch import nn
 from torch.nn.utils import prune as tprune
 

@@ -4,8 +4,8 @@
   correct next answer, guessing included) over that concept's exercises, given the student's
   history.
 - **Recommendation**: the exercises whose predicted success lies in a target band (default
-  0.6–0.8: hard enough to teach, easy enough to succeed), weakest concept first, then closest to
-  the middle of the band. When fewer than ``k`` exercises fall in the band, the nearest ones
+  0.6–0.8: hard enough to teach, easy enough to succeed), closest to the middle of the band
+  first (the weaker concept on ties). When fewer than ``k`` exercises fall in the band, the nearest ones
   outside it fill the list and the reason says so.
 
 Documented fallbacks: an empty history (a new student) is scored from the model's start state,
@@ -42,6 +42,11 @@ def predict_next(model: nn.Module, ex_hist: np.ndarray, resp_hist: np.ndarray, c
     resp_hist = np.asarray(resp_hist, dtype=np.int64).reshape(ex_hist.shape)
     cand = np.asarray(candidates, dtype=np.int64)
     n, t, m = ex_hist.shape[0], ex_hist.shape[1], len(cand)
+    fast = getattr(model, "next_logits", None)
+    if fast is not None:  # the model scores every exercise from one pass over the history
+        out = [torch.sigmoid(fast(torch.from_numpy(ex_hist[i : i + chunk]), torch.from_numpy(resp_hist[i : i + chunk]))).numpy()
+               for i in range(0, n, chunk)]
+        return np.concatenate(out)[:, cand] if out else np.zeros((0, m))
     ex = np.concatenate([np.repeat(ex_hist, m, axis=0), np.tile(cand, n)[:, None]], axis=1)  # (n*m, t+1)
     r = np.concatenate([np.repeat(resp_hist, m, axis=0), np.zeros((n * m, 1), np.int64)], axis=1)
     out = np.empty(n * m)
@@ -63,12 +68,12 @@ def concept_mastery(p: np.ndarray, concept_of: np.ndarray, n_concepts: int) -> n
 
 
 def select_in_band(p: np.ndarray, concept_rank: np.ndarray, band: tuple[float, float], k: int) -> list[int]:
-    """Positions of ``k`` candidates: in-band first (weakest concept, then nearest the band's middle)."""
+    """Positions of ``k`` candidates: in-band first, nearest the band's middle first (weaker concept on ties)."""
     lo, hi = band
     mid = (lo + hi) / 2
     inside = (p >= lo) & (p <= hi)
     outside_gap = np.where(p < lo, lo - p, p - hi)
-    order = np.lexsort((np.abs(p - mid), concept_rank, ~inside))  # last key sorts first
+    order = np.lexsort((concept_rank, np.abs(p - mid), ~inside))  # last key sorts first
     in_part = [int(i) for i in order if inside[i]][:k]
     rest = [int(i) for i in np.argsort(outside_gap, kind="stable") if not inside[i]]
     return in_part + rest[: k - len(in_part)]

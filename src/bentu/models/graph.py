@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
+from bentu.errors import ConfigError
 from bentu.models._registry import register_model
 from bentu.models.sequence import SEQUENCE_INPUTS, sequence_example
 
@@ -90,6 +91,19 @@ class GraphDKT(nn.Module):
         z = torch.cat([self.drop(h), table[query]], dim=-1)  # (b, t, hidden + d)
         return self.head(z).squeeze(-1)  # (b, t)
 
+    def next_logits(self, exercises: torch.Tensor, responses: torch.Tensor) -> torch.Tensor:
+        """Logits of every exercise as the step after the ``(b, t)`` history: ``(b, n_exercises)``."""
+        pad = exercises.new_zeros((exercises.shape[0], 1))
+        ex, r = torch.cat([exercises, pad], 1), torch.cat([responses, pad], 1)
+        table = self.exercise_embeddings()
+        e, rr = table[ex], r.unsqueeze(-1).to(table.dtype)
+        inter = torch.cat([e * rr, e * (1 - rr)], dim=-1)
+        x = torch.cat([self.start.expand(inter.shape[0], 1, inter.shape[2]), inter[:, :-1]], dim=1)
+        h, _ = self.lstm(x)
+        last = self.drop(h[:, -1]).unsqueeze(1).expand(-1, table.shape[0], -1)  # (b, n, hidden)
+        z = torch.cat([last, table.unsqueeze(0).expand(last.shape[0], -1, -1)], dim=-1)
+        return self.head(z).squeeze(-1)  # (b, n)
+
 
 def _default_concepts(n_exercises: int, n_concepts: int) -> list[int]:
     return [i % n_concepts for i in range(n_exercises)]
@@ -105,5 +119,11 @@ def graph_dkt(
         n_concepts = n_concepts or 5
         concept_of = _default_concepts(n_exercises, n_concepts)
     concept_of = [int(c) for c in concept_of]
+    if len(concept_of) != n_exercises:
+        raise ConfigError(
+            f"The 'concept_of' parameter of graph_dkt must have one concept per exercise ({n_exercises}). "
+            f"Got {len(concept_of)} entries instead.",
+            f"graph_dkt 的参数 'concept_of' 必须为每道练习给出一个概念（{n_exercises} 个），实际为 {len(concept_of)} 个。",
+        )
     n_concepts = n_concepts or (max(concept_of) + 1 if concept_of else 1)
     return GraphDKT(GraphDKTConfig(n_exercises, concept_of, n_concepts, embed, hidden, dropout))

@@ -60,6 +60,13 @@ class DKT(nn.Module):
         logits = self.out(self.drop(h))  # (b, t, n)
         return logits.gather(-1, query.unsqueeze(-1)).squeeze(-1)  # (b, t)
 
+    def next_logits(self, exercises: torch.Tensor, responses: torch.Tensor) -> torch.Tensor:
+        """Logits of every exercise as the step after the ``(b, t)`` history: ``(b, n_exercises)``."""
+        pad = exercises.new_zeros((exercises.shape[0], 1))
+        x = shift_interactions(torch.cat([exercises, pad], 1), torch.cat([responses, pad], 1), self.cfg.n_exercises)
+        h, _ = self.lstm(self.interaction(x))  # (b, t + 1, hidden): the last step has seen the whole history
+        return self.out(self.drop(h[:, -1]))  # (b, n)
+
 
 @dataclass
 class SAKTConfig:

@@ -96,6 +96,7 @@ def run_recipe(
     lang = normalize_lang(lang or recipe.locale.language)
     data_root, data_path = _resolve_data(data)
     final = _final_dir(recipe.name, out, Path(runs_root))
+    created_parent = not final.parent.exists()
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = final.parent / f".{final.name}.partial-{uuid.uuid4().hex[:8]}"
     tmp.mkdir()
@@ -106,6 +107,8 @@ def run_recipe(
         os.replace(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
+        if created_parent and not any(final.parent.iterdir()):
+            final.parent.rmdir()  # leave no empty runs/ folder behind either
         raise
     return final
 

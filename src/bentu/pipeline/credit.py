@@ -129,6 +129,15 @@ def run(ctx: RunContext) -> None:
     ctx.write_json("metrics.json", metrics)
     ctx.audit.append("evaluate", params={"threshold": threshold}, outputs={"metrics": ctx.dir / "metrics.json"})
     _report_performance(ctx, metrics, Y, p, base_scores, df, roles, split.test, privacy)
+    _reference(ctx, df.iloc[train_idx], roles, p["train"])
+    if r.federated.enabled:
+        _report_federated(ctx, train_info, metrics)
+    if r.audit.fairness and roles.sensitive:
+        _fairness(ctx, df, roles, train_idx, split.test, X, Y, p, threshold)
+    if r.audit.explain == "shap":
+        _explain(ctx, model, pre, X, df.iloc[split.test], roles)
+    if r.compress.int8 or r.compress.prune or r.compress.distill:
+        _compress(ctx, model, X, Y)
 
 
 def _privacy(ctx: RunContext, df: pd.DataFrame, roles) -> tuple[pd.DataFrame, dict]:
@@ -275,3 +284,162 @@ def _report_performance(ctx, metrics, Y, p, base_scores, df, roles, test_idx, pr
     s.kv({tr("PSI of the score, train vs test", "评分 PSI（训练集对测试集）"): metrics["psi_score_train_test"]},
          caption=tr("PSI < 0.1 stable; 0.1–0.25 moderate shift; > 0.25 significant shift.",
                     "PSI < 0.1 稳定；0.1–0.25 中等偏移；> 0.25 显著偏移。"))
+
+
+def _reference(ctx: RunContext, train_df: pd.DataFrame, roles, scores: np.ndarray) -> None:
+    """Training-data reference for drift monitoring (``bentu monitor``)."""
+    from bentu.audit.drift import reference_profile
+
+    ref = reference_profile(train_df, features=roles.features, scores=scores)
+    ctx.write_json("model/reference.json", ref)
+    ctx.audit.append("drift_reference", outputs={"reference": ctx.dir / "model" / "reference.json"})
+
+
+def _fairness(ctx, df, roles, train_idx, test_idx, X, Y, p, threshold) -> None:
+    from bentu.audit.fairness import fairness_audit, mitigate, plot_fairness
+
+    tr = ctx.tr
+    seed = ctx.recipe.train.seed
+    attrs_audited = ctx.recipe.audit.fairness_attributes or roles.sensitive
+    unknown = sorted(set(attrs_audited) - set(df.columns))
+    if unknown:
+        raise ConfigError(
+            f"audit.fairness_attributes names column(s) {', '.join(map(repr, unknown[:5]))} that the data does not have.",
+            f"audit.fairness_attributes 中的列 {', '.join(map(repr, unknown[:5]))} 在数据中不存在。")
+    A_test = df[attrs_audited].iloc[test_idx].reset_index(drop=True)
+    audit = fairness_audit(Y["test"], p["test"], A_test, threshold=threshold, seed=seed)
+    result = {"audit": audit, "mitigation": None}
+    attrs = audit["attributes"]
+    flagged = sorted({f["attribute"] for f in audit["flags"] if " × " not in f["attribute"]})
+    if ctx.recipe.audit.mitigation and flagged:
+        target = max(flagged, key=lambda a: attrs[a]["demographic_parity_difference"] or 0.0)
+        truth = df["true_pd"].iloc[test_idx].to_numpy() if "true_pd" in df.columns else None
+        result["mitigation"] = mitigate(
+            X_train=X["train"], y_train=Y["train"], A_train=df[attrs_audited].iloc[train_idx].reset_index(drop=True),
+            X_test=X["test"], y_test=Y["test"], A_test=A_test, score_train=p["train"], score_test=p["test"],
+            threshold=threshold, attribute=target, seed=seed, p_test_true=truth)
+    ctx.write_json("fairness.json", result)
+    ctx.evidence["fairness"] = result
+    not_audited = [a for a in roles.sensitive if a not in attrs_audited]
+    result["not_audited_for_parity"] = not_audited
+    ctx.audit.append("fairness", params={"attributes": attrs_audited, "flags": len(audit["flags"])},
+                     outputs={"fairness": ctx.dir / "fairness.json"})
+    s = ctx.report.section("fairness", tr("Fairness", "公平性"))
+    s.paragraph(tr(
+        "Approval rate, true and false positive rates and AUC per group of each sensitive attribute (test set). "
+        "A group is flagged when its approval rate is below four fifths of the reference group's, with the "
+        "bootstrap interval of the ratio below 0.8 as well.",
+        "测试集上各敏感属性分组的通过率、真阳性率、假阳性率和 AUC。当某组通过率低于参照组的五分之四，"
+        "且比值的自助法置信区间上限也低于 0.8 时，该组被标记。"))
+    if not_audited:
+        s.note(tr(f"Recorded as sensitive but not audited for parity (see the recipe's audit.fairness_attributes): "
+                  f"{', '.join(not_audited)}.",
+                  f"记录为敏感属性但未做均等性审计（见配方 audit.fairness_attributes）：{'、'.join(not_audited)}。"))
+    s.table([tr("attribute", "属性"), tr("DP difference", "人口均等差"), tr("DP ratio", "人口均等比"),
+             tr("EO difference", "机会均等差"), tr("four-fifths flag", "五分之四规则")],
+            [[a, r["demographic_parity_difference"], r["demographic_parity_ratio"], r["equalized_odds_difference"],
+              tr("FLAGGED", "已标记") if r["four_fifths_flag"] else tr("ok", "通过")] for a, r in attrs.items()])
+    s.figure(plot_fairness(audit, ctx.lang), tr("Approval rate by group with 95% bootstrap intervals; dashed: 0.8 × reference",
+                                                 "各组通过率及 95% 自助法区间；虚线为参照组的 0.8 倍"))
+    mit = result["mitigation"]
+    if mit:
+        keys = ["method", "strength", "accuracy", "auc", "auc_of", "approval_rate", "dp_difference", "dp_ratio",
+                "dp_reduction", "auc_change"]
+        rows = [[row.get(k) for k in keys] for row in mit["rows"]]
+        s.table([tr(k, _MITIGATION_ZH.get(k, k)) for k in keys], rows,
+                caption=tr(f"Mitigation for {mit['attribute']}: before and after (test set)",
+                           f"针对 {mit['attribute']} 的缓解措施：前后对比（测试集）"))
+        s.note(tr("threshold_optimizer keeps the model's scores (so their AUC is unchanged) and applies group-specific "
+                  "cut-offs; exponentiated_gradient retrains a constrained estimator. AUC and accuracy are measured "
+                  "against the recorded labels, which carry any historical bias being removed.",
+                  "threshold_optimizer 保留模型评分（因此其 AUC 不变），对各组使用不同的截断点；exponentiated_gradient "
+                  "则在约束下重新训练估计器。AUC 和准确率以记录的标签计算，而这些标签可能带有正在被消除的历史偏差。"))
+    elif not flagged:
+        s.note(tr("No group was flagged, so no mitigation was applied.", "没有分组被标记，因此未进行缓解。"))
+
+
+_MITIGATION_ZH = {"method": "方法", "strength": "强度", "accuracy": "准确率", "auc_of": "AUC 所指", "approval_rate": "通过率",
+                  "dp_difference": "人口均等差", "dp_ratio": "人口均等比", "dp_reduction": "均等差降幅", "auc_change": "AUC 变化"}
+
+
+def _explain(ctx, model, pre, X, test_df: pd.DataFrame, roles, n: int = 1000) -> None:
+    from bentu.audit.explain import explain_tabular
+
+    tr = ctx.tr
+    n = min(n, len(X["test"]))
+    start = time.perf_counter()
+    exp = explain_tabular(model=model, background=X["train"], X=X["test"][:n], feature_names=pre.feature_names_,
+                          groups=pre.groups_, sensitive=roles.sensitive, seed=ctx.recipe.train.seed)
+    codes = {lang: exp.reason_codes(test_df.iloc[:n], lang=lang) for lang in ("zh", "en")}
+    seconds = time.perf_counter() - start
+    ctx.write_json("explanations/shap_global.json", {**exp.to_dict(), "seconds": seconds, "rows": n})
+    ctx.write_json("explanations/reason_codes.json", {
+        "space": "logit", "base_value": exp.base_value, "additivity_max_error": exp.additivity_error(),
+        "rows": [{"test_row": i, "logit": float(exp.logits[i]), "reasons_zh": codes["zh"][i], "reasons_en": codes["en"][i]}
+                 for i in range(n)],
+    })
+    ctx.evidence["explanations"] = {"method": exp.method, "rows": n, "seconds": seconds}
+    ctx.audit.append("explain", params={"method": exp.method, "rows": n},
+                     outputs={"explanations": ctx.dir / "explanations"})
+    s = ctx.report.section("explanations", tr("Explanations", "模型解释"))
+    s.figure(exp.plot_importance(lang=ctx.lang), tr("Global importance: mean |SHAP| on the logit, per raw feature",
+                                                     "全局重要性：各原始特征对 logit 的平均 |SHAP| 值"))
+    worst = np.argsort(-exp.logits)[:3]
+    rows = []
+    for i in worst:
+        for reason in codes[ctx.lang][i]:
+            rows.append([int(i), reason.get("text") or reason.get("sentence"), reason.get("contribution")])
+    s.table([tr("test row", "测试行"), tr("reason", "原因"), tr("logit contribution", "对 logit 的贡献")], rows,
+            caption=tr("Reason codes of the three highest-risk test applicants", "风险最高的三名测试申请人的原因代码"))
+
+
+def _compress(ctx, model, X, Y) -> None:
+    from bentu.inference.compress import compress_model
+
+    r = ctx.recipe
+    model_dir = ctx.dir / "model"
+    result = compress_model(
+        onnx_path=model_dir / "model.onnx", out_dir=model_dir, calib={"input": X["train"][:512]},
+        test_inputs={"input": X["test"]}, y_test=Y["test"], cfg=r.compress, torch_model=model,
+        train_dataset=_dataset(X["train"], Y["train"]), val_dataset=_dataset(X["val"], Y["val"]),
+        model_spec={"name": r.model.name, "params": {"in_features": X["train"].shape[1], **r.model.params()}},
+    )
+    ctx.write_json("compression.json", result)
+    ctx.evidence["compression"] = result
+    ctx.audit.append("compress", params={"compress": r.compress.model_dump(), "chosen": result.get("chosen")},
+                     outputs={"compression": ctx.dir / "compression.json", "model_dir": model_dir})
+    tr = ctx.tr
+    s = ctx.report.section("compression", tr("Compression for local hardware", "面向本地硬件的压缩"))
+    keys = ["size_bytes", "p50_ms_b1", "p99_ms_b1", "p50_ms_b256", "p99_ms_b256", "metric", "metric_delta"]
+    rows = []
+    for name, v in result.get("variants", {}).items():
+        lat = v.get("latency", {})
+        rows.append([name, v.get("size_bytes"), *(_lat(lat, b, q) for b, q in (("1", "p50"), ("1", "p99"), ("256", "p50"), ("256", "p99"))),
+                     v.get("metric"), v.get("metric_delta")])
+    s.table([tr("variant", "版本"), *keys], rows)
+    s.paragraph(tr(f"Chosen for serving: {result.get('chosen')} — {result.get('reason')}",
+                   f"用于部署的版本：{result.get('chosen')} —— {result.get('reason_zh') or result.get('reason')}"))
+
+
+def _lat(lat: dict, batch: str, q: str):
+    entry = lat.get(f"batch_{batch}") or lat.get(batch) or {}
+    return entry.get(f"{q}_ms") if isinstance(entry, dict) else None
+
+
+def _report_federated(ctx, info: dict, metrics: dict) -> None:
+    from bentu.federated import plot_rounds
+
+    tr = ctx.tr
+    s = ctx.report.section("federated", tr("Federated training", "联邦训练"))
+    s.table([tr("client", "参与方"), tr("rows", "行数"), tr("default rate", "违约率")],
+            [[c, v["rows"], v["label_rate"]] for c, v in info["clients"].items()])
+    comp = metrics.get("comparison")
+    if comp:
+        rows = [["pooled", comp["pooled"]["test"]["auc"]], ["federated", comp["federated"]["test"]["auc"]]]
+        rows += [[f"local: {k}", v["test"]["auc"]] for k, v in comp["local"].items()]
+        s.table([tr("training", "训练方式"), "test AUC"], rows,
+                caption=tr("Same test set for every row", "所有行使用相同的测试集"))
+        s.figure(plot_rounds(comp), tr("Test AUC per round", "每轮测试 AUC"))
+    dropped = info.get("dropped") or (comp or {}).get("federated", {}).get("dropped")
+    if dropped:
+        s.note(tr(f"Clients that dropped out: {dropped}", f"掉线的参与方：{dropped}"))

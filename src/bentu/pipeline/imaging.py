@@ -9,8 +9,12 @@ curve → ONNX export with parity check → Grad-CAM overlays → report section
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import math
+import os
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +22,11 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
+
+try:  # POSIX: serialise concurrent pretraining of the same source model
+    import fcntl
+except ImportError:  # pragma: no cover
+    fcntl = None  # type: ignore[assignment]
 
 from bentu.audit.gradcam import gradcam, pick_cases, save_overlays
 from bentu.datasets.images import ImageDataset, ImageSplits, load_dicom_folder, load_image_folder
@@ -203,6 +212,8 @@ class _Run:
             optimizer=t.optimizer, lr=lr, weight_decay=t.weight_decay, epochs=epochs, batch_size=t.batch_size,
             patience=t.patience, seed=seed, monitor="auc", pos_weight=pos_weight,
             warmup_epochs=self.cfg.warmup_epochs, progress=bool(self.ctx.progress), description=description,
+            on_epoch_end=lambda rec: log.info("%s epoch %d: train_loss %.4f val_auc %.4f", description, rec["epoch"],
+                                              rec["train_loss"], rec.get("val_auc", float("nan"))),
         )
 
     def pos_weight(self, y: torch.Tensor) -> float | None:
@@ -251,29 +262,73 @@ def _pretrain(run: _Run, prep: _Prep) -> tuple[dict | None, dict]:
         path = local / f"{src.lower()}.npz" if local is not None and (local / f"{src.lower()}.npz").is_file() else \
             medmnist_path(src.lower(), ctx.data_root)
         source = load_medmnist(path)
-        mean, std = _mean_std(source)
-        sprep = _Prep(prep.size, prep.channels, mean, std, positive_label=1)
-        sets = _datasets(source, sprep, run.augment)
-        t0 = time.perf_counter()
-        seed = run.rc.train.seed + 1000
-        model = run.new_model(prep, seed)
-        tr = run.trainer(seed=seed, epochs=run.cfg.pretrain_epochs, lr=run.cfg.pretrain_lr,
-                         pos_weight=run.pos_weight(sets["train"].y), description=f"pretrain {src}")
-        tr.fit(model, sets["train"], sets["val"])
-        run.timings["pretrain_s"] = time.perf_counter() - t0
-        p = save_weights(model, ctx.path(f"model/pretrained-{src.lower()}.safetensors"))
-        state = model.state_dict()
-        info = {
-            "enabled": True, "from": src, "kind": "source_dataset", "source_sha256": source.sha256,
-            "source_counts": source.counts(), "source_val_auc": tr.best_score_, "source_best_epoch": tr.best_epoch_,
-            "pretrain_seconds": run.timings["pretrain_s"], "weights": str(p.relative_to(ctx.dir)),
-        }
-        ctx.audit.append("pretrain", params={"source": src, "epochs": run.cfg.pretrain_epochs, "lr": run.cfg.pretrain_lr,
-                                             "seed": seed, "val_auc": tr.best_score_},
-                         inputs={"source_data": path}, outputs={"weights": p})
+        state, info = _pretrain_source(run, prep, src, source, path)
     state = {k: v for k, v in state.items() if not k.startswith(HEAD_PREFIX)}
     info["freeze"] = list(run.rc.transfer.freeze)
     return state, info
+
+
+def _cache_dir() -> Path:
+    return Path(os.environ.get("BENTU_CACHE") or Path.home() / ".cache" / "bentu") / "pretrained"
+
+
+def _pretrain_source(run: _Run, prep: _Prep, src: str, source: ImageSplits, path: Path) -> tuple[dict, dict]:
+    """Train (or reuse from the cache) a model on the source dataset; save it into the run."""
+    ctx, cfg = run.ctx, run.cfg
+    settings = {"source_sha256": source.sha256, "model": run.rc.model.name, "params": run.model_params(prep),
+                "epochs": cfg.pretrain_epochs, "lr": cfg.pretrain_lr, "seed": cfg.pretrain_seed,
+                "train": run.rc.train.model_dump(include={"optimizer", "weight_decay", "batch_size", "patience"}),
+                "augment": cfg.augment.model_dump(), "warmup": cfg.warmup_epochs, "balance": cfg.balance, "v": 1}
+    key = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
+    cached = _cache_dir() / f"{src.lower()}-{key}.safetensors"
+    target = ctx.path(f"model/pretrained-{src.lower()}.safetensors")
+    info = {"enabled": True, "from": src, "kind": "source_dataset", "source_sha256": source.sha256,
+            "source_counts": source.counts(), "weights": str(target.relative_to(ctx.dir)), "cache_key": key}
+    try:
+        if cfg.pretrain_cache:
+            cached.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:  # a read-only cache location is not a reason to fail the run
+        log.warning("pretrained-model cache %s is not writable (%s); not caching", cached.parent, err)
+        cached = None
+    if not cfg.pretrain_cache or cached is None:
+        return _train_source(run, prep, src, source, path, settings, info, target, None)
+    # Runs started together (e.g. seeds of a benchmark) wait for one another instead of all pretraining.
+    with open(cached.with_suffix(".lock"), "a") as lock:
+        if fcntl is not None:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        return _train_source(run, prep, src, source, path, settings, info, target, cached)
+
+
+def _train_source(run: _Run, prep: _Prep, src: str, source: ImageSplits, path: Path, settings: dict, info: dict,
+                  target: Path, cached: Path | None) -> tuple[dict, dict]:
+    ctx, cfg = run.ctx, run.cfg
+    mean, std = _mean_std(source)
+    sprep = _Prep(prep.size, prep.channels, mean, std, positive_label=1)
+    if cached is not None and cached.is_file() and cached.with_suffix(".json").is_file():
+        state = read_weights(cached)
+        shutil.copyfile(cached, target)
+        info.update(json.loads(cached.with_suffix(".json").read_text(encoding="utf-8")), reused_from_cache=str(cached))
+        ctx.audit.append("pretrain", params={**settings, "reused_from_cache": True},
+                         inputs={"source_data": path, "cached_weights": cached}, outputs={"weights": target})
+        return state, info
+    sets = _datasets(source, sprep, run.augment)
+    t0 = time.perf_counter()
+    model = run.new_model(prep, cfg.pretrain_seed)
+    tr = run.trainer(seed=cfg.pretrain_seed, epochs=cfg.pretrain_epochs, lr=cfg.pretrain_lr,
+                     pos_weight=run.pos_weight(sets["train"].y), description=f"pretrain {src}")
+    tr.fit(model, sets["train"], sets["val"])
+    run.timings["pretrain_s"] = time.perf_counter() - t0
+    save_weights(model, target)
+    result = {"source_val_auc": tr.best_score_, "source_best_epoch": tr.best_epoch_,
+              "pretrain_seconds": run.timings["pretrain_s"]}
+    info.update(result, reused_from_cache=None)
+    if cached is not None:
+        tmp = cached.with_suffix(".partial")
+        shutil.copyfile(target, tmp)
+        os.replace(tmp, cached)
+        cached.with_suffix(".json").write_text(json.dumps(result), encoding="utf-8")
+    ctx.audit.append("pretrain", params={**settings, **result}, inputs={"source_data": path}, outputs={"weights": target})
+    return model.state_dict(), info
 
 
 def _mean_std(data: ImageSplits) -> tuple[float, float]:
@@ -319,7 +374,8 @@ def run(ctx) -> None:
     for arm in arms:
         t0 = time.perf_counter()
         models[arm], histories[arm] = [], []
-        for k in range(cfg.ensemble):
+        # The deployed (primary) model may be an ensemble; comparison arms are single models.
+        for k in range(cfg.ensemble if arm == primary else 1):
             seed = rc.train.seed + k
             m, tr = r.train(prep, sets["train"], sets["val"], seed=seed, init=init if arm == "transfer" else None,
                             epochs=rc.train.epochs, description=f"{arm} seed {seed}")
@@ -331,14 +387,17 @@ def run(ctx) -> None:
                                                  "train": rc.train.model_dump(), "runs": histories[arm]})
 
     # Operating point on validation only, then the test split.
-    evals: dict[str, dict] = {}
-    for arm in arms:
-        final = r.wrap(models[arm])
+    def evaluate(members: list[nn.Module]) -> dict:
+        final = r.wrap(members)
         pv, pt = r.predict(final, sets["val"]), r.predict(final, sets["test"])
         thr = choose_threshold(y_val, pv, cfg.operating_point, cfg.target_sensitivity)
-        evals[arm] = {"model": final, "p_val": pv, "p_test": pt,
-                      "val": clinical_metrics(y_val, pv, thr), "test": clinical_metrics(y_test, pt, thr)}
-    main = evals[primary]
+        return {"model": final, "p_val": pv, "p_test": pt,
+                "val": clinical_metrics(y_val, pv, thr), "test": clinical_metrics(y_test, pt, thr)}
+
+    # Transfer vs scratch compares single models (same seed); the deployed model is the primary arm,
+    # an ensemble of `imaging.ensemble` models when that is > 1.
+    evals = {arm: evaluate(models[arm][:1]) for arm in arms}
+    main = evaluate(models[primary]) if len(models[primary]) > 1 else evals[primary]
 
     curve = _data_volume(r, prep, sets, init, arms, models)
 
@@ -387,7 +446,7 @@ def run(ctx) -> None:
     ctx.evidence["data_profile"] = profile
     ctx.audit.append("evaluate", params={"operating_point": metrics["operating_point"], "test": main["test"]},
                      outputs={"metrics": p_metrics})
-    _report(r, data, prep, profile, evals, arms, primary, curve, transfer_info, cam_index, export, pos_name, neg_name)
+    _report(r, data, prep, profile, main, evals, arms, primary, curve, transfer_info, cam_index, export, pos_name, neg_name)
 
 
 def _data_volume(r: _Run, prep: _Prep, sets, init, arms, models) -> list[dict]:
@@ -406,10 +465,10 @@ def _data_volume(r: _Run, prep: _Prep, sets, init, arms, models) -> list[dict]:
                     m = models[arm][s]
                 else:
                     idx = subsample(y_train, frac, seed)
-                    # Fewer images → fewer steps per epoch; train longer so small fractions converge.
-                    epochs = int(math.ceil(rc.train.epochs / math.sqrt(frac)))
+                    # Same epochs (so fewer steps) as the full run, the same for both arms: the curve
+                    # costs less than one more full training per arm.
                     m, _ = r.train(prep, _subset(sets["train"], idx), sets["val"], seed=seed,
-                                   init=init if arm == "transfer" else None, epochs=epochs,
+                                   init=init if arm == "transfer" else None, epochs=rc.train.epochs,
                                    description=f"{arm} {frac:.0%}")
                 p = r.predict(r.wrap([m]), sets["test"])
                 aucs.append(clinical_metrics(y_test, p, 0.5)["auc"])
@@ -461,7 +520,7 @@ def _explain(r: _Run, data: ImageSplits, sets, main: dict, prep: _Prep, pos_name
 # -- report ---------------------------------------------------------------------------------------
 
 
-def _report(r: _Run, data, prep, profile, evals, arms, primary, curve, transfer_info, cam_index, export, pos_name, neg_name):
+def _report(r: _Run, data, prep, profile, main, evals, arms, primary, curve, transfer_info, cam_index, export, pos_name, neg_name):
     import matplotlib
 
     matplotlib.use("Agg")
@@ -479,7 +538,7 @@ def _report(r: _Run, data, prep, profile, evals, arms, primary, curve, transfer_
     sec.kv({"source": str(data.source), "sha256": data.sha256})
 
     sec = ctx.report.section("imaging_evaluation", tr("Clinical evaluation (held-out test set)", "临床评估（独立测试集）"))
-    m = evals[primary]["test"]
+    m = main["test"]
     sec.paragraph(tr(
         f"Operating point chosen on the validation set only ({cfg.operating_point}), threshold "
         f"{m['threshold']:.3f} on the probability of {pos_name}. On the test set: AUC {m['auc']:.3f}, accuracy "
@@ -497,12 +556,14 @@ def _report(r: _Run, data, prep, profile, evals, arms, primary, curve, transfer_
     sec.table([tr("model", "模型"), tr("split", "划分"), *keys],
               [[a, s, *[(f"{evals[a][s][k]:.3f}" if isinstance(evals[a][s][k], float) else evals[a][s][k]) for k in keys]]
                for a in arms for s in ("val", "test")],
-              tr("Transfer learning vs training from scratch (same threshold rule).", "迁移学习与从零训练对比（相同阈值规则）。"))
+              tr("Transfer learning vs training from scratch: single models, same seed, same threshold rule.",
+                 "迁移学习与从零训练对比：单个模型、相同随机种子、相同阈值规则。"))
     fig, ax = plt.subplots(figsize=(4.2, 4))
     y_true = data.labels["test"] == prep.positive_label
-    for a in arms:
-        fpr, tpr, _ = roc_curve(y_true, evals[a]["p_test"])
-        ax.plot(fpr, tpr, label=f"{a} (AUC {evals[a]['test']['auc']:.3f})")
+    curves = [(f"deployed ({primary}, {cfg.ensemble} model(s))", main)] if main is not evals[primary] else []
+    for label, e in curves + [(a, evals[a]) for a in arms]:
+        fpr, tpr, _ = roc_curve(y_true, e["p_test"])
+        ax.plot(fpr, tpr, label=f"{label} (AUC {e['test']['auc']:.3f})")
     ax.plot([1 - m["specificity"]], [m["sensitivity"]], "ko", label="operating point")
     ax.plot([0, 1], [0, 1], "k:", lw=0.8)
     ax.set_xlabel("1 - specificity")

@@ -203,6 +203,7 @@ def run(ctx) -> None:
     t0 = time.perf_counter()
 
     data, sim, path = load_learning_data(ctx)
+    privacy = _privacy(ctx, data)
     idx = _split(ctx, data)
     train, val, test = (data.subset(idx[k]) for k in ("train", "val", "test"))
     profile = _profile(data, idx)
@@ -298,8 +299,48 @@ def run(ctx) -> None:
                                "best_model": best, "best_test_auc": models[best]["test"]["auc"],
                                "by_group": {g: v["auc"] for g, v in metrics["by_group"].items()}}
     ctx.evidence["profile"] = profile
+    ctx.evidence["privacy"] = privacy
     ctx.evidence["learning"] = metrics
+    if recipe.audit.fairness and metrics["by_group"]:
+        _fairness(ctx, metrics["by_group"])
     _report(ctx, profile, metrics, mastery_doc)
+
+
+def _privacy(ctx, data: Interactions) -> dict:
+    """De-identify student ids like any other run (keyed pseudonyms); write privacy.json."""
+    import pandas as pd
+
+    from bentu.privacy.gate import run_privacy_gate
+
+    pc = ctx.recipe.privacy
+    table = {"student_id": data.students, "answers": [len(e) for e in data.exercises]}
+    if data.groups is not None:
+        table["group"] = data.groups
+    out, report = run_privacy_gate(
+        pd.DataFrame(table), pii=pc.pii, policy=pc.policy, key_env=pc.key_env, key_file=pc.key_file,
+        k_anonymity=pc.k_anonymity, quasi_identifiers=pc.quasi_identifiers, features=[], target="answers",
+        protected=["group"] if data.groups is not None else [], lang=ctx.lang,
+    )
+    if pc.pii == "auto":
+        data.students = [str(v) for v in out["student_id"]]
+    report["scope"] = "one row per student: id, number of answers, group; answers themselves are 0/1 and exercise ids"
+    ctx.write_json("privacy.json", report)
+    ctx.audit.append("privacy_gate", params={"pii": pc.pii}, outputs={"privacy": ctx.dir / "privacy.json"})
+    return report
+
+
+def _fairness(ctx, by_group: dict) -> None:
+    """AUC parity across student groups (flag when min/max AUC < 0.8); write fairness.json."""
+    aucs = {g: v["auc"] for g, v in by_group.items() if v["auc"] == v["auc"]}
+    ratio = min(aucs.values()) / max(aucs.values()) if len(aucs) > 1 else 1.0
+    doc = {"metric": "question-level AUC and accuracy per student group (test students)",
+           "attributes": {"group": {"by_group": by_group, "auc_ratio": ratio, "four_fifths_flag": bool(ratio < 0.8),
+                                    "accuracy_gap": max(v["accuracy"] for v in by_group.values())
+                                    - min(v["accuracy"] for v in by_group.values())}},
+           "mitigation": None}
+    ctx.write_json("fairness.json", doc)
+    ctx.evidence["fairness"] = doc
+    ctx.audit.append("fairness", params={"auc_ratio": ratio}, outputs={"fairness": ctx.dir / "fairness.json"})
 
 
 def _mastery(model, test: Interactions, concept_of: np.ndarray, concept_names: list[str], n_show: int) -> dict:

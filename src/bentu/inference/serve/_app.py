@@ -3,7 +3,6 @@
 import contextlib
 import json
 import logging
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,6 +49,7 @@ class ServingState:
     explainer: Any = None
     ready: bool = False
     info: dict = field(default_factory=dict)
+    input_names: tuple[str, ...] = ()
 
     @property
     def model_ref(self) -> dict:
@@ -58,13 +58,21 @@ class ServingState:
     def score(self, records: list[dict]) -> np.ndarray:
         """Probabilities of the event for validated records."""
         feeds, positions = self.encoder(records)
-        inputs = self.predictor.session.get_inputs()
-        if len(feeds) == 1 and len(inputs) == 1:
-            feeds = {inputs[0].name: next(iter(feeds.values()))}
+        if len(feeds) == 1 and len(self.input_names) == 1:
+            feeds = {self.input_names[0]: next(iter(feeds.values()))}
         logits = self.predictor.session.run(None, feeds)[0]
         if positions is not None:
             logits = logits[np.arange(len(logits)), positions]
-        return 1.0 / (1.0 + np.exp(-logits.reshape(len(records)).astype(np.float64)))
+        from scipy.special import expit
+
+        scores = expit(logits.reshape(len(records)).astype(np.float64))
+        bad = np.flatnonzero(~np.isfinite(scores))
+        if bad.size:
+            raise DataError(
+                f"records[{bad[0]}]: the model cannot score this record (its values are far outside the training data).",
+                f"records[{bad[0]}]：模型无法为该记录评分（其取值远超训练数据的范围）。",
+            )
+        return scores
 
     def decide(self, scores: np.ndarray) -> list[str]:
         pos, neg = self.decisions["at_or_above_threshold"], self.decisions["below_threshold"]
@@ -150,13 +158,66 @@ def _input_schema(predictor, pre: dict, kind: str) -> list[dict]:
             {"name": "next", "type": "integer"}]
 
 
-def _find_explainer():
-    """bentu.audit.explain's reason-code function, when that module exists in this installation."""
+class ReasonCodes:
+    """Reason codes of tabular decisions with ``bentu.audit.explain`` (DeepSHAP on the fp32 model).
+
+    The reference rows are ``model/background.npy`` (preprocessed training rows) when the run saved
+    them, else one reference applicant built from the saved preprocessing: training medians and the
+    most common category of each column.
+    """
+
+    def __init__(self, run_dir: Path, pre: dict):
+        import torch
+
+        from bentu.models import create_model
+
+        spec = torch.load(run_dir / "model" / "model.pt", map_location="cpu", weights_only=False)
+        self.model = create_model(spec.get("name") or spec["model"], **spec["params"])
+        self.model.load_state_dict(spec["state_dict"])
+        self.model.eval()
+        self.pre = pre
+        bg = run_dir / "model" / "background.npy"
+        if bg.is_file():
+            self.background, self.reference = np.load(bg).astype(np.float32), "model/background.npy"
+        else:
+            self.background = self._reference_row(pre)
+            self.reference = "training medians and most common categories (preprocess.json)"
+
+    @staticmethod
+    def _reference_row(pre: dict) -> np.ndarray:
+        from bentu.inference.serve._inputs import TabularEncoder
+
+        row = {s["name"]: s["median"] for s in pre["numeric"]}
+        row.update({s["name"]: (s["categories"] or [None])[0] for s in pre["categorical"]})
+        return TabularEncoder(pre)([row])[0]["input"]
+
+    def __call__(self, state: "ServingState", records: list[dict], scores: np.ndarray) -> list[list[dict]]:
+        import pandas as pd
+
+        from bentu.audit.explain import explain_tabular
+
+        x = state.encoder(records)[0]["input"]
+        exp = explain_tabular(model=self.model, background=self.background, X=x, feature_names=list(self.pre["feature_names"]),
+                              groups={k: list(v) for k, v in self.pre["groups"].items()})
+        raw = pd.DataFrame.from_records(records)
+        en, zh = exp.reason_codes(raw, lang="en"), exp.reason_codes(raw, lang="zh")
+        return [
+            [{"code": f"{r['feature']}:{r['direction']}", "feature": r["feature"], "direction": r["direction"],
+              "contribution": float(r["contribution"]), "strength": r["strength"], "sensitive": bool(r["sensitive"]),
+              "text": mask_pii(r["text"]), "text_zh": mask_pii(z["text"])} for r, z in zip(row_en, row_zh)]
+            for row_en, row_zh in zip(en, zh)
+        ]
+
+
+def _find_explainer(run_dir: Path, pre: dict, kind: str):
+    """Reason codes when ``bentu.audit.explain`` is installed and the run is tabular with model.pt."""
     try:
-        from bentu.audit import explain  # noqa: F401
+        import bentu.audit.explain  # noqa: F401
     except ImportError:
         return None
-    return getattr(explain, "reason_codes", None)
+    if kind != "tabular" or not (run_dir / "model" / "model.pt").is_file():
+        return None
+    return ReasonCodes(run_dir, pre)
 
 
 def load_state(
@@ -186,8 +247,9 @@ def load_state(
         model_sha256=sha256_file(Path(predictor.model_path)),
         model_file=Path(predictor.model_path).resolve().relative_to(run_dir.resolve()).as_posix(),
         input_schema=_input_schema(predictor, pre, kind), decisions=_decisions(pre), keys=keys,
-        decisions_log=None, explainer=_find_explainer(),
+        decisions_log=None, explainer=_find_explainer(run_dir, pre, kind),
     )
+    state.input_names = tuple(i.name for i in predictor.session.get_inputs())
     state.record_model = schemas.record_model(kind, state.input_schema, pre)
     state.request_model = schemas.request_model("PredictRequest", state.record_model)
     state.score([state.record_model.model_validate(_warm_record(state)).model_dump(by_alias=True)])  # warm-up
@@ -327,6 +389,3 @@ def create_app(
         log.warning("serving %s without API keys: anyone who can reach the port can score", run_dir)
     return app
 
-
-def new_request_id() -> str:
-    return uuid.uuid4().hex

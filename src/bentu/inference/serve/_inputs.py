@@ -15,6 +15,9 @@ import numpy as np
 
 from bentu.errors import DataError
 
+#: Standardised numeric inputs beyond this are refused (they would overflow float32 arithmetic).
+_MAX_Z = 1e6
+
 __all__ = ["TabularEncoder", "ImageEncoder", "SequenceEncoder", "make_encoder"]
 
 
@@ -40,7 +43,17 @@ class TabularEncoder:
             x = np.where(missing, s["median"], x)
             if s["log"]:
                 x = np.sign(x) * np.log1p(np.abs(x))
-            out[:, col] = (x - s["mean"]) / s["std"]
+            with np.errstate(over="ignore", invalid="ignore"):
+                z = (x - s["mean"]) / s["std"]
+            bad = np.flatnonzero(~(np.abs(z) < _MAX_Z))
+            if bad.size:
+                where = f"records[{bad[0]}].{name}"
+                raise DataError(
+                    f"{where}: the value is out of range for this model (more than {_MAX_Z:g} training standard "
+                    "deviations from the training mean).",
+                    f"{where}：该值超出模型可处理的范围（距训练均值超过 {_MAX_Z:g} 个训练标准差）。",
+                )
+            out[:, col] = z
             col += 1
             if s["indicator"]:
                 out[:, col] = missing

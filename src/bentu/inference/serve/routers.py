@@ -74,9 +74,9 @@ def build_router(state) -> APIRouter:
         """Scores, decisions and the reason codes behind each decision."""
         if state.explainer is None:
             raise HTTPException(status_code=501, detail={
-                "en": "Reason codes are not available: this bentu installation has no explainer "
-                      "(bentu.audit.explain). /v1/predict still scores.",
-                "zh": "无法提供原因码：当前 bentu 安装中没有解释模块（bentu.audit.explain）。/v1/predict 仍可评分。",
+                "en": "Reason codes are not available for this run: they need bentu.audit.explain and a tabular "
+                      "run with model/model.pt. /v1/predict still scores.",
+                "zh": "该运行无法提供原因码：需要 bentu.audit.explain 模块以及含 model/model.pt 的表格模型。/v1/predict 仍可评分。",
             })
         request_id = _new_id()
         records = [r.model_dump(by_alias=True) for r in body.records]
@@ -84,6 +84,7 @@ def build_router(state) -> APIRouter:
         response.headers["X-Request-ID"] = request_id
         return {
             "request_id": request_id, "model": state.model_ref,
+            "method": f"DeepSHAP on the fp32 PyTorch model against {state.explainer.reference}; top adverse factors",
             "explanations": [{"score": float(s), "decision": d, "reasons": r} for s, d, r in zip(scores, decisions, reasons)],
         }
 

@@ -64,10 +64,14 @@ class PredictResponse(_Out):
 
 
 class Reason(_Out):
-    code: str
+    code: str = Field(description="feature:direction, e.g. debt_to_income:high.")
     feature: str
+    direction: str = Field(description="high, low, category or missing.")
+    contribution: float = Field(description="SHAP attribution on the logit (> 0 pushes toward the event).")
+    strength: str
+    sensitive: bool
     text: str
-    contribution: float
+    text_zh: str
 
 
 class Explanation(_Out):
@@ -79,6 +83,7 @@ class Explanation(_Out):
 class ExplainResponse(_Out):
     request_id: str
     model: ModelRef
+    method: str = Field(description="How the reason codes were computed.")
     explanations: list[Explanation]
 
 

@@ -1,0 +1,140 @@
+"""Benchmark: knowledge tracing on the DKT paper's synthetic students, beside the paper's numbers.
+
+For each version ``v`` of ``naive_c{C}_q50_s4000_v{v}.csv.gz`` (rows 0-1999 train, 2000-3999
+test; 10% of the training rows for early stopping) this fits the baselines, DKT and SAKT under
+the locked protocol (bentu.audit.kt_eval), plus their average (an ensemble, reported as such),
+and optionally the held-out-exercise comparison of graph_dkt vs DKT. It prints mean ± std over
+versions beside Piech et al. (2015) Table 1 and writes JSON and a Markdown table.
+
+    .venv/bin/python bench/learning.py --versions 0-19 --out runs/bench-learning
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import torch
+
+from bentu.audit.kt_eval import BASELINES, SequenceDataset, predict_steps, question_metrics
+from bentu.datasets.interactions import dkt_synthetic_path, load_dkt_synthetic, load_dkt_synthetic_concepts
+from bentu.models import create_model
+from bentu.pipeline.learning import PAPER_AUC, heldout_comparison
+from bentu.recipe import default_data_root, load_recipe
+from bentu.train import Trainer
+
+MODELS = {
+    "dkt": ({"hidden": 100, "embed": 50, "dropout": 0.3}, {"lr": 1e-3, "batch_size": 64}),
+    "sakt": ({"d_model": 64, "heads": 4, "dropout": 0.3, "max_len": 50}, {"lr": 2e-3, "batch_size": 64}),
+}
+
+
+def _versions(text: str) -> list[int]:
+    out: list[int] = []
+    for part in text.split(","):
+        a, _, b = part.partition("-")
+        out += list(range(int(a), int(b or a) + 1))
+    return out
+
+
+def run_version(root: Path, concepts: int, version: int, seed: int, heldout: bool) -> dict:
+    data = load_dkt_synthetic(dkt_synthetic_path(root, concepts=concepts, version=version))
+    rng = np.random.default_rng(seed)
+    val_idx = np.sort(rng.choice(2000, 200, replace=False))
+    train, val, test = data.subset(np.setdiff1d(np.arange(2000), val_idx)), data.subset(val_idx), data.subset(np.arange(2000, 4000))
+    res: dict = {"version": version, "baselines": {}, "models": {}}
+    for name, cls in BASELINES.items():
+        p, y, _ = cls().fit(train).predict(test)
+        res["baselines"][name] = question_metrics(y, p)
+    test_ds, probs = SequenceDataset(test, 50), {}
+    for name, (params, tcfg) in MODELS.items():
+        model = create_model(name, n_exercises=50, **params)
+        t0 = time.perf_counter()
+        tr = Trainer(epochs=40, patience=5, seed=seed, grad_clip=1.0, **tcfg).fit(model, SequenceDataset(train, 50), SequenceDataset(val, 50))
+        p, y, _ = predict_steps(model, test_ds)
+        probs[name] = p
+        res["models"][name] = {**question_metrics(y, p), "best_epoch": tr.best_epoch_, "seconds": time.perf_counter() - t0}
+    res["models"]["dkt+sakt (ensemble)"] = question_metrics(y, np.mean([probs["dkt"], probs["sakt"]], axis=0))
+    if heldout:
+        info = root / "dkt_synthetic" / "info" / f"naive_c{concepts}_q50_s4000_v{version}_info.txt"
+        concept_of, _ = load_dkt_synthetic_concepts(info)
+        for d in (train, val, test):
+            d.concept_of = concept_of
+        recipe = load_recipe("learning-dkt-synthetic", [f"train.seed={seed}", "train.epochs=40", "train.patience=5"])
+        ctx = SimpleNamespace(recipe=recipe, progress=False)
+        res["heldout"] = heldout_comparison(ctx, "dkt", MODELS["dkt"][0], train, val, test, 50)
+    return res
+
+
+def summarize(results: list[dict]) -> dict:
+    def ms(vals):
+        return {"mean": float(np.mean(vals)), "std": float(np.std(vals)), "n": len(vals)}
+
+    out = {"models": {}, "baselines": {}}
+    for kind in ("models", "baselines"):
+        for name in results[0][kind]:
+            out[kind][name] = {m: ms([r[kind][name][m] for r in results]) for m in ("auc", "accuracy")}
+    held = [r["heldout"] for r in results if "heldout" in r]
+    if held:
+        out["heldout"] = {lab: {part: ms([h["models"][lab][part]["auc"] for h in held]) for part in ("heldout", "seen")}
+                          for lab in held[0]["models"]}
+    return out
+
+
+def markdown(summary: dict, versions: list[int], concepts: int) -> str:
+    lines = [f"DKT synthetic, {concepts} concepts, versions {versions[0]}..{versions[-1]} ({len(versions)} runs); "
+             "test AUC / accuracy, mean ± std over versions", "",
+             "| model | AUC | accuracy | paper AUC (Piech et al. 2015, Table 1) |", "|---|---|---|---|"]
+    paper = {"dkt": f"{PAPER_AUC['dkt_camera_ready']} / {PAPER_AUC['dkt_preprint']} (two versions of the text)",
+             "marginal": str(PAPER_AUC["marginal"])}
+    for kind in ("models", "baselines"):
+        for name, m in summary[kind].items():
+            lines.append(f"| {name} | {m['auc']['mean']:.4f} ± {m['auc']['std']:.4f} | "
+                         f"{m['accuracy']['mean']:.4f} ± {m['accuracy']['std']:.4f} | {paper.get(name, '-')} |")
+    lines.append(f"| BKT (paper only) | - | - | {PAPER_AUC['bkt']} |")
+    if "heldout" in summary:
+        lines += ["", "Held-out exercises (removed from all training sequences), test AUC:", "",
+                  "| model | held-out AUC | seen AUC |", "|---|---|---|"]
+        for lab, m in summary["heldout"].items():
+            lines.append(f"| {lab} | {m['heldout']['mean']:.4f} ± {m['heldout']['std']:.4f} (n={m['heldout']['n']}) | "
+                         f"{m['seen']['mean']:.4f} ± {m['seen']['std']:.4f} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--versions", default="0-19")
+    ap.add_argument("--concepts", type=int, default=5)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--heldout-versions", default="", help="versions on which to run graph_dkt vs DKT on held-out exercises")
+    ap.add_argument("--data", type=Path, default=None)
+    ap.add_argument("--out", type=Path, default=Path("runs/bench-learning"))
+    args = ap.parse_args(argv)
+    torch.set_num_threads(1)
+    root = args.data or default_data_root()
+    versions = _versions(args.versions)
+    held = set(_versions(args.heldout_versions)) if args.heldout_versions else set()
+    args.out.mkdir(parents=True, exist_ok=True)
+    results = []
+    for v in versions:
+        r = run_version(root, args.concepts, v, args.seed, v in held)
+        results.append(r)
+        print(f"v{v}: " + ", ".join(f"{k} {m['auc']:.4f}" for k, m in {**r["models"], **r["baselines"]}.items())
+              + (f", heldout graph {r['heldout']['models']['graph']['heldout']['auc']:.4f} vs dkt "
+                 f"{r['heldout']['models']['without_graph']['heldout']['auc']:.4f}" if "heldout" in r else ""), flush=True)
+        (args.out / f"learning_c{args.concepts}.partial.json").write_text(json.dumps(results, indent=1))
+    summary = summarize(results)
+    md = markdown(summary, versions, args.concepts)
+    (args.out / f"learning_c{args.concepts}.json").write_text(json.dumps({"summary": summary, "runs": results}, indent=1))
+    (args.out / f"learning_c{args.concepts}.md").write_text(md)
+    print(md)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,78 @@
+"""run(ctx) of the learning application, end to end on tiny data (real DKT rows, the simulator)."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from bentu.errors import DataError
+from bentu.pipeline.learning import run
+
+from conftest import DATA_ROOT
+
+
+@pytest.fixture
+def dkt_subset(tmp_path):
+    """The first 200 students of the real v0 file (100 train, 100 test by the half rule) + its info file."""
+    folder = tmp_path / "data" / "dkt_synthetic"
+    (folder / "info").mkdir(parents=True)
+    src = DATA_ROOT / "dkt_synthetic" / "naive_c5_q50_s4000_v0.csv.gz"
+    with gzip.open(src, "rt") as fh:
+        rows = fh.read().splitlines()[:200]
+    path = folder / "naive_c5_q50_s4000_v0.csv.gz"
+    with gzip.open(path, "wt") as fh:
+        fh.write("\n".join(rows) + "\n")
+    shutil.copy(DATA_ROOT / "dkt_synthetic" / "info" / "naive_c5_q50_s4000_v0_info.txt", folder / "info")
+    return path
+
+
+def test_dkt_synthetic_run_writes_the_run_directory(ctx_factory, dkt_subset):
+    ctx = ctx_factory("learning-dkt-synthetic", ["learning.graph=false"], data_path=dkt_subset)
+    run(ctx)
+    metrics = json.loads((ctx.dir / "metrics.json").read_text())
+    assert 0.5 < metrics["test"]["auc"] <= 1 and 0 < metrics["test"]["accuracy"] <= 1
+    assert set(metrics["baselines"]) == {"marginal", "per_skill", "running_accuracy"}
+    assert set(metrics["models"]) == {"dkt", "sakt"}
+    assert metrics["onnx_parity"]["passed"]
+    assert metrics["paper"]["dkt_preprint"] == 0.82
+    assert metrics["recommendation"]["evaluated"]  # simulator built from the info file's bank
+    prof = json.loads((ctx.dir / "data_profile.json").read_text())
+    assert prof["students"] == 200 and prof["split"]["test"]["students"] == 100
+    assert prof["split"]["train"]["students"] + prof["split"]["val"]["students"] == 100
+    pre = json.loads((ctx.dir / "model" / "preprocess.json").read_text())
+    assert pre["kind"] == "sequence" and pre["n_exercises"] == 50 and pre["max_len"] == 50
+    mastery = json.loads((ctx.dir / "explanations" / "mastery.json").read_text())
+    assert len(mastery["students"]) == 3 and len(mastery["students"][0]["mastery"]) == 5
+    assert (ctx.dir / "model" / "model.onnx").exists() and (ctx.dir / "model" / "model.pt").exists()
+    steps = [json.loads(line)["step"] for line in (ctx.dir / "audit.jsonl").read_text().splitlines()]
+    assert steps[:3] == ["load_data", "baselines", "train"] and "export" in steps and steps[-1] == "metrics"
+    assert ctx.evidence["metrics"]["test_auc"] == metrics["test"]["auc"]
+    assert {"learning_models", "learning_mastery", "learning_recommend", "learning_groups"} <= {s.key for s in ctx.report.sections}
+
+
+def test_simulator_run_reports_groups_recommendation_and_graph(ctx_factory):
+    ctx = ctx_factory("learning", ["learning.students=120", "learning.length=20", "learning.exercises=15",
+                                   "learning.concepts=3", "learning.challengers=[]", "learning.max_len=16"])
+    run(ctx)
+    metrics = json.loads((ctx.dir / "metrics.json").read_text())
+    assert set(metrics["by_group"]) == {"rural", "urban"}
+    assert set(metrics["recommendation"]["policies"]) == {"bentu", "fixed", "random"}
+    g = metrics["graph"]
+    assert g["evaluated"] and len(g["heldout_exercises"]) == 5
+    assert set(g["models"]) == {"without_graph", "graph"}
+    assert np.isfinite(g["models"]["graph"]["heldout"]["auc"])
+    prof = json.loads((ctx.dir / "data_profile.json").read_text())
+    assert set(prof["groups"]) == {"rural", "urban"}
+
+
+def test_missing_data_names_the_path(ctx_factory, tmp_path):
+    ctx = ctx_factory("learning-dkt-synthetic", ["learning.version=7"])
+    ctx.data_root = tmp_path / "nowhere"
+    with pytest.raises(DataError) as err:
+        run(ctx)
+    assert err.value.en.startswith(f"Data file {tmp_path / 'nowhere' / 'dkt_synthetic' / 'naive_c5_q50_s4000_v7.csv.gz'} does not exist.")
+    assert "BENTU_DATA" in err.value.en
