@@ -4,7 +4,7 @@ results (test AUC / ACC, 28×28), plus transfer learning vs scratch on the data-
 Usage (from the project root; every bentu number in the output is measured by this run)::
 
     .venv/bin/python bench/imaging.py [--recipes imaging-breastmnist,imaging-pneumoniamnist]
-        [--seeds 0,1,2] [--set key=value ...] [--out bench/results] [--direct]
+        [--seeds 0,1,2] [--set key=value ...] [--out bench/results] [--jobs N] [--direct]
 
 Each (recipe, seed) is one full ``bentu run`` (``run_recipe``) with ``--set train.seed=N``; the
 model and its threshold are chosen on the validation split only, and the test split is the
@@ -16,8 +16,10 @@ official MedMNIST one. ``--direct`` calls the imaging application without the co
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import json
 import logging
+import multiprocessing
 import resource
 import sys
 import tempfile
@@ -120,6 +122,19 @@ def markdown(results: dict) -> str:
     return "\n".join(lines)
 
 
+def _init_worker() -> None:
+    torch.set_num_threads(1)
+    logging.basicConfig(level=logging.WARNING)
+
+
+def _show(r: dict) -> dict:
+    t = r["test"]
+    print(f"{r['recipe']} seed {r['seed']}: test AUC {t['auc']:.4f} ACC {t['accuracy']:.4f} "
+          f"sens {t['sensitivity']:.3f} spec {t['specificity']:.3f}  wall {r['wall_s']:.0f}s cpu {r['cpu_s']:.0f}s",
+          flush=True)
+    return r
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--recipes", default="imaging-breastmnist,imaging-pneumoniamnist")
@@ -128,23 +143,33 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", type=Path, default=None)
     ap.add_argument("--out", type=Path, default=Path("bench/results"))
     ap.add_argument("--direct", action="store_true", help="skip the common driver (quick checks)")
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=2, help="torch threads when --jobs is 1")
+    ap.add_argument("--jobs", type=int, default=1, help="runs in parallel (separate processes, 1 thread each)")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     torch.set_num_threads(args.threads)
     seeds = [int(s) for s in args.seeds.split(",")]
-    results = {}
+    recipes = args.recipes.split(",")
+    jobs = [(recipe, seed) for recipe in recipes for seed in seeds]
+    done: dict[tuple[str, int], dict] = {}
     with tempfile.TemporaryDirectory(prefix="bentu-bench-imaging-") as tmp:
-        for recipe in args.recipes.split(","):
-            runs = []
-            for seed in seeds:
-                r = run_one(recipe, seed, args.sets, Path(tmp) / f"{recipe}-{seed}", args.data, args.direct)
-                runs.append(r)
-                t = r["test"]
-                print(f"{recipe} seed {seed}: test AUC {t['auc']:.4f} ACC {t['accuracy']:.4f} "
-                      f"sens {t['sensitivity']:.3f} spec {t['specificity']:.3f}  wall {r['wall_s']:.0f}s "
-                      f"cpu {r['cpu_s']:.0f}s", flush=True)
-            results[recipe] = {"sets": args.sets, "seeds": seeds, "runs": runs, "summary": summarise(runs)}
+        call = lambda rs: (run_one, rs[0], rs[1], args.sets, Path(tmp) / f"{rs[0]}-{rs[1]}", args.data, args.direct)  # noqa: E731
+        if args.jobs > 1:
+            # Separate processes, one torch thread each; runs of one recipe share its pretrained
+            # source model through the cache (the first run trains it, the others wait for it).
+            ctx = multiprocessing.get_context("spawn")
+            with concurrent.futures.ProcessPoolExecutor(args.jobs, mp_context=ctx, initializer=_init_worker) as pool:
+                futures = {pool.submit(*call(rs)): rs for rs in jobs}
+                for fut in concurrent.futures.as_completed(futures):
+                    done[futures[fut]] = _show(fut.result())
+        else:
+            for rs in jobs:
+                fn, *a = call(rs)
+                done[rs] = _show(fn(*a))
+    results = {}
+    for recipe in recipes:
+        runs = [done[(recipe, s)] for s in seeds]
+        results[recipe] = {"sets": args.sets, "seeds": seeds, "runs": runs, "summary": summarise(runs)}
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "imaging.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     md = markdown(results)

@@ -87,7 +87,7 @@ def summarize(results: list[dict]) -> dict:
 
 
 def markdown(summary: dict, versions: list[int], concepts: int) -> str:
-    lines = [f"DKT synthetic, {concepts} concepts, versions {versions[0]}..{versions[-1]} ({len(versions)} runs); "
+    lines = [f"DKT synthetic, {concepts} concepts, versions {', '.join(map(str, versions))} ({len(versions)} runs); "
              "test AUC / accuracy, mean ± std over versions", "",
              "| model | AUC | accuracy | paper AUC (Piech et al. 2015, Table 1) |", "|---|---|---|---|"]
     paper = {"dkt": f"{PAPER_AUC['dkt_camera_ready']} / {PAPER_AUC['dkt_preprint']} (two versions of the text)",
@@ -114,7 +114,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--heldout-versions", default="", help="versions on which to run graph_dkt vs DKT on held-out exercises")
     ap.add_argument("--data", type=Path, default=None)
     ap.add_argument("--out", type=Path, default=Path("runs/bench-learning"))
+    ap.add_argument("--merge", type=Path, nargs="*", default=None,
+                    help="summarise the partial JSON files of earlier (e.g. parallel) runs instead of running")
     args = ap.parse_args(argv)
+    if args.merge:
+        results = sorted((r for f in args.merge for r in json.loads(f.read_text())), key=lambda r: r["version"])
+        return _write(results, [r["version"] for r in results], args)
     torch.set_num_threads(1)
     root = args.data or default_data_root()
     versions = _versions(args.versions)
@@ -128,6 +133,11 @@ def main(argv: list[str] | None = None) -> int:
               + (f", heldout graph {r['heldout']['models']['graph']['heldout']['auc']:.4f} vs dkt "
                  f"{r['heldout']['models']['without_graph']['heldout']['auc']:.4f}" if "heldout" in r else ""), flush=True)
         (args.out / f"learning_c{args.concepts}.partial.json").write_text(json.dumps(results, indent=1))
+    return _write(results, versions, args)
+
+
+def _write(results: list[dict], versions: list[int], args) -> int:
+    args.out.mkdir(parents=True, exist_ok=True)
     summary = summarize(results)
     md = markdown(summary, versions, args.concepts)
     (args.out / f"learning_c{args.concepts}.json").write_text(json.dumps({"summary": summary, "runs": results}, indent=1))

@@ -78,9 +78,10 @@ def client_main(args) -> None:
         uvloop.install()
     except ImportError:
         pass
-    # a short warm-up, not counted
-    asyncio.run(_load(args.host, args.port, bodies, min(1.0, args.seconds / 5), args.connections))
+    # a short warm-up, not counted in the latencies (its requests count toward server CPU per request)
+    warm = asyncio.run(_load(args.host, args.port, bodies, min(1.0, args.seconds / 5), args.connections))
     out = asyncio.run(_load(args.host, args.port, bodies, args.seconds, args.connections))
+    out["warmup_requests"] = warm["requests"]
     print(json.dumps(out))
 
 
@@ -107,6 +108,13 @@ def _wait_ready(port: int, proc: subprocess.Popen, timeout: float = 120.0) -> No
         except OSError:
             time.sleep(0.3)
     raise RuntimeError("server did not become ready")
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process and its children so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = sum(int(fields[i]) for i in (11, 12, 13, 14))  # utime, stime, cutime, cstime
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def _taskset(cpus: str | None) -> list[str]:
@@ -214,6 +222,7 @@ def main() -> None:
         server = subprocess.Popen(server_cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         try:
             _wait_ready(port, server)
+            cpu0 = _cpu_seconds(server.pid)
             client = subprocess.run(
                 [*_taskset(args.client_cpus), sys.executable, __file__, "--_client", "--port", str(port),
                  "--bodies", str(bodies), "--seconds", str(args.seconds), "--connections", str(args.connections)],
@@ -222,6 +231,7 @@ def main() -> None:
             if client.returncode != 0:
                 raise RuntimeError(client.stderr[-2000:])
             load = json.loads(client.stdout.strip().splitlines()[-1])
+            cpu_used = _cpu_seconds(server.pid) - cpu0
         finally:
             server.terminate()  # graceful: uvicorn finishes, the decision log is flushed and synced
             try:
@@ -231,8 +241,12 @@ def main() -> None:
         logged = sum(1 for p in tmp.glob("decisions*.jsonl") for _ in p.open(encoding="utf-8"))
         inproc = _in_process(run_dir, records)
 
+    served = load["requests"] + load["warmup_requests"]
     http = {"requests": load["requests"], "seconds": round(load["seconds"], 2), "errors": load["errors"],
-            "per_s": round(load["requests"] / load["seconds"]), **_percentiles(load["latencies_ms"])}
+            "per_s": round(load["requests"] / load["seconds"]), **_percentiles(load["latencies_ms"]),
+            # CPU the server process spent per request: what the machine's load does not change much
+            "server_cpu_ms_per_request": round(cpu_used * 1e3 / served, 4),
+            "capacity_per_core_per_s": round(served / cpu_used) if cpu_used else None}
     result = {
         "run_dir": str(run_dir), "variant": inproc["variant"], "connections": args.connections, "workers": args.workers,
         "server_cpus": args.server_cpus, "client_cpus": args.client_cpus, "cpu_count": os.cpu_count(),
@@ -247,7 +261,9 @@ def main() -> None:
     for k in ("session_run", "encode_run_decide"):
         v = inproc[k]
         print(f"| in-process {k} | {v['per_s']} | {v['p50_ms']} | {v['p99_ms']} |")
-    print(f"\nerrors: {http['errors']}; decisions logged: {logged}; variant: {inproc['variant']}; wrote {args.out}")
+    print(f"\nserver CPU per request: {http['server_cpu_ms_per_request']} ms "
+          f"(= {http['capacity_per_core_per_s']} req/s per fully used core)")
+    print(f"errors: {http['errors']}; decisions logged: {logged}; variant: {inproc['variant']}; wrote {args.out}")
 
 
 if __name__ == "__main__":

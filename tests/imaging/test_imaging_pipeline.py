@@ -129,3 +129,22 @@ def test_subsample_is_stratified():
     y = np.array([0] * 40 + [1] * 60)
     idx = subsample(y, 0.25, seed=0)
     assert (y[idx] == 0).sum() == 10 and (y[idx] == 1).sum() == 15
+
+
+def test_png_folder_source(tmp_path):
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for k, cls in enumerate(("normal", "tumour")):
+        (tmp_path / "imgs" / cls).mkdir(parents=True)
+        for i in range(10):
+            a = rng.integers(0, 120, (40, 40), dtype=np.uint8) + (100 if k else 0)
+            Image.fromarray(a.astype(np.uint8)).save(tmp_path / "imgs" / cls / f"{i}.png")
+    ctx = _ctx(tmp_path, tmp_path, ["imaging.source=folder", "imaging.path=imgs", "imaging.image_size=28",
+                                    "imaging.positive_label=1", "transfer.from=null", "imaging.data_volume=[1.0]",
+                                    "audit.explain=null", "imaging.onnx=false"])
+    run(ctx)
+    prof = json.loads((ctx.dir / "data_profile.json").read_text())
+    assert prof["label_names"] == ["normal", "tumour"] and prof["image_size"] == [28, 28]
+    assert prof["counts"]["test"] == {"normal": 2, "tumour": 2}
+    assert json.loads((ctx.dir / "metrics.json").read_text())["positive_class"] == "tumour"

@@ -72,3 +72,40 @@ def build_run_dir(root: Path, *, hidden=(128, 64), epochs: int = 4, seed: int = 
     return run
 
 
+
+
+def _finish_run(run: Path, model, example, input_names, preprocess: dict, dynamic=None) -> Path:
+    from bentu.compliance.audit_log import AuditLog
+    from bentu.inference.export import export_onnx
+
+    model_dir = run / "model"
+    model_dir.mkdir(parents=True)
+    parity = export_onnx(model.eval(), example, model_dir / "model.onnx", input_names=input_names, dynamic_dims=dynamic)
+    (model_dir / "preprocess.json").write_text(json.dumps(preprocess), encoding="utf-8")
+    AuditLog(run / "audit.jsonl").append("export", params={"parity": parity}, outputs={
+        "model_onnx": model_dir / "model.onnx", "preprocess": model_dir / "preprocess.json"})
+    return run
+
+
+def build_image_run(root: Path) -> tuple[Path, object]:
+    """An (untrained) tiny resnet_small run with the imaging pipeline's preprocess.json."""
+    from bentu.models import create_model
+
+    torch.manual_seed(0)
+    model = create_model("resnet_small", width=4, blocks=[1]).eval()
+    pre = {"kind": "image", "size": 28, "channels": 1, "scale": 1 / 255.0, "mean": [0.4], "std": [0.25],
+           "layout": "NCHW", "input_name": "image", "label_names": ["benign", "malignant"], "threshold": 0.5}
+    return _finish_run(root / "imaging-run", model, (torch.randn(2, 1, 28, 28),), ("image",), pre), model
+
+
+def build_sequence_run(root: Path) -> tuple[Path, object]:
+    """An (untrained) small DKT run with the learning pipeline's preprocess.json."""
+    from bentu.models import create_model
+
+    torch.manual_seed(0)
+    model = create_model("dkt", n_exercises=10, hidden=8, embed=4).eval()
+    names = ("exercises", "responses", "query")
+    ex = torch.randint(0, 10, (2, 6))
+    pre = {"kind": "sequence", "model": "dkt", "n_exercises": 10, "max_len": 8, "input_names": list(names)}
+    return _finish_run(root / "learning-run", model, (ex, torch.randint(0, 2, (2, 6)), ex), names, pre,
+                       dynamic={n: {1: "time"} for n in names}), model

@@ -202,3 +202,21 @@ def test_refuses_an_unrecorded_model_variant(run_dir):
         {"variants": {"fp32": {"file": "model/model.onnx"}, "int8": {"file": "model/model.int8.onnx"}}, "chosen": "int8"}))
     with pytest.raises(DataError, match="has no recorded checksum in audit.jsonl"):
         create_app(run_dir)
+
+
+def test_lone_surrogates_get_422_not_500(client):
+    body = json.dumps({"records": [{**records(1)[0], "province": "x"}]}).replace('"province": "x"', '"province": "\\ud800"')
+    r = client.post("/v1/predict", content=body, headers={"content-type": "application/json"})
+    assert r.status_code == 422 and r.json()["error"]["fields"][0]["field"] == "records[0].province"
+    extra = json.dumps({"records": [records(1)[0]]})[:-3] + ', "\\udcff": 1}]}'
+    r = client.post("/v1/predict", content=extra, headers={"content-type": "application/json"})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_request"
+
+
+def test_the_app_survives_a_second_lifespan(run_dir, tmp_path):
+    app = create_app(run_dir, decision_log=tmp_path / "d.jsonl")
+    for _ in range(2):  # e.g. a test client per test, or a reload
+        with TestClient(app) as c:
+            assert c.get("/readyz").status_code == 200
+            assert c.post("/v1/predict", json={"records": records(1)}).status_code == 200
+    assert len((tmp_path / "d.jsonl").read_text().splitlines()) == 2 and verify_decision_log(tmp_path / "d.jsonl") == []

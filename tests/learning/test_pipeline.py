@@ -49,7 +49,7 @@ def test_dkt_synthetic_run_writes_the_run_directory(ctx_factory, dkt_subset):
     assert len(mastery["students"]) == 3 and len(mastery["students"][0]["mastery"]) == 5
     assert (ctx.dir / "model" / "model.onnx").exists() and (ctx.dir / "model" / "model.pt").exists()
     steps = [json.loads(line)["step"] for line in (ctx.dir / "audit.jsonl").read_text().splitlines()]
-    assert steps[:3] == ["load_data", "baselines", "train"] and "export" in steps and steps[-1] == "metrics"
+    assert steps[:4] == ["load_data", "privacy_gate", "baselines", "train"] and "export" in steps and steps[-1] == "metrics"
     assert ctx.evidence["metrics"]["test_auc"] == metrics["test"]["auc"]
     assert {"learning_models", "learning_mastery", "learning_recommend", "learning_groups"} <= {s.key for s in ctx.report.sections}
 
@@ -76,3 +76,20 @@ def test_missing_data_names_the_path(ctx_factory, tmp_path):
         run(ctx)
     assert err.value.en.startswith(f"Data file {tmp_path / 'nowhere' / 'dkt_synthetic' / 'naive_c5_q50_s4000_v7.csv.gz'} does not exist.")
     assert "BENTU_DATA" in err.value.en
+
+
+def test_student_ids_are_pseudonymised_and_groups_audited(ctx_factory):
+    ctx = ctx_factory("learning", ["learning.students=60", "learning.length=10", "learning.exercises=8",
+                                   "learning.concepts=2", "learning.challengers=[]", "learning.graph=false",
+                                   "learning.recommend=false"])
+    run(ctx)
+    privacy = json.loads((ctx.dir / "privacy.json").read_text())
+    assert privacy["pii"] == "auto" and privacy["deidentified"] is True
+    fairness = json.loads((ctx.dir / "fairness.json").read_text())
+    assert set(fairness["attributes"]["group"]["by_group"]) == {"rural", "urban"}
+    assert "sim0-" not in (ctx.dir / "explanations" / "mastery.json").read_text()
+    # the saved model serves recommendations with the run's own exercise catalogue
+    from bentu.inference.recommend import catalogue_from_run, load_run_model, recommend
+
+    recs = recommend(load_run_model(ctx.dir), [(0, 1), (3, 0)], catalogue_from_run(ctx.dir), k=2)
+    assert len(recs) == 2 and all(r["concept"] in ("C0", "C1") for r in recs)

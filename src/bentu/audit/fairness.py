@@ -424,6 +424,25 @@ def _groups_of(A, attribute: str) -> np.ndarray:
     return grouped[attribute].to_numpy(dtype=object)
 
 
+SMALL_GROUPS = "__small_groups__"
+
+
+def _merge_small_groups(g_train: np.ndarray, g_test: np.ndarray, y_train: np.ndarray, min_size: int = 30):
+    """Pool training groups too small (or with one label only) to fit group thresholds on into one
+    group, in train and test alike; test-only groups join the pool too."""
+    g_train, g_test = g_train.astype(object), g_test.astype(object)
+    small = set()
+    for g in np.unique(g_train):
+        labels = y_train[g_train == g]
+        if len(labels) < min_size or len(np.unique(labels)) < 2:
+            small.add(g)
+    small |= set(np.unique(g_test)) - set(np.unique(g_train))
+    if small:
+        g_train = np.where(np.isin(g_train, list(small)), SMALL_GROUPS, g_train)
+        g_test = np.where(np.isin(g_test, list(small)), SMALL_GROUPS, g_test)
+    return g_train, g_test
+
+
 def _soft_auc(p_true: np.ndarray, score: np.ndarray) -> float:
     """Expected-outcome AUC: each row counts as an event with weight p and a non-event with 1 - p."""
     from sklearn.metrics import roc_auc_score
@@ -577,7 +596,7 @@ def mitigate(
     y_test = np.asarray(y_test).astype(int).reshape(-1)
     s_tr = np.asarray(score_train, dtype=float).reshape(-1)
     s_te = np.asarray(score_test, dtype=float).reshape(-1)
-    g_tr, g_te = _groups_of(A_train, attribute), _groups_of(A_test, attribute)
+    g_tr, g_te = _merge_small_groups(_groups_of(A_train, attribute), _groups_of(A_test, attribute), y_train)
     pt = None if p_test_true is None else np.asarray(p_test_true, dtype=float).reshape(-1)
 
     base = _row("model", y_test, s_te >= threshold, s_te, g_te, "model score", pt, strength=0.0)

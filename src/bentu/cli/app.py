@@ -40,19 +40,10 @@ app.command("recipes")(recipes)
 _GROUPS = {"pii": "bentu.cli.pii", "audit": "bentu.cli.audit", "keys": "bentu.cli.keys"}
 _COMMANDS = {"federate": "bentu.cli.federate", "serve": "bentu.cli.serve", "compress": "bentu.cli.compress",
              "monitor": "bentu.cli.monitor"}
-def _load(mod: str):  # TODO-INTEGRATE: import unconditionally once every module has landed
-    try:
-        return importlib.import_module(mod)
-    except ModuleNotFoundError:
-        return None
-
-
 for _name, _mod in _GROUPS.items():
-    if (_m := _load(_mod)) is not None and hasattr(_m, "app"):
-        app.add_typer(_m.app, name=_name)
+    app.add_typer(importlib.import_module(_mod).app, name=_name)
 for _name, _mod in _COMMANDS.items():
-    if (_m := _load(_mod)) is not None and hasattr(_m, _name):
-        app.command(_name)(getattr(_m, _name))
+    app.command(_name)(getattr(importlib.import_module(_mod), _name))
 
 
 def main() -> None:

@@ -43,6 +43,12 @@ def _bad_line(n: int, why_en: str, why_zh: str) -> DataError:
         f"{{\"text\": \"张三 13800138000\"}}。")
 
 
+def _process_bytes(lines: list[bytes], first: int) -> tuple[bytes, tuple | None]:
+    """:func:`_process` for the worker processes: one UTF-8 blob per batch."""
+    out, error = _process(lines, first)
+    return "".join(out).encode("utf-8"), error
+
+
 def _process(lines: list[bytes], first: int) -> tuple[list[str], tuple | None]:
     """Detect PII in a batch of protocol lines; stops at the first bad line."""
     from bentu.privacy.detectors import detect_batch
@@ -66,12 +72,20 @@ def _process(lines: list[bytes], first: int) -> tuple[list[str], tuple | None]:
         texts.append(obj["text"])
     results = iter(detect_batch(texts)) if texts else iter(())
     out = []
-    for obj in objs:
+    for raw, obj in zip(lines, objs):
         if obj is None:
             out.append("\n")
             continue
-        obj["spans"] = [s.to_dict() for s in next(results)]
-        out.append(json.dumps(obj, ensure_ascii=False) + "\n")
+        spans = next(results)
+        body = (raw.decode("utf-8") if isinstance(raw, bytes) else raw).rstrip()
+        if body.endswith("}") and '"spans"' not in body:
+            # Pass the other fields through exactly as written; append the spans.
+            inner = ",".join(f'{{"start": {s.start}, "end": {s.end}, "type": "{s.type}"}}'
+                             for s in spans)
+            out.append(f'{body[:-1].rstrip()}, "spans": [{inner}]}}\n')
+        else:
+            obj["spans"] = [s.to_dict() for s in spans]
+            out.append(json.dumps(obj, ensure_ascii=False) + "\n")
     return out, error
 
 
@@ -99,8 +113,19 @@ def _detect_serial(stdin, stdout) -> None:
 
 
 def _reader(stdin, q: queue.Queue) -> None:
-    for raw in stdin:
-        q.put(raw)
+    """Put lists of complete lines on ``q``: whatever one read returned, so that a waiting
+    interactive caller's line goes on at once and a pipe's lines go on in large groups."""
+    rest = b""
+    while True:
+        chunk = stdin.read1(1 << 16)
+        if not chunk:
+            break
+        lines = (rest + chunk).split(b"\n")
+        rest = lines.pop()
+        if lines:
+            q.put([line + b"\n" for line in lines])
+    if rest:
+        q.put([rest])
     q.put(None)
 
 
@@ -111,7 +136,7 @@ def _detect_parallel(stdin, stdout, workers: int) -> None:
     import multiprocessing as mp
 
     _warm()  # load dictionaries once, before forking, so that workers share them
-    q: queue.Queue = queue.Queue(maxsize=_BATCH_MAX * workers * 4)
+    q: queue.Queue = queue.Queue(maxsize=workers * 8)
     pending: collections.deque = collections.deque()
     n, done = 1, False
     # Fork the workers before the reader thread starts: a child forked while that thread holds
@@ -122,25 +147,28 @@ def _detect_parallel(stdin, stdout, workers: int) -> None:
             batch: list = []
             if not done and len(pending) < 2 * workers:
                 if not pending:
-                    batch.append(q.get())  # nothing in flight: wait for input
-                while len(batch) < _BATCH_MAX:
+                    item = q.get()  # nothing in flight: wait for input
+                    batch, done = (batch, True) if item is None else (item, done)
+                while not done and len(batch) < _BATCH_MAX:
                     try:
-                        batch.append(q.get_nowait())
+                        item = q.get_nowait()
                     except queue.Empty:
                         break
-                if batch and batch[-1] is None:
-                    batch.pop()
-                    done = True
-                if batch:
-                    pending.append(pool.apply_async(_process, (batch, n)))
-                    n += len(batch)
+                    if item is None:
+                        done = True
+                    else:
+                        batch.extend(item)
+                for start in range(0, len(batch), _BATCH_MAX):
+                    part = batch[start:start + _BATCH_MAX]
+                    pending.append(pool.apply_async(_process_bytes, (part, n)))
+                    n += len(part)
             if not pending:
                 continue
             if not batch:
                 pending[0].wait(None if done or len(pending) >= 2 * workers else 0.005)
             while pending and pending[0].ready():
-                out, error = pending.popleft().get()
-                stdout.writelines(out)
+                blob, error = pending.popleft().get()
+                stdout.write(blob)
                 stdout.flush()
                 if error:
                     _raise_for(error)
@@ -166,7 +194,7 @@ def detect(
             real = False
         n = workers if workers > 0 else min(2, os.cpu_count() or 1)
         if real and n > 1 and sys.platform != "win32":
-            _detect_parallel(raw_in, stdout, n)
+            _detect_parallel(raw_in, stdout.buffer, n)
         else:
             _detect_serial(raw_in if real else stdin, stdout)
 

@@ -80,8 +80,9 @@ def _choose_ports(n: int, spec: dict[str, Any] | None) -> tuple[int, list[int]]:
     return link, [int(p) for p in nodes[:n]]
 
 
-def _write_app(workdir: Path, link_port: int) -> Path:
+def _write_app(workdir: Path, link_port: int, strategy: str) -> Path:
     """The Flower app's ``pyproject.toml`` and the federation in ``$FLWR_HOME/config.toml``."""
+    module = "bentu.federated._secagg" if strategy == "secagg" else "bentu.federated._apps"
     app = workdir / "app"
     app.mkdir(parents=True, exist_ok=True)
     (app / "pyproject.toml").write_text(
@@ -89,8 +90,8 @@ def _write_app(workdir: Path, link_port: int) -> Path:
         '[project]\nname = "bentu-federation"\nversion = "1.0.0"\ndependencies = []\n\n'
         '[tool.hatch.build.targets.wheel]\npackages = ["."]\n\n'
         '[tool.flwr.app]\npublisher = "bentu"\n\n'
-        '[tool.flwr.app.components]\nserverapp = "bentu.federated._apps:server_app"\n'
-        'clientapp = "bentu.federated._apps:client_app"\n\n'
+        f'[tool.flwr.app.components]\nserverapp = "{module}:server_app"\n'
+        f'clientapp = "{module}:client_app"\n\n'
         f'[tool.flwr.app.config]\nworkdir = "{workdir.as_posix()}"\n',
         encoding="utf-8",
     )
@@ -204,7 +205,7 @@ def run_deployment(workdir: Path, manifest: dict[str, Any], progress: bool = Fal
     n = len(manifest["clients"])
     link_port, node_ports = _choose_ports(n, manifest["options"].get("ports"))
     env = flower_env(workdir)
-    app = _write_app(workdir, link_port)
+    app = _write_app(workdir, link_port, manifest.get("strategy", "fedavg"))
     logs = workdir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     group = ProcessGroup()

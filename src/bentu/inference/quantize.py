@@ -4,7 +4,9 @@ Before quantizing, batch normalisation that follows a fully connected layer is f
 layer's weights (the exporter already folds it into convolutions): the folded graph computes the
 same function, quantizes into one int8 matrix per layer, and does not keep the normalisation's
 float parameters. Whether the result is faster is a property of the model and the CPU, so
-:mod:`bentu.inference.compress` measures it rather than assuming it.
+:mod:`bentu.inference.compress` measures it rather than assuming it. After quantizing, internal
+tensor names are shortened (:func:`compact_names`): the quantizer's derived names are a visible
+part of a small model's file.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["fold_batchnorm", "quantize_dynamic_int8", "quantize_static_int8"]
+__all__ = ["compact_names", "fold_batchnorm", "quantize_dynamic_int8", "quantize_static_int8"]
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +79,46 @@ def fold_batchnorm(model):
         graph.node.remove(node)
     _drop_unused_initializers(graph)
     return folded
+
+
+def compact_names(model) -> None:
+    """Give internal tensors and nodes short names (in place); graph inputs and outputs keep theirs.
+
+    Quantization writes long derived names (``/body/body.0/Gemm_output_0_MatMul_output_quantized``)
+    that take several KB of a small model's file; the computation does not change.
+    """
+    graph = model.graph
+    keep = {v.name for v in graph.input} | {v.name for v in graph.output}
+    mapping: dict[str, str] = {}
+
+    def short(name: str) -> str:
+        if not name or name in keep:
+            return name
+        if name not in mapping:
+            mapping[name] = f"t{len(mapping)}"
+        return mapping[name]
+
+    for init in graph.initializer:
+        init.name = short(init.name)
+    for node in graph.node:
+        node.name = ""
+        node.doc_string = ""
+        for i, n in enumerate(node.input):
+            node.input[i] = short(n)
+        for i, n in enumerate(node.output):
+            node.output[i] = short(n)
+    for vi in graph.value_info:
+        vi.name = short(vi.name)
+    model.doc_string = ""
+
+
+def _finish(out_path: Path) -> None:
+    import onnx
+
+    model = onnx.load(str(out_path))
+    compact_names(model)
+    onnx.checker.check_model(model)
+    onnx.save(model, str(out_path))
 
 
 def _drop_unused_initializers(graph) -> None:
@@ -143,6 +185,7 @@ def quantize_dynamic_int8(onnx_path: str | Path, out_path: str | Path) -> Path:
         prepared = _prepared(Path(onnx_path), Path(tmp))
         with _quiet_root():
             quantize_dynamic(str(prepared), str(out_path), weight_type=QuantType.QInt8, per_channel=False)
+    _finish(out_path)
     return out_path
 
 
@@ -196,4 +239,5 @@ def quantize_static_int8(
                 per_channel=per_channel, calibrate_method=CalibrationMethod.MinMax,
                 extra_options={"ActivationSymmetric": True},
             )
+    _finish(out_path)
     return out_path

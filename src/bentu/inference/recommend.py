@@ -23,7 +23,34 @@ from torch import nn
 
 from bentu.errors import DataError
 
-__all__ = ["predict_next", "concept_mastery", "select_in_band", "recommend", "band_policy", "evaluate_recommendation"]
+__all__ = ["load_run_model", "catalogue_from_run", "predict_next", "concept_mastery", "select_in_band", "recommend", "band_policy", "evaluate_recommendation"]
+
+
+def load_run_model(run_dir) -> nn.Module:
+    """The knowledge-tracing model of a learning run directory (``model/model.pt``), in eval mode."""
+    from pathlib import Path
+
+    from bentu.models import create_model
+
+    path = Path(run_dir) / "model" / "model.pt"
+    if not path.exists():
+        raise DataError(
+            f"{path} does not exist: {run_dir} is not the directory of a finished learning run.",
+            f"{path} 不存在：{run_dir} 不是已完成的 learning 运行目录。",
+        )
+    saved = torch.load(path, map_location="cpu", weights_only=False)
+    model = create_model(saved["name"], **saved["params"])
+    model.load_state_dict(saved["state_dict"])
+    return model.eval()
+
+
+def catalogue_from_run(run_dir) -> dict[int, str]:
+    """``{exercise index: concept name}`` from a run's ``model/preprocess.json``."""
+    import json
+    from pathlib import Path
+
+    pre = json.loads((Path(run_dir) / "model" / "preprocess.json").read_text(encoding="utf-8"))
+    return {j: pre["concepts"][c] for j, c in enumerate(pre["concept_of"])}
 
 
 def _n_exercises(model: nn.Module) -> int:
@@ -128,7 +155,8 @@ def recommend(
         The student's answers so far, oldest first: ``(exercise index, correct 0/1)``. May be
         empty (a new student: predictions are the population prior).
     exercises : mapping of int to str
-        The candidate exercises (index the model knows) and the concept each practises.
+        The candidate exercises (index the model knows) and the concept each practises. A
+        concept's mastery is the mean predicted success over its exercises in this mapping.
     band : (float, float)
         Target range of predicted success.
     k : int

@@ -308,7 +308,7 @@ def _fairness(ctx, df, roles, train_idx, test_idx, X, Y, p, threshold) -> None:
             f"audit.fairness_attributes 中的列 {', '.join(map(repr, unknown[:5]))} 在数据中不存在。")
     A_test = df[attrs_audited].iloc[test_idx].reset_index(drop=True)
     audit = fairness_audit(Y["test"], p["test"], A_test, threshold=threshold, seed=seed)
-    result = {"audit": audit, "mitigation": None}
+    result = {**audit, "mitigation": None}
     attrs = audit["attributes"]
     flagged = sorted({f["attribute"] for f in audit["flags"] if " × " not in f["attribute"]})
     if ctx.recipe.audit.mitigation and flagged:
@@ -439,7 +439,7 @@ def _report_federated(ctx, info: dict, metrics: dict) -> None:
         rows += [[f"local: {k}", v["test"]["auc"]] for k, v in comp["local"].items()]
         s.table([tr("training", "训练方式"), "test AUC"], rows,
                 caption=tr("Same test set for every row", "所有行使用相同的测试集"))
-        s.figure(plot_rounds(comp), tr("Test AUC per round", "每轮测试 AUC"))
+        s.figure(plot_rounds(comp), tr("Validation AUC per round", "每轮验证集 AUC"))
     dropped = info.get("dropped") or (comp or {}).get("federated", {}).get("dropped")
     if dropped:
         s.note(tr(f"Clients that dropped out: {dropped}", f"掉线的参与方：{dropped}"))

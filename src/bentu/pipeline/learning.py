@@ -203,14 +203,14 @@ def run(ctx) -> None:
     t0 = time.perf_counter()
 
     data, sim, path = load_learning_data(ctx)
-    privacy = _privacy(ctx, data)
     idx = _split(ctx, data)
-    train, val, test = (data.subset(idx[k]) for k in ("train", "val", "test"))
     profile = _profile(data, idx)
     ctx.write_json("data_profile.json", profile)
     ctx.audit.append("load_data", params={"source": cfg.source, "concepts": cfg.concepts, "version": cfg.version,
                                           "split": {k: len(v) for k, v in idx.items()}},
                      inputs={"data": path} if path is not None else {}, outputs={"data_profile": ctx.dir / "data_profile.json"})
+    privacy = _privacy(ctx, data)  # before any subset is taken, so every copy carries pseudonyms
+    train, val, test = (data.subset(idx[k]) for k in ("train", "val", "test"))
     max_len = cfg.max_len
     test_ds = SequenceDataset(test, max_len)
 

@@ -25,7 +25,7 @@ _FREE = frozenset(lex.SINGLE_SURNAMES[:150]) - frozenset("于向和时成安平�
                                                           "文方石白金万常温齐易关宁单华路解")
 _FREE_RE = re.compile("[" + "".join(sorted(_FREE | {c[0] for c in _RARE_COMPOUND})) + "]")
 _GIVEN = lex.GIVEN_NAME_CHARS
-_FUNCTION = frozenset("和与跟在是的说去来到给把被也都就又于从向对为将已正曾了着过等及或今昨明后前这那"
+_FUNCTION = frozenset("和与跟在是的说去来到给把被也都就又于从向对为将已正曾了着过等及或今昨后前这那"
                       "上下中里外请已将要会能可")
 _HAN_RE = re.compile("[\u4e00-\u9fff]")
 _TITLE_RE = re.compile("|".join(sorted(lex.PERSON_TITLES, key=len, reverse=True)))
@@ -40,7 +40,6 @@ _PREFIX_RE = re.compile(
 )
 _WORD_FREQ = 300  # a bigram seen this often in jieba's dictionary is a word, not a name
 
-_log = logging.getLogger(__name__)
 
 
 @lru_cache(maxsize=1)
@@ -110,8 +109,8 @@ def _name_before(text: str, pos: int) -> tuple[int, int] | None:
         if length == 3 and text[i:i + 2] not in _COMPOUND and not (
                 text[i] in _FREE or text[i] in _SINGLE and text[i + 1] not in _SINGLE):
             continue
-        if length == 2 and text[i] not in _SINGLE:
-            continue
+        if length == 2 and (text[i] not in _SINGLE or text[i] not in _FREE and text[i + 1] in _SINGLE):
+            continue  # 向刘经理: 向 is a preposition here, 刘 the surname
         if length == 3 and text[i] not in _COMPOUND and i and _is_word(text[i - 1:i + 1]):
             continue
         return i, pos
@@ -140,6 +139,13 @@ def find_names(text: str, occupied=frozenset()) -> list[tuple[int, int]]:
     covered = set(occupied)
     for s, e in spans:
         covered.update(range(s, e))
+    for name in lex.PLACEHOLDER_NAMES:
+        start = text.find(name)
+        while start >= 0:
+            if start not in covered:
+                spans.append((start, start + 2))
+                covered.update((start, start + 1))
+            start = text.find(name, start + 2)
     for m in _FREE_RE.finditer(text):
         i = m.start()
         if i in covered or (i and _is_han(text[i - 1]) and _is_word(text[i - 1:i + 1])):

@@ -50,7 +50,6 @@ _ALNUM = "0-9\uff10-\uff19A-Za-z\uff21-\uff3a\uff41-\uff5a"
 NB = f"(?<![{_ALNUM}_].)"
 NA = f"(?![{_ALNUM}_])"
 NA_NUM = f"(?![{_ALNUM}_]|[.\uff0e][0-9\uff10-\uff19])"
-_CLAUSE_BREAK = re.compile("[，。；;！!？?\\n\\r、\\x00]")
 _LAST_BREAK = re.compile("[，。；;！!？?\\n\\r、\\x00](?!.*[，。；;！!？?\\n\\r、\\x00])", re.S)
 
 
@@ -106,13 +105,6 @@ def _nearest_context(window: str) -> frozenset[str] | None:
     for last in _CONTEXT_RE.finditer(window):
         pass
     return None if last is None else _CONTEXT_TYPES[last.group()]
-
-
-_DIGIT_RE = re.compile("[0-9\uff10-\uff19]")
-
-
-def _digit_count(window: str) -> int:
-    return len(_DIGIT_RE.findall(window))
 
 
 def _is_amount(text: str, start: int, end: int) -> bool:
@@ -178,10 +170,6 @@ class Detector(ABC):
     def find(self, text: str, pos: int = 0, endpos: int | None = None) -> Iterator[Span]:
         """Yield the spans of this type in ``text[pos:endpos]`` (any order, overlaps allowed)."""
 
-    def wants(self, window: str) -> bool:
-        """Cheap test: can a run of Latin letters and digits hold this type at all?"""
-        return True
-
 
 class RegexDetector(Detector):
     """A detector made of one regular expression and a validator of each match."""
@@ -217,7 +205,6 @@ class IdCardDetector(RegexDetector):
     type = "CN_ID_CARD"
     priority = 90
     scope = "window"
-    wants = staticmethod(lambda w: _digit_count(w) >= 7)
     pattern = (f"{D}{NB}{D}{{5}}{S}(?:{D}{{4}}{S}{D}{{4}}{S}{D}{{3}}[0-9\uff10-\uff19Xx\uff38\uff58]"
                f"|{D}{{6}}{S}{D}{{3}}){NA_NUM}")
 
@@ -240,7 +227,6 @@ class MobileDetector(RegexDetector):
     type = "CN_PHONE"
     priority = 70
     scope = "window"
-    wants = staticmethod(lambda w: _digit_count(w) >= 7)
     pattern = (
         "(?:(?:(?:[+\uff0b]|00|\uff10\uff10)[8\uff18][6\uff16][ \\-\uff0d]?"
         "|[(\uff08][+\uff0b]?[8\uff18][6\uff16][)\uff09][ \\-]?"
@@ -273,7 +259,6 @@ class LandlineDetector(RegexDetector):
     type = "CN_LANDLINE"
     priority = 60
     scope = "window"
-    wants = staticmethod(lambda w: _digit_count(w) >= 7)
     pattern = (
         "(?:(?:[+\uff0b]|00)86[ \\-]?[(\uff08]?[1-9][0-9]{1,2}[)\uff09]?[ \\-]?"
         f"|[(\uff08][0\uff10]{D}{{2,3}}[)\uff09][ \\-]?"
@@ -314,7 +299,6 @@ class BankCardDetector(RegexDetector):
     type = "BANK_CARD"
     priority = 80
     scope = "window"
-    wants = staticmethod(lambda w: _digit_count(w) >= 7)
     pattern = f"{D}{NB}{D}{{3}}{S}{D}{{4}}{S}{D}{{4}}{S}{D}{{4}}(?:{S}{D}{{1,3}})?{NA_NUM}"
 
     def accept(self, text, m):
@@ -347,7 +331,6 @@ class UsccDetector(RegexDetector):
     type = "CN_USCC"
     priority = 85
     scope = "window"
-    wants = staticmethod(lambda w: _digit_count(w) >= 7)
     pattern = f"[0-9A-HJ-NPQRTUWXY]{NB}[0-9A-HJ-NPQRTUWXY]{{17}}{NA}"
 
     def accept(self, text, m):
@@ -366,7 +349,6 @@ class EmailDetector(RegexDetector):
     type = "EMAIL"
     priority = 100
     scope = "window"
-    wants = staticmethod(lambda w: "@" in w)
     pattern = (
         "[A-Za-z0-9](?<![A-Za-z0-9._%+\\-].)[A-Za-z0-9._%+\\-]{0,63}@"
         "[A-Za-z0-9](?:[A-Za-z0-9\\-]{0,61}[A-Za-z0-9])?"
@@ -381,7 +363,6 @@ class IpDetector(RegexDetector):
     type = "IP_ADDRESS"
     priority = 50
     scope = "window"
-    wants = staticmethod(lambda w: "." in w or ":" in w)
     pattern = (
         f"[0-9](?<![{_ALNUM}.].)[0-9]{{0,2}}(?:\\.[0-9]{{1,3}}){{3}}(?![0-9]|\\.[0-9])"
         "|[0-9A-Fa-f:](?<![0-9A-Za-z:.].)[0-9A-Fa-f]{0,3}:[0-9A-Fa-f:.]{1,40}(?![0-9A-Za-z:])"
@@ -411,7 +392,6 @@ class PassportDetector(RegexDetector):
     type = "CN_PASSPORT"
     priority = 40
     scope = "window"
-    wants = staticmethod(lambda w: _digit_count(w) >= 7)
     pattern = f"[GE\uff27\uff25]{NB}(?:{D}{{8}}|[A-HJ-NP-Z]{D}{{7}}){NA_NUM}"
 
     def accept(self, text, m):
@@ -573,6 +553,7 @@ class PiiEngine:
         self._priority = {d.type: d.priority for d in detectors}
         self._window.sort(key=lambda d: -d.priority)
         self._by_type = {d.type: d for d in self._window}
+        self._window_regexes = [(d, d.regex()) for d in self._window]
         self._combined = re.compile("|".join(
             f"(?P<{d.type}>{d.regex().pattern})" for d in self._window))
 
@@ -600,16 +581,18 @@ class PiiEngine:
         combined = self._combined
         for w in _WINDOW_RE.finditer(text):
             ws, we = w.span()
-            if we - ws < 3:
-                continue
+            if we - ws < 7:
+                chunk = w.group()
+                if "@" not in chunk and ":" not in chunk:
+                    continue  # too short for any window type but an e-mail or an IPv6 address
             for m in combined.finditer(text, ws, we):
                 det = self._by_type[m.lastgroup]
                 bounds = det.accept(text, m)
                 if bounds is None:
-                    for other in self._window:
+                    for other, regex in self._window_regexes:
                         if other is det:
                             continue
-                        m2 = other.regex().match(text, m.start(), we)
+                        m2 = regex.match(text, m.start(), we)
                         if m2 is not None:
                             bounds = other.accept(text, m2)
                             if bounds is not None:
@@ -638,8 +621,9 @@ class PiiEngine:
         return out
 
     def _resolve(self, found: list[Span]) -> list[Span]:
-        if len(found) < 2:
-            return sorted(found)
+        found.sort()
+        if all(a.end <= b.start for a, b in zip(found, found[1:])):
+            return found  # the common case: nothing overlaps
         prio = self._priority
         found.sort(key=lambda s: (-prio[s.type], -(s.end - s.start), s.start))
         kept: list[Span] = []

@@ -16,6 +16,7 @@ import os
 import re
 import secrets
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from bentu.errors import ConfigError, DataError
@@ -138,10 +139,14 @@ def canonical(value: str, pii_type: str | None) -> str:
 def pseudonymize(value: str, key: PseudonymKey, pii_type: str | None = None,
                  length: int = 16) -> str:
     """Keyed pseudonym ``PREFIX_<hex>`` of ``value`` (HMAC-SHA256 over its canonical form)."""
+    return _pseudonym(str(value), key, pii_type, length)
+
+
+@lru_cache(maxsize=1 << 16)
+def _pseudonym(value: str, key: PseudonymKey, pii_type: str | None, length: int) -> str:
     label = pii_type or "VALUE"
-    digest = hmac.new(key.secret, f"{label}:{canonical(value, pii_type)}".encode(),
-                      hashlib.sha256).hexdigest()
-    return f"{_PREFIXES.get(label, 'X')}_{digest[:length]}"
+    digest = hmac.digest(key.secret, f"{label}:{canonical(value, pii_type)}".encode(), "sha256")
+    return f"{_PREFIXES.get(label, 'X')}_{digest.hex()[:length]}"
 
 
 def mask(value: str, pii_type: str | None = None, keep_head: int | None = None,

@@ -106,6 +106,8 @@ def classify_column(name: str, series: pd.Series, *, sample_size: int = 200, see
     for v in values:
         if numeric and v.endswith(".0"):
             v = v[:-2]
+        elif numeric and not v.lstrip("-").isdigit():
+            continue  # amounts, rates: numbers with decimals are never identifiers
         v = v.strip()
         spans = engine.detect(v)
         seen = set()

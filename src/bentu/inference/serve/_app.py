@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 from fastapi import FastAPI, Request
+from scipy.special import expit
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -63,8 +64,6 @@ class ServingState:
         logits = self.predictor.session.run(None, feeds)[0]
         if positions is not None:
             logits = logits[np.arange(len(logits)), positions]
-        from scipy.special import expit
-
         scores = expit(logits.reshape(len(records)).astype(np.float64))
         bad = np.flatnonzero(~np.isfinite(scores))
         if bad.size:
@@ -121,6 +120,8 @@ def _read_json(path: Path) -> dict | None:
 
 
 def _decisions(pre: dict) -> dict[str, str]:
+    if pre.get("kind") == "sequence":
+        return {"at_or_above_threshold": "likely_correct", "below_threshold": "likely_incorrect"}
     if isinstance(pre.get("decision"), dict):
         return {k: str(pre["decision"][k]) for k in ("at_or_above_threshold", "below_threshold")}
     if isinstance(pre.get("label_names"), list) and len(pre["label_names"]) == 2:
@@ -368,6 +369,7 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
+        state.ready = True
         yield
         state.ready = False
         if state.decisions_log is not None:

@@ -27,44 +27,57 @@ class TabularEncoder:
     kind = "tabular"
 
     def __init__(self, pre: dict):
-        self.numeric = pre["numeric"]
-        self.categorical = pre["categorical"]
-        self.width = sum(1 + bool(s["indicator"]) for s in self.numeric) + sum(len(s["categories"]) + 1 for s in self.categorical)
-        self._index = [{c: i for i, c in enumerate(s["categories"])} for s in self.categorical]
+        num, cat = pre["numeric"], pre["categorical"]
+        self.num_names = [s["name"] for s in num]
+        self.median = np.array([s["median"] for s in num], dtype=np.float64)
+        self.log = np.array([bool(s["log"]) for s in num], dtype=bool)
+        self.mean = np.array([s["mean"] for s in num], dtype=np.float64)
+        self.std = np.array([s["std"] for s in num], dtype=np.float64)
+        # output column of each numeric value, and of each missing indicator
+        cols, ind_cols, ind_src, col = [], [], [], 0
+        for k, s in enumerate(num):
+            cols.append(col)
+            col += 1
+            if s["indicator"]:
+                ind_cols.append(col)
+                ind_src.append(k)
+                col += 1
+        self.num_cols, self.ind_cols, self.ind_src = np.array(cols, int), np.array(ind_cols, int), np.array(ind_src, int)
+        self.categorical = []
+        for s in cat:
+            index = {c: i for i, c in enumerate(s["categories"])}
+            self.categorical.append((s["name"], col, index, len(s["categories"])))
+            col += len(s["categories"]) + 1
+        self.width = col
 
     def __call__(self, records: list[dict]) -> tuple[dict[str, np.ndarray], None]:
         n = len(records)
-        out = np.zeros((n, self.width), dtype=np.float64)
-        col = 0
-        for s in self.numeric:
-            name = s["name"]
-            x = np.array([np.nan if r.get(name) is None else r[name] for r in records], dtype=np.float64)
+        out = np.zeros((n, self.width), dtype=np.float32)
+        if self.num_names:
+            # None (missing) becomes NaN here and is imputed below, as in training
+            x = np.array([[r.get(name) for name in self.num_names] for r in records], dtype=np.float64)
             missing = ~np.isfinite(x)
-            x = np.where(missing, s["median"], x)
-            if s["log"]:
-                x = np.sign(x) * np.log1p(np.abs(x))
+            x = np.where(missing, self.median, x)
+            x = np.where(self.log, np.sign(x) * np.log1p(np.abs(x)), x)
             with np.errstate(over="ignore", invalid="ignore"):
-                z = (x - s["mean"]) / s["std"]
-            bad = np.flatnonzero(~(np.abs(z) < _MAX_Z))
-            if bad.size:
-                where = f"records[{bad[0]}].{name}"
+                z = (x - self.mean) / self.std
+            bad = ~(np.abs(z) < _MAX_Z)
+            if bad.any():
+                i, k = (int(v[0]) for v in np.nonzero(bad))
+                where = f"records[{i}].{self.num_names[k]}"
                 raise DataError(
                     f"{where}: the value is out of range for this model (more than {_MAX_Z:g} training standard "
                     "deviations from the training mean).",
                     f"{where}：该值超出模型可处理的范围（距训练均值超过 {_MAX_Z:g} 个训练标准差）。",
                 )
-            out[:, col] = z
-            col += 1
-            if s["indicator"]:
-                out[:, col] = missing
-                col += 1
-        for s, index in zip(self.categorical, self._index):
-            name, k = s["name"], len(s["categories"])
+            out[:, self.num_cols] = z
+            if len(self.ind_cols):
+                out[:, self.ind_cols] = missing[:, self.ind_src]
+        for name, start, index, k in self.categorical:
             for i, r in enumerate(records):
                 v = r.get(name)
-                out[i, col + index.get("__missing__" if v is None else str(v), k)] = 1.0
-            col += k + 1
-        return {"input": out.astype(np.float32)}, None
+                out[i, start + index.get("__missing__" if v is None else str(v), k)] = 1.0
+        return {"input": out}, None
 
 
 class ImageEncoder:
@@ -133,19 +146,25 @@ class SequenceEncoder:
     def __init__(self, pre: dict):
         self.n_exercises = int(pre["n_exercises"])
         self.names = tuple(pre.get("input_names", ("exercises", "responses", "query")))
+        # histories longer than the model was trained on keep their most recent steps
+        self.max_history = int(pre["max_len"]) - 1 if pre.get("max_len") else None
 
     def __call__(self, records: list[dict]) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        for i, r in enumerate(records):
+            if len(r["responses"]) != len(r["exercises"]):
+                raise DataError(
+                    f"records[{i}]: 'exercises' has {len(r['exercises'])} steps but 'responses' has {len(r['responses'])}.",
+                    f"records[{i}]：'exercises' 有 {len(r['exercises'])} 步，而 'responses' 有 {len(r['responses'])} 步。",
+                )
+        if self.max_history is not None:
+            records = [{**r, "exercises": r["exercises"][-self.max_history:] if self.max_history else [],
+                        "responses": r["responses"][-self.max_history:] if self.max_history else []} for r in records]
         t = max(len(r["exercises"]) for r in records) + 1
         ex = np.zeros((len(records), t), np.int64)
         resp = np.zeros((len(records), t), np.int64)
         last = np.zeros(len(records), np.int64)
         for i, r in enumerate(records):
             k = len(r["exercises"])
-            if len(r["responses"]) != k:
-                raise DataError(
-                    f"records[{i}]: 'exercises' has {k} steps but 'responses' has {len(r['responses'])}.",
-                    f"records[{i}]：'exercises' 有 {k} 步，而 'responses' 有 {len(r['responses'])} 步。",
-                )
             ex[i, :k], resp[i, :k], ex[i, k] = r["exercises"], r["responses"], r["next"]
             last[i] = k
         return dict(zip(self.names, (ex, resp, ex.copy()))), last

@@ -23,6 +23,7 @@ def mask_pii(text: str) -> str:
     """``text`` with every PII span replaced by ``<TYPE>`` and other long digit runs by ``<NUMBER>``."""
     if not text:
         return text
+    text = text.encode("utf-8", "replace").decode("utf-8")  # lone surrogates from JSON become "?"
     spans = _detect(text)
     out, pos = [], 0
     for s in spans:

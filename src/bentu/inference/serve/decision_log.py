@@ -25,7 +25,10 @@ __all__ = ["DecisionLog", "verify_decision_log", "input_hash"]
 
 def input_hash(record: dict) -> str:
     """SHA-256 of a record's canonical JSON (sorted keys, no spaces, UTF-8)."""
-    return hashlib.sha256(canonical_json(record)).hexdigest()
+    try:
+        return hashlib.sha256(canonical_json(record)).hexdigest()
+    except UnicodeEncodeError:  # a lone surrogate in a string: hash its escaped form instead
+        return hashlib.sha256(json.dumps(record, sort_keys=True, separators=(",", ":")).encode("ascii")).hexdigest()
 
 
 def _hash(entry: dict) -> str:
@@ -68,6 +71,12 @@ class DecisionLog:
         self._fh = open(self.path, "ab", buffering=1 << 16)
         self._lock = threading.Lock()
 
+    def _file(self):
+        # reopened after close(): an app whose lifespan runs again (tests, reloads) keeps logging
+        if self._fh.closed:
+            self._fh = open(self.path, "ab", buffering=1 << 16)
+        return self._fh
+
     def append_many(self, entries: list[dict]) -> None:
         """Append one line per entry (fields besides seq/time/prev_hash/hash) and flush."""
         now = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="microseconds")
@@ -78,8 +87,9 @@ class DecisionLog:
                 entry = {"seq": self._seq, "time": now, **body, "prev_hash": self._prev}
                 entry["hash"] = self._prev = _hash(entry)
                 lines.append(canonical_json(entry) + b"\n")
-            self._fh.write(b"".join(lines))
-            self._fh.flush()
+            fh = self._file()
+            fh.write(b"".join(lines))
+            fh.flush()
 
     def close(self) -> None:
         """Flush, sync to disk and close (graceful shutdown)."""

@@ -7,7 +7,7 @@ fields forbidden, numbers finite (``null`` means missing and is imputed as in tr
 
 from typing import Annotated, Any
 
-from pydantic import AllowInfNan, BaseModel, ConfigDict, Field, Strict, StringConstraints, create_model
+from pydantic import AfterValidator, AllowInfNan, BaseModel, ConfigDict, Field, Strict, StringConstraints, create_model
 
 __all__ = [
     "ErrorField", "ErrorBody", "ErrorResponse", "ModelRef", "Prediction", "PredictResponse", "Reason",
@@ -19,8 +19,19 @@ MAX_TEXT = 200
 MAX_IMAGE_B64 = 4_000_000
 MAX_STEPS = 2_000
 
+
+
+def _unicode(value: str) -> str:
+    # JSON can carry lone surrogates ("\ud800"), which are not text and cannot be written as UTF-8.
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode text (it holds a lone surrogate)") from None
+    return value
+
+
 Number = Annotated[float, Strict(), AllowInfNan(False)]
-Text = Annotated[str, StringConstraints(strict=True, max_length=MAX_TEXT)]
+Text = Annotated[str, StringConstraints(strict=True, max_length=MAX_TEXT), AfterValidator(_unicode)]
 Int = Annotated[int, Strict()]
 
 
@@ -131,7 +142,7 @@ def record_model(kind: str, schema: list[dict], pre: dict) -> type[BaseModel]:
         fields = _tabular_fields(schema)
     elif kind == "image":
         pixels = list[list[Number]] | list[list[list[Number]]]
-        image = Annotated[str, StringConstraints(strict=True, max_length=MAX_IMAGE_B64)] | pixels
+        image = Annotated[str, StringConstraints(strict=True, max_length=MAX_IMAGE_B64), AfterValidator(_unicode)] | pixels
         fields = {"image": (image, Field(..., description="A base64-encoded PNG/JPEG, or pixel values 0-255 "
                                                            f"of shape ({pre.get('size')}, {pre.get('size')}) or (channels, size, size)."))}
     else:

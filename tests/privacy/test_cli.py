@@ -1,0 +1,214 @@
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+import bentu
+from bentu.cli.pii import app
+from bentu.privacy._corpus import write_table_csv
+
+runner = CliRunner()
+SRC = str(Path(bentu.__file__).resolve().parents[1])
+
+
+def run(*args, input=None, env=None):
+    return runner.invoke(app, list(args), input=input, env=env)
+
+
+def test_detect_protocol_adds_spans_in_order_and_passes_fields_through():
+    lines = [{"id": 1, "text": "客户张伟的手机+86 138-0013-8000"}, {"id": 2, "text": "无"},
+             {"id": 3, "text": "邮箱a.b@example.com，IP 10.1.2.3:80"}]
+    result = run("detect", input="".join(json.dumps(x, ensure_ascii=False) + "\n" for x in lines))
+    assert result.exit_code == 0, result.output
+    out = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [o["id"] for o in out] == [1, 2, 3]
+    assert out[0]["spans"] == [{"start": 2, "end": 4, "type": "PERSON"},
+                               {"start": 7, "end": 24, "type": "CN_PHONE"}]
+    assert out[1]["spans"] == []
+    assert [s["type"] for s in out[2]["spans"]] == ["EMAIL", "IP_ADDRESS"]
+
+
+def test_detect_bad_line_is_a_clean_error():
+    result = run("detect", "--lang", "en", input='{"text": "ok"}\nnot json\n')
+    assert result.exit_code == 2
+    assert "Line 2 of the input is not valid JSON." in result.stderr
+    assert "Traceback" not in result.output
+    result = run("detect", "--lang", "zh", input='{"txt": "x"}\n')
+    assert result.exit_code == 2 and "输入第 1 行缺少 \"text\" 字符串" in result.stderr
+
+
+def test_detect_subprocess_with_two_workers_keeps_order():
+    texts = [f"第{i}行 客户王伟{i % 10} 手机1380013{i:04d}" for i in range(3000)]
+    data = "".join(json.dumps({"n": i, "text": t}, ensure_ascii=False) + "\n" for i, t in enumerate(texts))
+    proc = subprocess.run([sys.executable, "-m", "bentu.cli.pii", "detect", "--workers", "2"],
+                          input=data.encode(), capture_output=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": SRC})
+    assert proc.returncode == 0, proc.stderr.decode()
+    out = [json.loads(line) for line in proc.stdout.decode().splitlines()]
+    assert [o["n"] for o in out] == list(range(3000))
+    assert all(any(s["type"] == "CN_PHONE" for s in o["spans"]) for o in out)
+
+
+def test_detect_answers_each_line_before_the_next_arrives():
+    proc = subprocess.Popen([sys.executable, "-m", "bentu.cli.pii", "detect", "--workers", "2"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env={**os.environ, "PYTHONPATH": SRC})
+    try:
+        for i, text in enumerate(["手机13800138000", "邮箱a@b.cn"]):
+            proc.stdin.write(json.dumps({"i": i, "text": text}).encode() + b"\n")
+            proc.stdin.flush()
+            answer = json.loads(proc.stdout.readline())  # blocks until flushed
+            assert answer["i"] == i and len(answer["spans"]) == 1
+    finally:
+        proc.stdin.close()
+        assert proc.wait(timeout=60) == 0
+
+
+@pytest.fixture
+def table(tmp_path):
+    path = tmp_path / "customers.csv"
+    write_table_csv(path, 60_000, seed=2)
+    return path
+
+
+def test_scan_table_and_json(table):
+    result = run("scan", str(table), "--format", "json")
+    assert result.exit_code == 0, result.output
+    info = json.loads(result.stdout)
+    assert {c for c, v in info["columns"].items() if v["class"] == "direct_identifier"} >= {"name", "id_card", "mobile", "address"}
+    raw = pd.read_csv(table, dtype=str)
+    assert raw["id_card"][0] not in result.stdout
+    result = run("scan", str(table))
+    assert result.exit_code == 0 and "direct_identifier" in result.stdout
+
+
+def test_mask_needs_a_key_unless_told_ephemeral(table, tmp_path, monkeypatch):
+    monkeypatch.delenv("BENTU_PSEUDONYM_KEY", raising=False)
+    out = tmp_path / "out.csv"
+    result = run("mask", str(table), str(out))
+    assert result.exit_code == 2 and "No pseudonymisation key" in result.stderr and not out.exists()
+    result = run("mask", str(table), str(out), "--ephemeral-key")
+    assert result.exit_code == 0, result.output
+    assert "key: ephemeral" in result.stderr
+
+
+def test_mask_pseudonymises_consistently_and_never_keeps_raw_values(table, tmp_path, key_env):
+    out1, out2 = tmp_path / "a.csv", tmp_path / "b.csv"
+    assert run("mask", str(table), str(out1)).exit_code == 0
+    assert run("mask", str(table), str(out2)).exit_code == 0
+    raw, a, b = (pd.read_csv(p, dtype=str) for p in (table, out1, out2))
+    assert a.equals(b)  # same key → same pseudonyms: records join across files
+    text = out1.read_text(encoding="utf-8")
+    for col in ("name", "id_card", "mobile"):
+        assert not any(v in text for v in raw[col].head(50))
+    assert a["age"].equals(raw["age"]) and a["amount"].equals(raw["amount"])
+    assert (a["address"].str.len() < raw["address"].str.len()).all()  # generalised to the city
+
+
+def test_mask_policy_and_text_files(table, tmp_path, key_env):
+    policy = tmp_path / "p.yaml"
+    policy.write_text("types:\n  CN_PHONE: {op: mask}\n  PERSON: {op: mask}\ncolumns:\n  age: {op: generalize, width: 10}\n",
+                      encoding="utf-8")
+    out = tmp_path / "o.csv"
+    assert run("mask", str(table), str(out), "--policy", str(policy)).exit_code == 0
+    df = pd.read_csv(out, dtype=str)
+    assert df["mobile"].str.fullmatch(r"\d{3}\*{4}\d{4}").all()
+    assert set(df["age"].astype(float) % 10) == {4.5}
+    txt = tmp_path / "notes.txt"
+    txt.write_text("患者李娜，电话13800138000。\n无个人信息\n", encoding="utf-8")
+    out = tmp_path / "notes.out.txt"
+    assert run("mask", str(txt), str(out), "--policy", str(policy)).exit_code != 0  # columns on text
+    policy.write_text("types:\n  CN_PHONE: {op: mask}\n  PERSON: {op: mask}\n", encoding="utf-8")
+    assert run("mask", str(txt), str(out), "--policy", str(policy)).exit_code == 0
+    assert out.read_text(encoding="utf-8") == "患者李*，电话138****8000。\n无个人信息\n"
+
+
+@pytest.mark.parametrize("case", ["gbk", "binary", "same", "unknown_type", "unknown_column", "missing"])
+def test_bad_input_gets_a_clear_error(case, table, tmp_path, key_env):
+    inp, out, extra = table, tmp_path / "o.csv", []
+    if case == "gbk":
+        inp = tmp_path / "gbk.txt"
+        inp.write_bytes("客户张伟的手机13800138000\n".encode("gb18030"))
+        expected = f"File '{inp}' is not UTF-8: it looks like GBK/GB18030"
+    elif case == "binary":
+        inp = tmp_path / "x.bin"
+        inp.write_bytes(bytes(range(256)) * 4)
+        expected = f"File '{inp}' is binary, not text (it contains NUL bytes)."
+    elif case == "same":
+        out = table
+        expected = f"The output path '{table}' is the input file."
+    elif case == "missing":
+        inp = tmp_path / "nope.csv"
+        expected = f"Input file '{inp}' does not exist."
+    else:
+        policy = tmp_path / "p.yaml"
+        policy.write_text("types:\n  CN_IDCARD: mask\n" if case == "unknown_type" else "columns:\n  mobil: mask\n",
+                          encoding="utf-8")
+        extra = ["--policy", str(policy)]
+        expected = (f"Policy '{policy}' names unknown PII type 'CN_IDCARD'." if case == "unknown_type"
+                    else f"Policy '{policy}' names column(s) 'mobil' that the data does not have.")
+    result = run("mask", str(inp), str(out), *extra, "--lang", "en")
+    assert result.exit_code == 2
+    assert expected in " ".join(result.stderr.split())
+    assert "Traceback" not in result.output
+    if case != "same":
+        assert not out.exists()
+
+
+def test_gbk_input_accepted_with_encoding_option(tmp_path, key_env):
+    inp = tmp_path / "gbk.txt"
+    inp.write_bytes("客户张伟的手机13800138000\n".encode("gb18030"))
+    out = tmp_path / "o.txt"
+    assert run("mask", str(inp), str(out), "--encoding", "gb18030").exit_code == 0
+    assert "13800138000" not in out.read_text(encoding="utf-8")
+
+
+def _mask_child(inp, out):
+    env = {**os.environ, "PYTHONPATH": SRC, "BENTU_PSEUDONYM_KEY": "k" * 32}
+    return subprocess.Popen([sys.executable, "-m", "bentu.cli.pii", "mask", str(inp), str(out)],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def _peak_rss_kib(child) -> int:
+    """Poll the child's VmHWM (the peak RSS of its own address space, reset at exec)."""
+    peak = 0
+    while child.poll() is None:
+        try:
+            status = Path(f"/proc/{child.pid}/status").read_text()
+        except OSError:
+            break
+        for line in status.splitlines():
+            if line.startswith("VmHWM:"):
+                peak = max(peak, int(line.split()[1]))
+        time.sleep(0.02)
+    return peak
+
+
+def test_mask_memory_stays_bounded(tmp_path):
+    inp = tmp_path / "big.csv"
+    write_table_csv(inp, 4_000_000, seed=5)
+    child = _mask_child(inp, tmp_path / "out.csv")
+    peak = _peak_rss_kib(child)
+    assert child.wait() == 0, child.stderr.read().decode()
+    assert 0 < peak < 300 * 1024  # KiB: constant memory, far below the 500 MB target
+
+
+def test_mask_killed_halfway_leaves_no_output(tmp_path):
+    inp = tmp_path / "big.csv"
+    write_table_csv(inp, 4_000_000, seed=6)
+    out = tmp_path / "out.csv"
+    child = _mask_child(inp, out)
+    deadline = time.time() + 60
+    while time.time() < deadline and not list(tmp_path.glob(".out.csv.*.part")):
+        time.sleep(0.05)
+    time.sleep(0.3)
+    assert child.poll() is None, "mask finished before it could be killed"
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    assert not out.exists()
