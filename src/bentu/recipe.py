@@ -123,6 +123,7 @@ class CompressCfg(_Section):
     int8: bool = True
     static: bool = False
     prune: float | None = Field(None, ge=0, lt=1)
+    prune_method: Literal["magnitude", "structured"] = "magnitude"
     distill: dict[str, Any] | None = None
     max_metric_loss: float = Field(0.002, ge=0)
 

@@ -18,4 +18,6 @@ def test_mitigation_pools_groups_too_small_or_with_one_label():
                  threshold=0.6, attribute="EDUCATION", strengths=(1.0,))
     methods = [row["method"] for row in r["rows"]]
     assert methods == ["model", "logistic_regression", "threshold_optimizer", "exponentiated_gradient"]
-    assert SMALL_GROUPS in r["rows"][2]["selection_rates"]
+    # Code 0 alone has too few rows and no defaulters: pooled, then folded into the largest group.
+    assert set(r["rows"][2]["selection_rates"]) <= {"1", "2", "3", SMALL_GROUPS}
+    assert "0" not in r["rows"][2]["selection_rates"]

@@ -438,8 +438,14 @@ def _merge_small_groups(g_train: np.ndarray, g_test: np.ndarray, y_train: np.nda
             small.add(g)
     small |= set(np.unique(g_test)) - set(np.unique(g_train))
     if small:
-        g_train = np.where(np.isin(g_train, list(small)), SMALL_GROUPS, g_train)
-        g_test = np.where(np.isin(g_test, list(small)), SMALL_GROUPS, g_test)
+        pool = SMALL_GROUPS
+        in_pool = np.isin(g_train, list(small))
+        if in_pool.sum() < min_size or len(np.unique(y_train[in_pool])) < 2:
+            # Still too small to fit on: the pooled rows join the largest group.
+            values, counts = np.unique(g_train[~in_pool], return_counts=True)
+            pool = values[np.argmax(counts)]
+        g_train = np.where(np.isin(g_train, list(small)), pool, g_train)
+        g_test = np.where(np.isin(g_test, list(small)), pool, g_test)
     return g_train, g_test
 
 

@@ -233,9 +233,13 @@ def _export(ctx: RunContext, model: torch.nn.Module, pre: TabularPreprocessor, X
                   "decision": {"at_or_above_threshold": "decline_or_review", "below_threshold": "approve"}}
     ctx.write_json("model/preprocess.json", preprocess)
     ctx.write_json("model/export.json", parity)
+    # Reference rows for per-decision explanations at serving time (preprocessed, no identifiers).
+    rng = np.random.default_rng(r.train.seed)
+    background = X["train"][rng.choice(len(X["train"]), size=min(100, len(X["train"])), replace=False)]
+    np.save(model_dir / "background.npy", background)
     ctx.audit.append("export", params={"parity": parity},
                      outputs={"model_pt": model_dir / "model.pt", "model_onnx": model_dir / "model.onnx",
-                              "preprocess": model_dir / "preprocess.json"})
+                              "preprocess": model_dir / "preprocess.json", "background": model_dir / "background.npy"})
 
 
 def _report_performance(ctx, metrics, Y, p, base_scores, df, roles, test_idx, privacy) -> None:
@@ -403,6 +407,7 @@ def _compress(ctx, model, X, Y) -> None:
         test_inputs={"input": X["test"]}, y_test=Y["test"], cfg=r.compress, torch_model=model,
         train_dataset=_dataset(X["train"], Y["train"]), val_dataset=_dataset(X["val"], Y["val"]),
         model_spec={"name": r.model.name, "params": {"in_features": X["train"].shape[1], **r.model.params()}},
+        prune_structured=r.compress.prune_method == "structured",
     )
     ctx.write_json("compression.json", result)
     ctx.evidence["compression"] = result

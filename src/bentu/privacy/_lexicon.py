@@ -102,3 +102,36 @@ NEGATIVE_CONTEXT = (
 # Units that make a number an amount or a count.
 AMOUNT_AFTER = tuple("元块万亿角分円%％个件次台股份吨米克")
 AMOUNT_BEFORE = tuple("¥￥$€£")
+
+
+def trie_pattern(words) -> str:
+    """A regular expression source matching any of ``words``, longest first.
+
+    The words are folded into a prefix tree (``北京|北海`` → ``北(?:京|海)``), so that the regex
+    engine chooses a branch by one character at each step instead of trying every word in turn.
+    At any position it matches what the alternation of the words sorted longest first would
+    match, and backtracks through the shorter ones in the same order.
+    """
+    import re
+
+    root: dict = {}
+    for w in set(words):
+        if not w:
+            continue
+        node = root
+        for ch in w:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def build(node: dict) -> str:
+        end = "" in node
+        branches = [re.escape(ch) + build(child) for ch, child in sorted(node.items()) if ch]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        if end:
+            # Shorter words end here: the children are optional (greedy, so longest first).
+            return body + "?" if len(branches) == 1 and len(body) == 1 else f"(?:{body})?"
+        return body
+
+    return build(root)

@@ -68,7 +68,7 @@ class Span(NamedTuple):
 # --- context words --------------------------------------------------------------------------
 
 def _keyword_regex(words) -> re.Pattern:
-    return re.compile("|".join(sorted({re.escape(w) for w in words}, key=len, reverse=True)))
+    return re.compile(lex.trie_pattern(words))
 
 
 _CONTEXT_TYPES: dict[str, frozenset[str]] = {}
@@ -93,13 +93,19 @@ def context_verdict(text: str, start: int, pii_type: str) -> int:
     +1 if it names ``pii_type`` (身份证 before an ID), -1 if it names another kind of number
     (卡号 before an ID; 订单号, 住院号, 金额 ...), 0 if there is none.
     """
-    types = _nearest_context(_window_before(text, start))
+    types = _context_of(text[start - 12 if start > 12 else 0:start])
     if types is None:
         return 0
     return 1 if pii_type in types else -1
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=16384)
+def _context_of(window: str) -> frozenset[str] | None:
+    """The types named by the nearest context word in the last clause of ``window``."""
+    m = _LAST_BREAK.search(window)
+    return _nearest_context(window[m.end():] if m else window)
+
+
 def _nearest_context(window: str) -> frozenset[str] | None:
     last = None
     for last in _CONTEXT_RE.finditer(window):
@@ -107,11 +113,14 @@ def _nearest_context(window: str) -> frozenset[str] | None:
     return None if last is None else _CONTEXT_TYPES[last.group()]
 
 
+_AMOUNT_AFTER = frozenset(lex.AMOUNT_AFTER)
+_AMOUNT_BEFORE = frozenset(lex.AMOUNT_BEFORE)
+
+
 def _is_amount(text: str, start: int, end: int) -> bool:
     """A number followed by a unit (元, 万, %) or preceded by a currency sign."""
-    after = text[end:end + 1]
-    before = text[start - 1:start] if start else ""
-    return after in lex.AMOUNT_AFTER or before in lex.AMOUNT_BEFORE
+    return (text[end:end + 1] in _AMOUNT_AFTER
+            or start > 0 and text[start - 1] in _AMOUNT_BEFORE)
 
 
 # --- registry -------------------------------------------------------------------------------
@@ -210,14 +219,14 @@ class IdCardDetector(RegexDetector):
 
     def accept(self, text, m):
         code = ck.compact(m.group())
-        verdict = context_verdict(text, m.start(), self.type)
-        if verdict < 0:
+        if len(code) == 18:
+            if not ck.id18_valid(code):
+                return None
+        elif len(code) != 15 or not ck.id15_valid(code) or _is_amount(text, *m.span()):
             return None
-        if len(code) == 18 and ck.id18_valid(code):
-            return m.span()
-        if len(code) == 15 and ck.id15_valid(code) and not _is_amount(text, *m.span()):
-            return m.span()
-        return None
+        if context_verdict(text, m.start(), self.type) < 0:
+            return None
+        return m.span()
 
 
 @register_detector
@@ -242,7 +251,7 @@ class MobileDetector(RegexDetector):
             return None
         if m.group()[0] in "+\uff0b0\uff108\uff18(\uff08":
             # A prefix must itself stand apart from other digits or letters.
-            if start and re.match(f"[{_ALNUM}]", text[start - 1]):
+            if start and _ALNUM_RE.match(text[start - 1]):
                 return None
         if context_verdict(text, start, self.type) < 0:
             return None
@@ -250,6 +259,7 @@ class MobileDetector(RegexDetector):
 
 
 _AREA3 = re.compile(r"0(?:10|2\d)")
+_ALNUM_RE = re.compile(f"[{_ALNUM}]")
 
 
 @register_detector
@@ -303,10 +313,11 @@ class BankCardDetector(RegexDetector):
 
     def accept(self, text, m):
         start, end = m.span()
-        raw = m.group()
-        digits = ck.compact(raw)
+        digits = ck.compact(m.group())
+        if not 16 <= len(digits) <= 19 or not ck.luhn_valid(digits) or _is_amount(text, start, end):
+            return None
         verdict = context_verdict(text, start, self.type)
-        if verdict < 0 or _is_amount(text, start, end):
+        if verdict < 0:
             return None
         if self._valid(digits, verdict):
             return start, end
@@ -371,15 +382,19 @@ class IpDetector(RegexDetector):
     def accept(self, text, m):
         start, end = m.span()
         raw = m.group()
-        try:
-            if ":" in raw:
-                if raw.count(":") < 2:
-                    return None
+        if ":" in raw:
+            if raw.count(":") < 2:
+                return None
+            try:
                 ipaddress.IPv6Address(raw)
-            else:
-                ipaddress.IPv4Address(raw)
-        except ValueError:
-            return None
+            except ValueError:
+                return None
+        else:
+            # The regex gives four groups of 1-3 ASCII digits; ipaddress.IPv4Address accepts
+            # exactly those at most 255 without a leading zero.
+            for octet in raw.split("."):
+                if len(octet) > 1 and (octet[0] == "0" or int(octet) > 255):
+                    return None
         if context_verdict(text, start, self.type) < 0:
             return None
         return start, end
