@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import subprocess
 import sys
 import tempfile
@@ -68,16 +69,22 @@ def throughput(mb: float, workers: int, cpus, seed: int, kind: str = "corpus") -
                        preexec_fn=_pin(cpus))
         startup = time.perf_counter() - t0
         with src.open("rb") as fin:
+            r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
             t0 = time.perf_counter()
             proc = subprocess.run(cmd, stdin=fin, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                   env=ENV, preexec_fn=_pin(cpus))
             wall = time.perf_counter() - t0
+            r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        # CPU time of the command and its worker processes: unlike wall time, not inflated by
+        # other work on a shared machine.
+        cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
         if proc.returncode:
             raise SystemExit(proc.stderr.decode())
         lines = proc.stdout.count(b"\n")
     return {"kind": kind, "text_mb": text_bytes / 1e6, "file_mb": file_bytes / 1e6, "lines": lines,
             "workers": workers, "cpus": sorted(cpus) if cpus else None, "wall_s": wall,
             "startup_s": startup, "mb_per_s": text_bytes / 1e6 / wall,
+            "cpu_s": cpu, "mb_per_cpu_s": text_bytes / 1e6 / max(cpu, 1e-9),
             "mb_per_s_excluding_startup": text_bytes / 1e6 / max(wall - startup, 1e-9)}
 
 
@@ -132,7 +139,8 @@ def markdown(res: dict) -> str:
         lines.append(f"\n`bentu pii detect` on {t['kind']}: {t['mb_per_s']:.2f} MB/s of UTF-8 text "
                      f"({t['text_mb']:.1f} MB, {t['lines']} lines, {t['wall_s']:.1f} s wall incl. "
                      f"{t['startup_s']:.1f} s startup; {t['workers']} workers, cpus={t['cpus']}); "
-                     f"{t['mb_per_s_excluding_startup']:.2f} MB/s excluding startup")
+                     f"{t['mb_per_s_excluding_startup']:.2f} MB/s excluding startup; "
+                     f"{t['cpu_s']:.1f} CPU-s in all processes = {t['mb_per_cpu_s']:.2f} MB per CPU-second")
     if "mask" in res:
         m = res["mask"]
         lines.append(f"\n`bentu pii mask` on {m['input_mb']:.0f} MB CSV ({m['rows']} rows): peak RSS "

@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 from bentu.cli.app import app
 
-from conftest import TINY
+from _learning_helpers import TINY
 
 
 def test_bentu_run_learning_tiny(tmp_path):

@@ -12,7 +12,7 @@ from bentu.datasets.interactions import (
 )
 from bentu.errors import DataError
 
-from conftest import DATA_ROOT
+from _learning_helpers import DATA_ROOT
 
 ASSIST = """order_id,assignment_id,user_id,problem_id,original,correct,attempt_count,skill_id,skill_name
 33,1,70363,51424,1,1,1,10,Box and Whisker

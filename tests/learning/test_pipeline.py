@@ -12,7 +12,7 @@ import pytest
 from bentu.errors import DataError
 from bentu.pipeline.learning import run
 
-from conftest import DATA_ROOT
+from _learning_helpers import DATA_ROOT
 
 
 @pytest.fixture

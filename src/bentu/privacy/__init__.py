@@ -18,20 +18,25 @@ from bentu.privacy.detectors import (
     list_detectors,
     register_detector,
 )
-from bentu.privacy.gate import run_privacy_gate
-from bentu.privacy.kanon import generalize_to_k, k_anonymity
-from bentu.privacy.operators import (
-    PseudonymKey,
-    generalize_address,
-    generalize_age,
-    generalize_date,
-    load_key,
-    mask,
-    pseudonymize,
-    replace,
-)
-from bentu.privacy.policy import Policy, load_policy
-from bentu.privacy.tables import classify_column, classify_table
+# Table-level pieces import pandas: load them on first use, so `bentu pii detect` starts fast.
+_LAZY = {
+    "run_privacy_gate": "bentu.privacy.gate", "generalize_to_k": "bentu.privacy.kanon",
+    "k_anonymity": "bentu.privacy.kanon", "PseudonymKey": "bentu.privacy.operators",
+    "generalize_address": "bentu.privacy.operators", "generalize_age": "bentu.privacy.operators",
+    "generalize_date": "bentu.privacy.operators", "load_key": "bentu.privacy.operators",
+    "mask": "bentu.privacy.operators", "pseudonymize": "bentu.privacy.operators",
+    "replace": "bentu.privacy.operators", "Policy": "bentu.privacy.policy", "load_policy": "bentu.privacy.policy",
+    "classify_column": "bentu.privacy.tables", "classify_table": "bentu.privacy.tables",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'bentu.privacy' has no attribute {name!r}")
+
 
 __all__ = [
     "PII_TYPES", "Detector", "PiiEngine", "Span", "create_detector", "detect", "detect_batch",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
-import time as _time
 from operator import mul as _mul
 
 _FULLWIDTH = {0xFF10 + i: 0x30 + i for i in range(10)}
@@ -41,15 +40,15 @@ def compact(text: str) -> str:
 
 
 _DAYS_IN_MONTH = (0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
-_today = [float("-inf"), (0, 0, 0)]  # [when computed (monotonic s), (y, m, d)]
+_today = [(0, 0, 0)]  # (y, m, d) of the last date.today(): dates only move forward
 
 
-def _today_tuple() -> tuple[int, int, int]:
-    now = _time.monotonic()
-    if now - _today[0] > 60.0:  # date.today() is a system call: ask once a minute at most
-        d = _dt.date.today()
-        _today[:] = [now, (d.year, d.month, d.day)]
-    return _today[1]
+def _not_future(date: tuple[int, int, int]) -> bool:
+    if date <= _today[0]:
+        return True
+    d = _dt.date.today()  # asked again only for a date after the one last seen
+    _today[0] = (d.year, d.month, d.day)
+    return date <= _today[0]
 
 
 def real_date(year: int, month: int, day: int) -> bool:
@@ -58,7 +57,7 @@ def real_date(year: int, month: int, day: int) -> bool:
         return False
     if month == 2 and day == 29 and not (year % 4 == 0 and (year % 100 or year % 400 == 0)):
         return False
-    return (year, month, day) <= _today_tuple()
+    return _not_future((year, month, day))
 
 
 def id18_check_char(first17: str) -> str:

@@ -135,3 +135,36 @@ def trie_pattern(words) -> str:
         return body
 
     return build(root)
+
+
+def pair_filter(words):
+    """A compiled regex that matches one character wherever one of ``words`` (each at least two
+    characters long) may begin: its first character, followed by a possible second one.
+
+    Much cheaper to search than a large alternation, whose every first character costs a test
+    at each candidate position; see :func:`finditer_filtered`.
+    """
+    import re
+
+    if min(map(len, words)) < 2:
+        raise ValueError("pair_filter needs words of two characters or more")
+    firsts = "".join(sorted({re.escape(w[0]) for w in words}))
+    seconds = "".join(sorted({re.escape(w[1]) for w in words}))
+    return re.compile(f"[{firsts}](?=[{seconds}])")
+
+
+def finditer_filtered(pattern, prefilter, text: str, pos: int = 0, endpos: int | None = None):
+    """``pattern.finditer(text, pos, endpos)`` for a pattern whose every match begins with two
+    characters that ``prefilter`` (from :func:`pair_filter`) accepts: ``pattern`` is only tried
+    where the filter matches, and like ``finditer`` the next match starts at or after the end
+    of the previous one.  ``pattern`` must not match the empty string."""
+    end = len(text) if endpos is None else endpos
+    match = pattern.match
+    after = pos
+    for c in prefilter.finditer(text, pos, end):
+        at = c.start()
+        if at >= after:
+            m = match(text, at, end)
+            if m is not None:
+                after = m.end()
+                yield m

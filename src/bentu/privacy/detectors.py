@@ -15,7 +15,9 @@ import difflib
 import ipaddress
 import re
 from abc import ABC, abstractmethod
-from functools import lru_cache
+from functools import lru_cache, partial
+from itertools import islice
+from operator import gt as _gt, itemgetter
 from typing import ClassVar, Iterator, NamedTuple
 
 from bentu.errors import ConfigError
@@ -93,19 +95,19 @@ def context_verdict(text: str, start: int, pii_type: str) -> int:
     +1 if it names ``pii_type`` (身份证 before an ID), -1 if it names another kind of number
     (卡号 before an ID; 订单号, 住院号, 金额 ...), 0 if there is none.
     """
-    types = _context_of(text[start - 12 if start > 12 else 0:start])
+    types = _nearest_context(
+        _CLAUSE_TAIL.search(text, start - 12 if start > 12 else 0, start).group())
     if types is None:
         return 0
     return 1 if pii_type in types else -1
 
 
+# The end of the current clause: the longest tail without a clause break.  Searched between
+# ``start - 12`` and ``start``, it gives what _window_before gives, in one call.
+_CLAUSE_TAIL = re.compile("[^，。；;！!？?\\n\\r、\\x00]*\\Z")
+
+
 @lru_cache(maxsize=16384)
-def _context_of(window: str) -> frozenset[str] | None:
-    """The types named by the nearest context word in the last clause of ``window``."""
-    m = _LAST_BREAK.search(window)
-    return _nearest_context(window[m.end():] if m else window)
-
-
 def _nearest_context(window: str) -> frozenset[str] | None:
     last = None
     for last in _CONTEXT_RE.finditer(window):
@@ -317,9 +319,7 @@ class BankCardDetector(RegexDetector):
         if not 16 <= len(digits) <= 19 or not ck.luhn_valid(digits) or _is_amount(text, start, end):
             return None
         verdict = context_verdict(text, start, self.type)
-        if verdict < 0:
-            return None
-        if self._valid(digits, verdict):
+        if verdict > 0 or verdict == 0 and self._issuer(digits):
             return start, end
         return None
 
@@ -327,8 +327,10 @@ class BankCardDetector(RegexDetector):
     def _valid(digits: str, verdict: int) -> bool:
         if not 16 <= len(digits) <= 19 or not ck.luhn_valid(digits):
             return False
-        if verdict > 0:
-            return True
+        return verdict > 0 or BankCardDetector._issuer(digits)
+
+    @staticmethod
+    def _issuer(digits: str) -> bool:
         # Without a context word, ask for a known issuer prefix: UnionPay 62, Visa 4,
         # Mastercard 51-55/2221-2720, JCB 35, and the 19-digit domestic 95xx cards.
         return (digits.startswith(("62", "4", "35", "95", "60"))
@@ -457,14 +459,21 @@ _LEVEL = {"自治州": 1, "地区": 1, "盟": 1, "市": 1, "新区": 2, "区": 2
           "胡同": 4, "村": 4, "号院": 5, "号": 5, "弄": 5, "小区": 6, "花园": 6, "公寓": 6,
           "大厦": 6, "广场": 6, "家园": 6, "新村": 6, "苑": 6, "园": 6, "城": 6, "号楼": 7,
           "栋": 7, "幢": 7, "座": 7, "单元": 8, "室": 9, "房": 9, "号房": 9, "层": 9, "楼": 9}
-_PROVINCE_ALT = "|".join(sorted(lex.PROVINCE_FULL + lex.PROVINCES, key=len, reverse=True))
-_CITY_ALT = "|".join(sorted(lex.CITIES, key=len, reverse=True))
-# Literal alternatives first: the regex engine then skips quickly to their first characters.
-_ADDR_HEAD = re.compile("|".join(sorted(set(lex.PROVINCE_FULL + lex.PROVINCES + lex.CITIES),
-                                         key=len, reverse=True)))
+# Literal alternatives as a prefix tree (longest first): the regex engine skips quickly to
+# their first characters and picks a branch by one character at a time.
+_ADDR_HEADS = lex.PROVINCE_FULL + lex.PROVINCES + lex.CITIES
+_ADDR_HEAD = re.compile(lex.trie_pattern(_ADDR_HEADS))
+# Still, with some 200 first characters, trying the tree costs the regex engine a test per
+# first character at every common character (本, 十, 上 ...): a two-character filter first.
+_ADDR_HEAD_FILTER = lex.pair_filter(_ADDR_HEADS)
+
+
+def _address_heads(text: str, pos: int, end: int) -> Iterator[re.Match]:
+    """``_ADDR_HEAD.finditer(text, pos, end)``, faster."""
+    return lex.finditer_filtered(_ADDR_HEAD, _ADDR_HEAD_FILTER, text, pos, end)
 _ADDR_PROVINCES = frozenset(lex.PROVINCE_FULL + lex.PROVINCES)
 _ADDR_SUFFIX = re.compile("省|自治区|市")
-_ADDR_CITY = re.compile(f"(?:{_CITY_ALT})市?")
+_ADDR_CITY = re.compile(f"(?:{lex.trie_pattern(lex.CITIES)})市?")
 _ADDR_CONTEXT = re.compile("(?:地址|住址|住在|家住|位于|居住在|居住于|现住|户籍地|籍贯|寄往|送至|送到|"
                            "寄至)[：: \u3000]*")
 
@@ -495,7 +504,7 @@ class AddressDetector(Detector):
     def find(self, text: str, pos: int = 0, endpos: int | None = None) -> Iterator[Span]:
         end = len(text) if endpos is None else endpos
         last = -1
-        for m in _ADDR_HEAD.finditer(text, pos, end):
+        for m in _address_heads(text, pos, end):
             if m.start() < last:
                 continue
             name = m.group()
@@ -547,7 +556,14 @@ _WINDOW_RE = re.compile(
     "[0-9\uff10-\uff19A-Za-z\uff21-\uff3a\uff41-\uff5a+\uff0b@.\uff0e:_%()\uff08\uff09"
     "\\-\uff0d\u2010\u2013\u00a0 ]*"
 )
+# Every window type's accepted span holds one of these (a USCC without digits fails its
+# region code; the others' regexes ask for digits, an @ or a :).
+_WINDOW_KEY = re.compile("[0-9\uff10-\uff19@:]")
 BATCH_SEPARATOR = "\x00"
+
+
+_new_span = partial(tuple.__new__, Span)  # Span from a (start, end, type) tuple, no checks
+_start_of, _end_of = itemgetter(0), itemgetter(1)
 
 
 class PiiEngine:
@@ -571,82 +587,116 @@ class PiiEngine:
         self._window_regexes = [(d, d.regex()) for d in self._window]
         self._combined = re.compile("|".join(
             f"(?P<{d.type}>{d.regex().pattern})" for d in self._window))
+        # When the validator of the type that matched rejects a candidate, only the types after
+        # it in the alternation can match at the same place (those before it did not), so only
+        # they are tried, each with its own regex, in priority order.
+        self._after = {d.type: [(o, o.regex().match, o.accept, o.type)
+                                for o in self._window[i + 1:]]
+                       for i, d in enumerate(self._window)}
+        self._accept = {d.type: (d.accept, self._after[d.type]) for d in self._window}
 
     def detect(self, text: str) -> list[Span]:
         """Return the non-overlapping PII spans in ``text``, sorted by start."""
         if not text:
             return []
-        found: list[Span] = []
-        if self._window:
-            found.extend(self._find_in_windows(text))
+        return list(map(_new_span, self._detect(text)))
+
+    def _detect(self, text: str) -> list[tuple[int, int, str]]:
+        """:meth:`detect` with plain ``(start, end, type)`` tuples."""
+        found: list = self._find_in_windows(text) if self._window else []
         for det in self._text:
             found.extend(det.find(text))
         kept = self._resolve(found)
         if self._person is not None:
-            occupied = {i for k in kept for i in range(k.start, k.end)}
-            names = list(self._person.find(text, occupied=occupied))
+            occupied = bytearray(len(text))
+            for k in kept:
+                occupied[k[0]:k[1]] = b"\x01" * (k[1] - k[0])
+            from bentu.privacy import _person
+
+            names = _person.find_names(text, occupied)
             if names:
-                kept = self._resolve(kept + names)
+                kept.extend([(s, e, "PERSON") for s, e in names])
+                kept = self._resolve(kept)
         return kept
 
-    def _find_in_windows(self, text: str) -> list[Span]:
+    def _find_in_windows(self, text: str) -> list[tuple[int, int, str]]:
         """One combined regex per run of Latin letters and digits; when the validator of the
         type that matched rejects it, the other window types are tried at the same place."""
-        out: list[Span] = []
-        combined = self._combined
+        out: list = []
+        append = out.append
+        finditer = self._combined.finditer
+        accepts = self._accept
+        key = _WINDOW_KEY.search
         for w in _WINDOW_RE.finditer(text):
             ws, we = w.span()
             if we - ws < 7:
                 chunk = w.group()
                 if "@" not in chunk and ":" not in chunk:
                     continue  # too short for any window type but an e-mail or an IPv6 address
-            for m in combined.finditer(text, ws, we):
-                det = self._by_type[m.lastgroup]
-                bounds = det.accept(text, m)
+            elif key(text, ws, we) is None:
+                continue  # every window type needs a digit, an @ or a : (English prose ...)
+            for m in finditer(text, ws, we):
+                kind = m.lastgroup
+                accept, after = accepts[kind]
+                bounds = accept(text, m)
                 if bounds is None:
-                    for other, regex in self._window_regexes:
-                        if other is det:
-                            continue
-                        m2 = regex.match(text, m.start(), we)
+                    at = m.start()
+                    for _det, match, accept2, kind2 in after:
+                        m2 = match(text, at, we)
                         if m2 is not None:
-                            bounds = other.accept(text, m2)
+                            bounds = accept2(text, m2)
                             if bounds is not None:
-                                det = other
+                                kind = kind2
                                 break
-                if bounds is not None:
-                    out.append(Span(bounds[0], bounds[1], det.type))
+                    else:
+                        continue
+                append((bounds[0], bounds[1], kind))
         return out
 
     def detect_batch(self, texts: list[str]) -> list[list[Span]]:
         """:meth:`detect` over many texts in one pass (much faster for short texts)."""
+        return [list(map(_new_span, spans)) for spans in self._detect_batch(texts)]
+
+    def _detect_batch(self, texts: list[str]) -> list[list[tuple[int, int, str]]]:
+        """:meth:`detect_batch` with plain ``(start, end, type)`` tuples."""
         if len(texts) == 1:
-            return [self.detect(texts[0])]
+            return [self._detect(texts[0]) if texts[0] else []]
         starts, pos = [], 0
         for t in texts:
             starts.append(pos)
             pos += len(t) + 1
-        joined = BATCH_SEPARATOR.join(t.replace(BATCH_SEPARATOR, " ") for t in texts)
+        joined = BATCH_SEPARATOR.join(texts)
+        if joined.count(BATCH_SEPARATOR) != len(texts) - 1:  # a text holds the separator
+            joined = BATCH_SEPARATOR.join(t.replace(BATCH_SEPARATOR, " ") for t in texts)
         out: list[list[Span]] = [[] for _ in texts]
-        idx = 0
-        for span in self.detect(joined):
-            while idx + 1 < len(starts) and starts[idx + 1] <= span.start:
-                idx += 1
-            base = starts[idx]
-            out[idx].append(Span(span.start - base, span.end - base, span.type))
+        if not texts:
+            return out
+        idx, base, n = 0, 0, len(starts)
+        nxt = starts[1] if n > 1 else pos + 1
+        row = out[0]
+        for s, e, kind in self._detect(joined):
+            if s >= nxt:
+                while idx + 1 < n and starts[idx + 1] <= s:
+                    idx += 1
+                base = starts[idx]
+                nxt = starts[idx + 1] if idx + 1 < n else pos + 1
+                row = out[idx]
+            row.append((s - base, e - base, kind))
         return out
 
-    def _resolve(self, found: list[Span]) -> list[Span]:
+    def _resolve(self, found: list) -> list:
         found.sort()
-        if all(a.end <= b.start for a, b in zip(found, found[1:])):
+        if not any(map(_gt, map(_end_of, found), map(_start_of, islice(found, 1, None)))):
             return found  # the common case: nothing overlaps
         prio = self._priority
-        found.sort(key=lambda s: (-prio[s.type], -(s.end - s.start), s.start))
-        kept: list[Span] = []
-        taken = bytearray(max(s.end for s in found))
+        found.sort(key=lambda s: (-prio[s[2]], -(s[1] - s[0]), s[0]))
+        kept: list = []
+        taken = bytearray(max(s[1] for s in found))
         for span in found:
-            if not any(taken[span.start:span.end]):
+            start, end = span[0], span[1]
+            if taken.find(1, start, end) < 0:
                 kept.append(span)
-                taken[span.start:span.end] = b"\x01" * (span.end - span.start)
+                taken[start:end] = b"\x01" * (end - start)
         kept.sort()
         return kept
 

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 
 from bentu.errors import ConfigError
 
-__all__ = ["Augment", "hflip_tta"]
+__all__ = ["Augment"]
 
 
 @dataclass(frozen=True)
@@ -90,8 +90,3 @@ class Augment:
             bright = (u() * self.brightness).view(b, 1, 1, 1)
             x = (x - mean) * c + mean + bright
         return x
-
-
-def hflip_tta(model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """Test-time augmentation: mean of the logits of ``x`` and its horizontal mirror."""
-    return 0.5 * (model(x) + model(x.flip(-1)))
