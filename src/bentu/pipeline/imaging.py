@@ -339,6 +339,30 @@ def _mean_std(data: ImageSplits) -> tuple[float, float]:
 # -- the run ------------------------------------------------------------------------------------
 
 
+def _privacy_record(ctx, data) -> None:
+    """privacy.json for image data: what personal information the model's inputs can carry.
+
+    The loaders keep pixel arrays and labels only: DICOM headers (patient name, ID, dates,
+    institution) are never read into the dataset, and MedMNIST files hold no metadata. Text burnt
+    into the pixels is not scanned, which the record says.
+    """
+    report = {
+        "version": 1, "pii": ctx.recipe.privacy.pii, "deidentified": ctx.recipe.privacy.pii == "auto",
+        "key_source": None, "policy": "images: pixel arrays and labels only",
+        "columns": {
+            "image": {"class": "sensitive", "pii_types": {}, "operator": {"op": "none"},
+                      "note": "health data (PIPL Art. 28); metadata discarded at load, pixels kept"},
+            "label": {"class": "sensitive", "pii_types": {}, "operator": {"op": "none"}, "note": "diagnosis"},
+        },
+        "metadata": "DICOM headers and file names are not kept; MedMNIST .npz files carry none",
+        "limitations": ["Text burnt into image pixels (e.g. names on scans) is not detected."],
+        "k_anonymity": None,
+    }
+    ctx.write_json("privacy.json", report)
+    ctx.audit.append("privacy_gate", params={"pii": report["pii"], "kind": "image"},
+                     outputs={"privacy": ctx.dir / "privacy.json"})
+
+
 def run(ctx) -> None:
     """Run the imaging application for ``ctx.recipe`` and write its outputs into ``ctx.dir``.
 
@@ -363,6 +387,7 @@ def run(ctx) -> None:
     p_prof = ctx.write_json("data_profile.json", profile)
     ctx.audit.append("load_data", params={"source": cfg.source, "dataset": rc.data.dataset, "sha256": data.sha256},
                      inputs={"data": data.source}, outputs={"data_profile": p_prof})
+    _privacy_record(ctx, data)
     sets = _datasets(data, prep, r.augment)
     y_val, y_test = sets["val"].y.numpy(), sets["test"].y.numpy()
 
