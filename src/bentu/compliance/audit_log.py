@@ -33,6 +33,7 @@ from importlib import metadata
 from pathlib import Path, PurePath
 from typing import Any
 
+from bentu.data.io import sha256_file
 from bentu.errors import DataError
 
 try:  # POSIX only; on other systems appends are not locked against other processes.
@@ -54,7 +55,6 @@ __all__ = [
 
 AUDIT_FILE = "audit.jsonl"
 GENESIS_HASH = "0" * 64
-_CHUNK = 1 << 20
 
 # Problem messages (English, Chinese). Tests check them word for word.
 MSG_EMPTY = ("audit.jsonl has no entries", "audit.jsonl 中没有任何记录")
@@ -113,15 +113,6 @@ def canonical_json(obj: Any) -> bytes:
 def _entry_hash(entry: dict) -> str:
     body = {k: v for k, v in entry.items() if k != "hash"}
     return hashlib.sha256(canonical_json(body)).hexdigest()
-
-
-def sha256_file(path: Path) -> str:
-    """Return the hex SHA-256 of a file, read in 1 MiB chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(_CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _dir_manifest(path: Path) -> list[tuple[str, str]]:
