@@ -30,7 +30,8 @@ def compliance_section(ctx: RunContext, compliance: dict) -> None:
     rows = compliance_summary(compliance, ctx.lang)
     counts = compliance.get("summary", {})
     if counts:
-        s.kv({k: v for k, v in counts.items() if not isinstance(v, (dict, list))})
+        zh = {"pass": "通过", "fail": "不通过", "needs_human_review": "需人工复核", "not_applicable": "不适用", "total": "合计"}
+        s.kv({ctx.tr(k, zh.get(k, k)): v for k, v in counts.items() if not isinstance(v, (dict, list))})
     if rows:
         header = list(rows[0].keys())
         s.table(header, [[row[h] for h in header] for row in rows])

@@ -421,7 +421,10 @@ def _compress(ctx, model, X, Y) -> None:
         lat = v.get("latency", {})
         rows.append([name, v.get("size_bytes"), *(_lat(lat, b, q) for b, q in (("1", "p50"), ("1", "p99"), ("256", "p50"), ("256", "p99"))),
                      v.get("metric"), v.get("metric_delta")])
-    s.table([tr("variant", "版本"), *keys], rows)
+    zh = {"size_bytes": "文件字节", "p50_ms_b1": "p50 毫秒（批量 1）", "p99_ms_b1": "p99 毫秒（批量 1）",
+          "p50_ms_b256": "p50 毫秒（批量 256）", "p99_ms_b256": "p99 毫秒（批量 256）", "metric": "AUC",
+          "metric_delta": "AUC 变化"}
+    s.table([tr("variant", "版本"), *(tr(k, zh[k]) for k in keys)], rows)
     s.paragraph(tr(f"Chosen for serving: {result.get('chosen')} — {result.get('reason')}",
                    f"用于部署的版本：{result.get('chosen')} —— {result.get('reason_zh') or result.get('reason')}"))
 

@@ -140,8 +140,19 @@ def train_sequence_model(ctx, name: str, params: dict, train: Interactions, val:
     if name == "sakt":
         params.setdefault("max_len", max_len)
     model = create_model(name, **params)
-    trainer = _trainer(ctx, f"{name}").fit(model, SequenceDataset(train, max_len), SequenceDataset(val, max_len))
+    trainer = _trainer(ctx, f"{name}").fit(model, _dataset(train, max_len), _dataset(val, max_len))
     return model, trainer, params
+
+
+def _dataset(data: Interactions, max_len: int, **kw) -> SequenceDataset:
+    """``SequenceDataset`` windowed at ``max_len`` but padded only to the longest sequence.
+
+    When every sequence fits in one window (e.g. 50 answers with ``max_len`` 200), padding to
+    ``max_len`` would only add masked steps: the windows, and every real step's prediction, are
+    the same, but the LSTM and attention would run over 4x (16x) as many steps.
+    """
+    longest = max((len(e) for e in data.exercises), default=1)
+    return SequenceDataset(data, max(1, min(int(max_len), longest)), **kw)
 
 
 def _concepts_or_identity(data: Interactions) -> np.ndarray:
@@ -175,8 +186,8 @@ def heldout_comparison(ctx, main_name: str, main_params: dict, train, val, test,
     held_arr = np.array(sorted(held))
     tr, va = _drop_exercises(train, held_arr), _drop_exercises(val, held_arr)
     mask = np.isin(np.arange(train.n_exercises), held_arr)
-    test_held = SequenceDataset(test, max_len, loss_mask=mask)
-    test_seen = SequenceDataset(test, max_len, loss_mask=~mask)
+    test_held = _dataset(test, max_len, loss_mask=mask)
+    test_seen = _dataset(test, max_len, loss_mask=~mask)
     out = {"heldout_exercises": held_arr.tolist(), "train_answers": tr.n_answers, "models": {}}
     for label, name, params in (("without_graph", main_name, main_params),
                                 ("graph", "graph_dkt", dict(cfg.graph_params))):
@@ -212,7 +223,7 @@ def run(ctx) -> None:
     privacy = _privacy(ctx, data)  # before any subset is taken, so every copy carries pseudonyms
     train, val, test = (data.subset(idx[k]) for k in ("train", "val", "test"))
     max_len = cfg.max_len
-    test_ds = SequenceDataset(test, max_len)
+    test_ds = _dataset(test, max_len)
 
     # baselines (fit on training students only)
     baselines = {}
@@ -229,7 +240,7 @@ def run(ctx) -> None:
         params = recipe.model.params() if name == recipe.model.name else dict(cfg.challenger_params.get(name, {}))
         model, trainer, full_params = train_sequence_model(ctx, name, params, train, val, max_len)
         p, y, owner = predict_steps(model, test_ds)
-        pv, yv, _ = predict_steps(model, SequenceDataset(val, max_len))
+        pv, yv, _ = predict_steps(model, _dataset(val, max_len))
         models[name] = {"params": {k: v for k, v in full_params.items() if k != "concept_of"},
                         "test": question_metrics(y, p), "val": question_metrics(yv, pv),
                         "best_epoch": trainer.best_epoch_, "train_seconds": trainer.train_seconds_,
