@@ -74,7 +74,7 @@ def test_breastmnist_run_writes_every_output(tmp_path, tiny_root):
     assert "假阴性" in str(ctx.report.sections[1].blocks[0].content)
     assert ctx.evidence["metrics"]["auc"] == m["test"]["auc"]
     # A second run with the same pretraining settings reuses the source model from the cache.
-    ctx2 = _ctx(tmp_path / "again", tiny_root, ["imaging.compare_scratch=false", "imaging.data_volume=[1.0]",
+    ctx2 = _ctx(tmp_path / "again", tiny_root, ["imaging.compare_scratch=false", "imaging.data_volume=[1.0]", "imaging.ensemble=1",
                                                  "audit.explain=null", "imaging.onnx=false"])
     run(ctx2)
     t2 = json.loads((ctx2.dir / "metrics.json").read_text())["transfer"]
@@ -88,7 +88,7 @@ def test_transfer_from_weights_file_and_seed(tmp_path, tiny_root):
     aucs = []
     for seed in (0, 1):
         ctx = _ctx(tmp_path / str(seed), tiny_root, [f"transfer.from={w}", "transfer.freeze=[stem]",
-                                                       "imaging.compare_scratch=false", "imaging.data_volume=[1.0]",
+                                                       "imaging.compare_scratch=false", "imaging.data_volume=[1.0]", "imaging.ensemble=1",
                                                        f"train.seed={seed}", "audit.explain=null", "imaging.onnx=false"])
         run(ctx)
         m = json.loads((ctx.dir / "metrics.json").read_text())
@@ -148,3 +148,18 @@ def test_png_folder_source(tmp_path):
     assert prof["label_names"] == ["normal", "tumour"] and prof["image_size"] == [28, 28]
     assert prof["counts"]["test"] == {"normal": 2, "tumour": 2}
     assert json.loads((ctx.dir / "metrics.json").read_text())["positive_class"] == "tumour"
+
+
+def test_choose_threshold_accuracy_plateau():
+    """Small validation sets: the accuracy rule is smoothed over neighbouring thresholds (a plateau)."""
+    from bentu.pipeline.imaging import SMOOTH_BELOW
+
+    rng = np.random.default_rng(0)
+    y = (rng.random(78) < 0.27).astype(int)
+    p = np.clip(0.3 * y + rng.random(78) * 0.7, 0, 1)
+    plain = choose_threshold(y, p, "accuracy", smooth=0)
+    best = max(clinical_metrics(y, p, t)["accuracy"] for t in np.unique(p))
+    assert clinical_metrics(y, p, plain)["accuracy"] == pytest.approx(best)
+    assert choose_threshold(y, p, "accuracy") == choose_threshold(y, p, "accuracy", smooth=78 // 15)
+    big = np.arange(SMOOTH_BELOW) % 2
+    assert choose_threshold(big, big * 0.5 + 0.2, "accuracy") == choose_threshold(big, big * 0.5 + 0.2, "accuracy", smooth=0)

@@ -81,3 +81,25 @@ def test_padding_does_not_change_real_steps():
     p30, _, _ = predict_steps(model, SequenceDataset(data, max_len=30))
     p50, _, _ = predict_steps(model, SequenceDataset(data, max_len=50))  # 20 padded steps per row
     np.testing.assert_allclose(p30, p50, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_pipeline_pads_to_longest_sequence_without_changing_predictions(name):
+    """The pipeline pads only to the longest sequence (not ``max_len``): same windows, same predictions."""
+    from bentu.pipeline.learning import _dataset
+
+    torch.manual_seed(0)
+    data = _data()  # 30 answers per student
+    params = {**MODELS[name], "n_exercises": data.n_exercises}
+    if name == "graph_dkt":
+        params["concept_of"] = data.concept_of.tolist()
+    model = create_model(name, **params).eval()
+    short, full = _dataset(data, 200), SequenceDataset(data, 200)
+    assert short.exercises.shape == (len(data), 30) and full.exercises.shape == (len(data), 200)
+    p_short, y_short, o_short = predict_steps(model, short)
+    p_full, y_full, o_full = predict_steps(model, full)
+    np.testing.assert_array_equal(y_short, y_full)
+    np.testing.assert_array_equal(o_short, o_full)
+    np.testing.assert_allclose(p_short, p_full, atol=1e-5)
+    # sequences longer than max_len are still cut into max_len windows
+    assert _dataset(data, 16).exercises.shape == SequenceDataset(data, 16).exercises.shape

@@ -42,6 +42,7 @@ __all__ = ["run", "choose_threshold", "clinical_metrics", "subsample"]
 
 log = logging.getLogger(__name__)
 
+SMOOTH_BELOW = 200  # validation sets smaller than this get a smoothed accuracy rule (choose_threshold)
 HEAD_PREFIX = "head."  # the classifier head is re-initialised when transferring between tasks
 
 
@@ -59,7 +60,8 @@ class _Prep:
 # -- evaluation helpers (pure functions, tested on their own) ---------------------------------
 
 
-def choose_threshold(y: np.ndarray, p: np.ndarray, rule: str = "accuracy", target_sensitivity: float = 0.9) -> float:
+def choose_threshold(y: np.ndarray, p: np.ndarray, rule: str = "accuracy", target_sensitivity: float = 0.9,
+                     smooth: int | None = None) -> float:
     """Pick a decision threshold on validation scores.
 
     Parameters
@@ -68,6 +70,12 @@ def choose_threshold(y: np.ndarray, p: np.ndarray, rule: str = "accuracy", targe
         Maximise accuracy, maximise Youden's J (sensitivity + specificity − 1), or take the
         highest threshold whose sensitivity reaches ``target_sensitivity``. Ties are broken by
         the middle of the tied range.
+    smooth : int or None
+        ``accuracy`` rule only: average the validation accuracy over ``smooth`` neighbouring
+        candidate thresholds on each side before taking the maximum, so the threshold sits on a
+        plateau rather than on an isolated spike of a few images. ``None`` (default):
+        ``len(y) // 15`` for validation sets under :data:`SMOOTH_BELOW` images (±5 thresholds for
+        BreastMNIST's 78), none for larger ones.
     """
     y = np.asarray(y).astype(int)
     p = np.asarray(p, dtype=float)
@@ -80,6 +88,9 @@ def choose_threshold(y: np.ndarray, p: np.ndarray, rule: str = "accuracy", targe
     sens, spec = tp / pos, tn / neg
     if rule == "accuracy":
         score = (tp + tn) / len(y)
+        k = (len(y) // 15 if len(y) < SMOOTH_BELOW else 0) if smooth is None else int(smooth)
+        if k > 0 and len(score) > 1:  # moving average over ±k candidates, edges repeated
+            score = np.convolve(np.pad(score, k, mode="edge"), np.ones(2 * k + 1) / (2 * k + 1), mode="valid")
     elif rule == "youden":
         score = sens + spec - 1
     elif rule == "target_sensitivity":
