@@ -117,6 +117,8 @@ class FederatedCfg(_Section):
 class TransferCfg(_Section):
     from_: str | None = Field(None, alias="from")
     freeze: list[str] = Field(default_factory=list)
+    # Transfer only parameters under these names (e.g. [stem, stages.0]); None: every layer but the head.
+    layers: list[str] | None = None
 
 
 class CompressCfg(_Section):
@@ -178,7 +180,10 @@ class ImagingCfg(_Section):
     balance: Literal["pos_weight", "none"] = "pos_weight"  # class-imbalance handling in the loss
     warmup_epochs: float = Field(1.0, ge=0)
     tta: bool = True  # average the logits of each image and its horizontal mirror
-    ensemble: int = Field(1, ge=1, le=10)  # models from consecutive seeds, logits averaged
+    ensemble: int = Field(1, ge=1, le=10)  # models of seeds seed, seed+1000, ... (bentu.models.ensemble), logits averaged
+    # the deployed arm: transfer, scratch, auto (the arm whose first model scores higher on validation
+    # AUC), or None: transfer when transfer.from is set, else scratch
+    primary: Literal["auto", "transfer", "scratch"] | None = None
     operating_point: Literal["accuracy", "youden", "target_sensitivity"] = "accuracy"  # chosen on val
     target_sensitivity: float = Field(0.9, gt=0, le=1)
     pretrain_epochs: int = Field(10, ge=1)  # when transfer.from names a source dataset
@@ -203,6 +208,16 @@ class ImagingCfg(_Section):
 class LearningCfg(_Section):
     """Settings of the learning application (see bentu.pipeline.learning and docs/learning.md)."""
 
+    class TrainOverride(_Section):
+        """Trainer settings of one challenger; unset fields come from the recipe's train section."""
+
+        optimizer: Literal["adam", "adamw", "sgd", "rmsprop"] | None = None
+        lr: float | None = Field(None, gt=0)
+        weight_decay: float | None = Field(None, ge=0)
+        epochs: int | None = Field(None, ge=1)
+        batch_size: int | None = Field(None, ge=1)
+        patience: int | None = Field(None, ge=1)
+
     source: Literal["simulator", "dkt_synthetic", "assistments2009", "pykt"] = "simulator"
     concepts: int = Field(5, ge=1)  # dkt_synthetic: 2 or 5 (file family); simulator: hidden concepts
     version: int = Field(0, ge=0, le=19)  # dkt_synthetic file version v0..v19
@@ -215,8 +230,11 @@ class LearningCfg(_Section):
     learn_rate: float = Field(0.15, ge=0)  # simulator: largest skill gain per answer
     sim_seed: int = 0  # simulator: exercise bank and cohort seed
     max_len: int = Field(200, ge=2)  # window length of the locked protocol
+    ensemble: int = Field(1, ge=1, le=10)  # each model = mean logit of this many seeds (seed, seed+1000, ...)
     challengers: list[str] = Field(default_factory=lambda: ["sakt"])
     challenger_params: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    # per-challenger Trainer settings that differ from the train section (e.g. {sakt: {lr: 2.0e-3}})
+    challenger_train: dict[str, "LearningCfg.TrainOverride"] = Field(default_factory=dict)
     baselines: list[Literal["marginal", "per_skill", "running_accuracy"]] = Field(
         default_factory=lambda: ["marginal", "per_skill", "running_accuracy"]
     )

@@ -10,7 +10,7 @@ import onnxruntime as ort
 import pytest
 import torch
 
-from bentu.errors import DataError
+from bentu.errors import ConfigError, DataError
 from bentu.models import create_model
 from bentu.pipeline._context import RunContext
 from bentu.pipeline.imaging import choose_threshold, clinical_metrics, run, subsample
@@ -87,15 +87,39 @@ def test_transfer_from_weights_file_and_seed(tmp_path, tiny_root):
     w = save_weights(create_model("resnet_small", width=4, blocks=[1, 1]), tmp_path / "other-hospital.safetensors")
     aucs = []
     for seed in (0, 1):
-        ctx = _ctx(tmp_path / str(seed), tiny_root, [f"transfer.from={w}", "transfer.freeze=[stem]",
+        ctx = _ctx(tmp_path / str(seed), tiny_root, [f"transfer.from={w}", "transfer.freeze=[stem]", "transfer.layers=[stem]",
                                                        "imaging.compare_scratch=false", "imaging.data_volume=[1.0]", "imaging.ensemble=1",
                                                        f"train.seed={seed}", "audit.explain=null", "imaging.onnx=false"])
         run(ctx)
         m = json.loads((ctx.dir / "metrics.json").read_text())
         assert m["transfer"]["kind"] == "weights_file" and m["transfer"]["freeze"] == ["stem"]
+        assert m["transfer"]["layers"] == ["stem"] and m["transfer"]["tensors_transferred"] == 6  # conv + 5 of bn
         assert list(m["arms"]) == ["transfer"] and m["seed"] == seed
         aucs.append(torch.load(ctx.dir / "model" / "model.pt")["state_dict"]["model.head.2.weight"])
     assert not torch.equal(aucs[0], aucs[1])  # another seed, other weights
+
+
+def test_primary_arm_can_be_chosen_on_validation(tmp_path, tiny_root):
+    w = save_weights(create_model("resnet_small", width=4, blocks=[1, 1]), tmp_path / "other-hospital.safetensors")
+    ctx = _ctx(tmp_path, tiny_root, [f"transfer.from={w}", "imaging.primary=auto", "imaging.ensemble=2",
+                                     "imaging.data_volume=[1.0]", "audit.explain=null", "imaging.onnx=false"])
+    run(ctx)
+    m = json.loads((ctx.dir / "metrics.json").read_text())
+    choice = m["primary_choice"]
+    assert set(choice["val_auc"]) == {"transfer", "scratch"} and choice["chosen_on"] == "val"
+    assert m["primary"] == choice["chosen"] == max(choice["val_auc"], key=choice["val_auc"].get)
+    other = ({"transfer", "scratch"} - {m["primary"]}).pop()
+    # the deployed arm has the ensemble's 2 members (seeds 0 and 1000); the other arm one model
+    assert [r["seed"] for r in m["arms"][m["primary"]]["runs"]] == [0, 1000]
+    assert [r["seed"] for r in m["arms"][other]["runs"]] == [0]
+
+
+def test_primary_arm_that_is_not_trained_is_a_config_error(tmp_path, tiny_root):
+    ctx = _ctx(tmp_path, tiny_root, ["transfer.from=null", "imaging.primary=transfer"])
+    with pytest.raises(ConfigError) as err:
+        run(ctx)
+    assert str(err.value) == "imaging.primary is 'transfer' but this run trains only scratch (set transfer.from)."
+    assert not (ctx.dir / "metrics.json").exists()
 
 
 def test_missing_data_names_path(tmp_path):

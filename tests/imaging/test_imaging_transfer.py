@@ -9,7 +9,7 @@ from bentu.datasets.images import ImageDataset
 from bentu.errors import ConfigError, DataError
 from bentu.models import create_model
 from bentu.train.augment import Augment
-from bentu.train.transfer import FineTuneTrainer, freeze, load_weights, save_weights
+from bentu.train.transfer import FineTuneTrainer, freeze, load_weights, save_weights, select_layers
 
 
 @pytest.mark.parametrize("suffix", [".safetensors", ".pt"])
@@ -51,6 +51,20 @@ def test_freeze_prefixes():
     assert str(e.value) == (
         "transfer.freeze: no parameter name starts with 'backbone'. Top-level modules of the model: head, stages, "
         "stem (deeper names like 'stages.0' work too)."
+    )
+
+
+def test_select_layers_keeps_only_named_prefixes():
+    state = create_model("resnet_small", width=4, blocks=[1, 1]).state_dict()
+    kept = select_layers(state, ["stem", "stages.0"])
+    assert kept and all(k.startswith(("stem.", "stages.0.")) for k in kept)
+    assert "stages.0.conv1.weight" in kept and not any(k.startswith(("stages.1.", "head.")) for k in kept)
+    assert select_layers(state, ["stages.1."]).keys() == {k for k in state if k.startswith("stages.1.")}
+    with pytest.raises(ConfigError) as e:
+        select_layers(state, ["stage.0"])
+    assert str(e.value) == (
+        "transfer.layers: no pretrained tensor name starts with 'stage.0'. Top-level names in the weights: head, "
+        "stages, stem (deeper names like 'stages.0' work too)."
     )
 
 

@@ -11,7 +11,12 @@ from bentu.audit.kt_eval import BASELINES, SequenceDataset, evaluate_model, pred
 from bentu.datasets.student_sim import StudentSimulator
 from bentu.models import create_model
 
-MODELS = {"dkt": {"hidden": 16, "embed": 8}, "sakt": {"d_model": 16, "heads": 2}, "graph_dkt": {"embed": 8, "hidden": 16}}
+MODELS = {  # label: (registry name, parameters)
+    "dkt": ("dkt", {"hidden": 16, "embed": 8}),
+    "sakt": ("sakt", {"d_model": 16, "heads": 2}),
+    "sakt_exercise_keys": ("sakt", {"d_model": 16, "heads": 2, "exercise_keys": True}),
+    "graph_dkt": ("graph_dkt", {"embed": 8, "hidden": 16}),
+}
 T_CUT = 12  # steps 0..T_CUT-1 are "the past"; the rest is shuffled
 
 
@@ -38,7 +43,7 @@ def _shuffle_future(data, rng, flip_present: bool):
 def test_model_predictions_ignore_present_and_future(name):
     torch.manual_seed(0)
     data = _data()
-    model = create_model(name, n_exercises=data.n_exercises, **MODELS[name]).eval()
+    model = create_model(MODELS[name][0], n_exercises=data.n_exercises, **MODELS[name][1]).eval()
     ds = SequenceDataset(data, max_len=30)
     shuffled = SequenceDataset(_shuffle_future(data, np.random.default_rng(0), flip_present=True), max_len=30)
     with torch.no_grad():
@@ -52,7 +57,7 @@ def test_model_predictions_ignore_present_and_future(name):
 def test_metric_over_the_past_is_unchanged_when_the_future_is_shuffled(name):
     torch.manual_seed(0)
     data = _data()
-    model = create_model(name, n_exercises=data.n_exercises, **MODELS[name]).eval()
+    model = create_model(MODELS[name][0], n_exercises=data.n_exercises, **MODELS[name][1]).eval()
     shuffled = _shuffle_future(data, np.random.default_rng(1), flip_present=False)
 
     def past_only(d):
@@ -90,10 +95,10 @@ def test_pipeline_pads_to_longest_sequence_without_changing_predictions(name):
 
     torch.manual_seed(0)
     data = _data()  # 30 answers per student
-    params = {**MODELS[name], "n_exercises": data.n_exercises}
+    params = {**MODELS[name][1], "n_exercises": data.n_exercises}
     if name == "graph_dkt":
         params["concept_of"] = data.concept_of.tolist()
-    model = create_model(name, **params).eval()
+    model = create_model(MODELS[name][0], **params).eval()
     short, full = _dataset(data, 200), SequenceDataset(data, 200)
     assert short.exercises.shape == (len(data), 30) and full.exercises.shape == (len(data), 200)
     p_short, y_short, o_short = predict_steps(model, short)

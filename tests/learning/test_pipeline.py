@@ -93,3 +93,35 @@ def test_student_ids_are_pseudonymised_and_groups_audited(ctx_factory):
 
     recs = recommend(load_run_model(ctx.dir), [(0, 1), (3, 0)], catalogue_from_run(ctx.dir), k=2)
     assert len(recs) == 2 and all(r["concept"] in ("C0", "C1") for r in recs)
+
+
+def test_ensemble_run_averages_independent_seeds_and_reloads(ctx_factory):
+    """learning.ensemble=2: each model is two members (seeds s, s+1000); model.pt reloads as that ensemble."""
+    ctx = ctx_factory("learning", ["learning.students=80", "learning.length=12", "learning.exercises=8",
+                                   "learning.concepts=2", "learning.graph=false", "learning.recommend=false",
+                                   "learning.ensemble=2", "train.epochs=3", "train.seed=4",
+                                   "learning.challenger_train={sakt: {lr: 0.005, epochs: 2}}"])
+    run(ctx)
+    metrics = json.loads((ctx.dir / "metrics.json").read_text())
+    dkt, sakt = metrics["models"]["dkt"], metrics["models"]["sakt"]
+    assert dkt["ensemble"] == 2 and dkt["seeds"] == [4, 1004] and len(dkt["best_epoch"]) == 2
+    assert 0 < dkt["single_test"]["auc"] <= 1 and dkt["single_test"]["n"] == dkt["test"]["n"]
+    assert dkt["train_overrides"] == {} and sakt["train_overrides"] == {"lr": 0.005, "epochs": 2}
+    assert all(e <= 2 for e in sakt["best_epoch"])  # the challenger's own epoch budget was used
+    # "best model" is chosen on the validation students, never on the test split
+    assert metrics["best_model"] == max(metrics["models"], key=lambda n: metrics["models"][n]["val"]["auc"])
+    from bentu.inference.recommend import load_run_model
+    from bentu.models.ensemble import LogitEnsemble
+
+    model = load_run_model(ctx.dir)
+    assert isinstance(model, LogitEnsemble) and len(model.members) == 2
+    assert metrics["onnx_parity"]["passed"]
+
+
+def test_misspelt_challenger_train_key_names_the_key():
+    from bentu.errors import RecipeError
+    from bentu.recipe import load_recipe
+
+    with pytest.raises(RecipeError) as err:
+        load_recipe("learning-dkt-synthetic", ["learning.challenger_train={sakt: {lrr: 0.002}}"])
+    assert "unknown key 'learning.challenger_train.sakt.lrr'. Did you mean 'lr'?" in err.value.en

@@ -39,7 +39,13 @@ def load_run_model(run_dir) -> nn.Module:
             f"{path} 不存在：{run_dir} 不是已完成的 learning 运行目录。",
         )
     saved = torch.load(path, map_location="cpu", weights_only=False)
-    model = create_model(saved["name"], **saved["params"])
+    n = int(saved.get("ensemble", 1))
+    if n > 1:
+        from bentu.models.ensemble import LogitEnsemble
+
+        model: nn.Module = LogitEnsemble([create_model(saved["name"], **saved["params"]) for _ in range(n)])
+    else:
+        model = create_model(saved["name"], **saved["params"])
     model.load_state_dict(saved["state_dict"])
     return model.eval()
 

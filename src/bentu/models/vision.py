@@ -12,6 +12,7 @@ from torch import nn
 
 from bentu.errors import ConfigError
 from bentu.models._registry import register_model
+from bentu.models.ensemble import LogitEnsemble
 
 __all__ = ["ResNetSmall", "CBAM", "BasicBlock", "FlipTTA", "LogitEnsemble", "GRADCAM_LAYER"]
 
@@ -109,17 +110,6 @@ class FlipTTA(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return 0.5 * (self.model(x) + self.model(torch.flip(x, dims=[3])))  # (b,)
-
-
-class LogitEnsemble(nn.Module):
-    """Mean logit of several models (e.g. the same architecture trained from different seeds)."""
-
-    def __init__(self, models: Sequence[nn.Module]):
-        super().__init__()
-        self.members = nn.ModuleList(models)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.stack([m(x) for m in self.members]).mean(dim=0)  # (b,)
 
 
 def _check(in_channels: int, image_size: int, width: int, blocks: Sequence[int]) -> None:

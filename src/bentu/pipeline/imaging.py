@@ -33,10 +33,13 @@ from bentu.datasets.images import ImageDataset, ImageSplits, load_dicom_folder, 
 from bentu.datasets.medmnist import load_medmnist, medmnist_path
 from bentu.errors import ConfigError, DataError
 from bentu.models import create_model, get_entry
-from bentu.models.vision import FlipTTA, LogitEnsemble
+from bentu.models.ensemble import LogitEnsemble, member_seeds
+from bentu.models.vision import FlipTTA
 from bentu.recipe import ImagingCfg
 from bentu.train.augment import Augment
-from bentu.train.transfer import WEIGHT_SUFFIXES, FineTuneTrainer, freeze, load_weights, read_weights, save_weights
+from bentu.train.transfer import (
+    WEIGHT_SUFFIXES, FineTuneTrainer, freeze, load_weights, read_weights, save_weights, select_layers,
+)
 
 __all__ = ["run", "choose_threshold", "clinical_metrics", "subsample"]
 
@@ -275,7 +278,11 @@ def _pretrain(run: _Run, prep: _Prep) -> tuple[dict | None, dict]:
         source = load_medmnist(path)
         state, info = _pretrain_source(run, prep, src, source, path)
     state = {k: v for k, v in state.items() if not k.startswith(HEAD_PREFIX)}
+    if run.rc.transfer.layers is not None:
+        state = select_layers(state, run.rc.transfer.layers)
     info["freeze"] = list(run.rc.transfer.freeze)
+    info["layers"] = run.rc.transfer.layers
+    info["tensors_transferred"] = len(state)
     return state, info
 
 
@@ -402,25 +409,41 @@ def run(ctx) -> None:
     sets = _datasets(data, prep, r.augment)
     y_val, y_test = sets["val"].y.numpy(), sets["test"].y.numpy()
 
-    init, transfer_info = _pretrain(r, prep)
-    arms = (["transfer"] if init is not None else []) + (["scratch"] if (cfg.compare_scratch or init is None) else [])
-    primary = arms[0]
-    models: dict[str, list[nn.Module]] = {}
-    histories: dict[str, list] = {}
-    for arm in arms:
+    has_transfer = bool(rc.transfer.from_)
+    arms = (["transfer"] if has_transfer else []) + (["scratch"] if (cfg.compare_scratch or not has_transfer) else [])
+    if cfg.primary not in (None, "auto", *arms):
+        raise ConfigError(
+            f"imaging.primary is {cfg.primary!r} but this run trains only {', '.join(arms)} "
+            f"({'set transfer.from' if cfg.primary == 'transfer' else 'set imaging.compare_scratch: true'}).",
+            f"imaging.primary 为 {cfg.primary!r}，但本次运行只训练 {', '.join(arms)}"
+            f"（{'请设置 transfer.from' if cfg.primary == 'transfer' else '请设置 imaging.compare_scratch: true'}）。",
+        )
+    init, transfer_info = _pretrain(r, prep)  # after the checks: pretraining can take minutes
+    models: dict[str, list[nn.Module]] = {arm: [] for arm in arms}
+    histories: dict[str, list] = {arm: [] for arm in arms}
+    seeds = member_seeds(rc.train.seed, cfg.ensemble)
+
+    def train_member(arm: str, seed: int) -> None:
         t0 = time.perf_counter()
-        models[arm], histories[arm] = [], []
-        # The deployed (primary) model may be an ensemble; comparison arms are single models.
-        for k in range(cfg.ensemble if arm == primary else 1):
-            seed = rc.train.seed + k
-            m, tr = r.train(prep, sets["train"], sets["val"], seed=seed, init=init if arm == "transfer" else None,
-                            epochs=rc.train.epochs, description=f"{arm} seed {seed}")
-            models[arm].append(m)
-            histories[arm].append({"seed": seed, "best_epoch": tr.best_epoch_, "val_auc": tr.best_score_,
-                                   "epochs_run": len(tr.history_)})
-        r.timings[f"train_{arm}_s"] = time.perf_counter() - t0
+        m, tr = r.train(prep, sets["train"], sets["val"], seed=seed, init=init if arm == "transfer" else None,
+                        epochs=rc.train.epochs, description=f"{arm} seed {seed}")
+        models[arm].append(m)
+        histories[arm].append({"seed": seed, "best_epoch": tr.best_epoch_, "val_auc": tr.best_score_,
+                               "epochs_run": len(tr.history_)})
+        r.timings[f"train_{arm}_s"] = r.timings.get(f"train_{arm}_s", 0.0) + time.perf_counter() - t0
+
+    for arm in arms:  # one model per arm (seed = train.seed): the like-for-like comparison
+        train_member(arm, seeds[0])
+    # The deployed (primary) arm: fixed, or the one whose model scores higher on validation data.
+    primary = {None: arms[0], "auto": max(arms, key=lambda a: histories[a][0]["val_auc"])}.get(cfg.primary, cfg.primary)
+    for seed in seeds[1:]:  # the rest of the deployed ensemble
+        train_member(primary, seed)
+    for arm in arms:
         ctx.audit.append(f"train_{arm}", params={"model": rc.model.name, **r.model_params(prep),
                                                  "train": rc.train.model_dump(), "runs": histories[arm]})
+    choice = {"rule": cfg.primary or "first arm", "chosen": primary, "chosen_on": "val",
+              "val_auc": {a: histories[a][0]["val_auc"] for a in arms}}
+    ctx.audit.append("choose_primary", params=choice)
 
     # Operating point on validation only, then the test split.
     def evaluate(members: list[nn.Module]) -> dict:
@@ -467,7 +490,7 @@ def run(ctx) -> None:
     cam_index = _explain(r, data, sets, main, prep, pos_name)
 
     metrics = {
-        "test": main["test"], "val": main["val"], "primary": primary, "positive_class": pos_name,
+        "test": main["test"], "val": main["val"], "primary": primary, "primary_choice": choice, "positive_class": pos_name,
         "operating_point": {"rule": cfg.operating_point, "target_sensitivity": cfg.target_sensitivity,
                             "chosen_on": "val", "threshold": main["val"]["threshold"]},
         "arms": {a: {"test": evals[a]["test"], "val": evals[a]["val"], "runs": histories[a]} for a in arms},
@@ -495,8 +518,8 @@ def _data_volume(r: _Run, prep: _Prep, sets, init, arms, models) -> list[dict]:
     for frac in cfg.data_volume:
         for arm in arms:
             aucs = []
-            for s in range(cfg.data_volume_seeds):
-                seed = rc.train.seed + s
+            # independent seeds (as for ensemble members): runs of seeds 0, 1, 2 share no subset
+            for s, seed in enumerate(member_seeds(rc.train.seed, cfg.data_volume_seeds)):
                 if frac == 1.0 and s < len(models[arm]):
                     m = models[arm][s]
                 else:
@@ -510,7 +533,7 @@ def _data_volume(r: _Run, prep: _Prep, sets, init, arms, models) -> list[dict]:
                 aucs.append(clinical_metrics(y_test, p, 0.5)["auc"])
             n = len(subsample(y_train, frac, rc.train.seed)) if frac < 1 else len(y_train)
             rows.append({"fraction": frac, "n_train": n, "arm": arm, "test_auc": float(np.mean(aucs)),
-                         "test_auc_std": float(np.std(aucs)), "seeds": len(aucs)})
+                         "test_auc_std": float(np.std(aucs)), "seeds": len(aucs), "test_aucs": [float(a) for a in aucs]})
     r.timings["data_volume_s"] = time.perf_counter() - t0
     r.ctx.audit.append("data_volume", params={"rows": rows})
     return rows

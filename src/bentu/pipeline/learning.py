@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
+from torch import nn
 
 from bentu.audit.kt_eval import BASELINES, SequenceDataset, metrics_by_group, predict_steps, question_metrics, student_split
 from bentu.datasets.interactions import (
@@ -26,6 +28,7 @@ from bentu.errors import DataError, RecipeError
 from bentu.inference.export import export_onnx
 from bentu.inference.recommend import concept_mastery, evaluate_recommendation, predict_next
 from bentu.models import create_model, get_entry
+from bentu.models.ensemble import LogitEnsemble, member_seeds
 from bentu.train import Trainer
 
 __all__ = ["run", "load_learning_data", "train_sequence_model", "heldout_comparison", "PAPER_AUC"]
@@ -125,23 +128,52 @@ def _profile(data: Interactions, idx: dict[str, np.ndarray]) -> dict:
 # -- models -----------------------------------------------------------------------------------
 
 
-def _trainer(ctx, description: str) -> Trainer:
-    t = ctx.recipe.train
+def _trainer(ctx, description: str, seed: int | None = None, overrides: dict | None = None) -> Trainer:
+    t = ctx.recipe.train.model_copy(update=overrides or {})
     return Trainer(optimizer=t.optimizer, lr=t.lr, weight_decay=t.weight_decay, epochs=t.epochs,
-                   batch_size=t.batch_size, patience=t.patience, seed=t.seed, grad_clip=1.0,
+                   batch_size=t.batch_size, patience=t.patience, seed=t.seed if seed is None else seed, grad_clip=1.0,
                    progress=bool(getattr(ctx, "progress", False)), description=description)
 
 
-def train_sequence_model(ctx, name: str, params: dict, train: Interactions, val: Interactions, max_len: int):
-    """Create registry model ``name`` for this data and fit it with the recipe's Trainer settings."""
+@dataclass
+class Fitted:
+    """What training one (possibly ensembled) sequence model gives back."""
+
+    model: nn.Module  # a single model, or a LogitEnsemble of ``len(seeds)`` members
+    params: dict  # registry parameters of each member
+    seeds: list[int]
+    best_epochs: list[int]
+    train_seconds: float
+    train_overrides: dict  # learning.challenger_train settings used instead of the train section's
+
+
+def train_sequence_model(ctx, name: str, params: dict, train: Interactions, val: Interactions, max_len: int,
+                         ensemble: int = 1) -> Fitted:
+    """Create registry model ``name`` for this data and fit it with the recipe's Trainer settings.
+
+    With ``ensemble`` > 1, that many members are trained from seeds ``train.seed``,
+    ``train.seed + 1000``, ... (each early-stopped on ``val`` on its own) and their logits averaged.
+    """
     params = {**params, "n_exercises": train.n_exercises}
     if get_entry(name).family == "graph":
         params.setdefault("concept_of", _concepts_or_identity(train).tolist())
     if name == "sakt":
         params.setdefault("max_len", max_len)
-    model = create_model(name, **params)
-    trainer = _trainer(ctx, f"{name}").fit(model, _dataset(train, max_len), _dataset(val, max_len))
-    return model, trainer, params
+    members, best, seconds = [], [], 0.0
+    seeds = member_seeds(ctx.recipe.train.seed, ensemble)
+    cfg = ctx.recipe.learning
+    own = cfg.challenger_train.get(name) if cfg is not None and name != ctx.recipe.model.name else None
+    overrides = own.model_dump(exclude_none=True) if own is not None else {}
+    for seed in seeds:
+        torch.manual_seed(seed)
+        model = create_model(name, **params)
+        label = name if ensemble == 1 else f"{name} {len(members) + 1}/{ensemble}"
+        trainer = _trainer(ctx, label, seed, overrides).fit(model, _dataset(train, max_len), _dataset(val, max_len))
+        members.append(model.eval())
+        best.append(trainer.best_epoch_)
+        seconds += trainer.train_seconds_
+    model = members[0] if ensemble == 1 else LogitEnsemble(members).eval()
+    return Fitted(model, params, seeds, best, seconds, overrides)
 
 
 def _dataset(data: Interactions, max_len: int, **kw) -> SequenceDataset:
@@ -191,11 +223,11 @@ def heldout_comparison(ctx, main_name: str, main_params: dict, train, val, test,
     out = {"heldout_exercises": held_arr.tolist(), "train_answers": tr.n_answers, "models": {}}
     for label, name, params in (("without_graph", main_name, main_params),
                                 ("graph", "graph_dkt", dict(cfg.graph_params))):
-        model, trainer, _ = train_sequence_model(ctx, name, params, tr, va, max_len)
-        p, y, _ = predict_steps(model, test_held)
-        ps, ys, _ = predict_steps(model, test_seen)
+        fit = train_sequence_model(ctx, name, params, tr, va, max_len)  # single models: a like-for-like pair
+        p, y, _ = predict_steps(fit.model, test_held)
+        ps, ys, _ = predict_steps(fit.model, test_seen)
         out["models"][label] = {"model": name, "heldout": question_metrics(y, p), "seen": question_metrics(ys, ps),
-                                "best_epoch": trainer.best_epoch_}
+                                "best_epoch": fit.best_epochs[0]}
     return out
 
 
@@ -238,24 +270,32 @@ def run(ctx) -> None:
     names = [recipe.model.name] + [c for c in cfg.challengers if c != recipe.model.name]
     for name in names:
         params = recipe.model.params() if name == recipe.model.name else dict(cfg.challenger_params.get(name, {}))
-        model, trainer, full_params = train_sequence_model(ctx, name, params, train, val, max_len)
-        p, y, owner = predict_steps(model, test_ds)
-        pv, yv, _ = predict_steps(model, _dataset(val, max_len))
-        models[name] = {"params": {k: v for k, v in full_params.items() if k != "concept_of"},
+        fit = train_sequence_model(ctx, name, params, train, val, max_len, ensemble=cfg.ensemble)
+        p, y, owner = predict_steps(fit.model, test_ds)
+        pv, yv, _ = predict_steps(fit.model, _dataset(val, max_len))
+        models[name] = {"params": {k: v for k, v in fit.params.items() if k != "concept_of"},
                         "test": question_metrics(y, p), "val": question_metrics(yv, pv),
-                        "best_epoch": trainer.best_epoch_, "train_seconds": trainer.train_seconds_,
-                        "by_group": metrics_by_group(y, p, owner, test.groups)}
-        trained[name] = (model, full_params, p)
+                        "ensemble": cfg.ensemble, "seeds": fit.seeds, "train_overrides": fit.train_overrides,
+                        "best_epoch": fit.best_epochs[0] if cfg.ensemble == 1 else fit.best_epochs,
+                        "train_seconds": fit.train_seconds, "by_group": metrics_by_group(y, p, owner, test.groups)}
+        if cfg.ensemble > 1:  # the first member alone, so the gain of the ensemble is visible
+            p1, y1, _ = predict_steps(fit.model.members[0], test_ds)
+            models[name]["single_test"] = question_metrics(y1, p1)
+        trained[name] = (fit.model, fit.params, p)
         ctx.audit.append("train", params={"model": name, **models[name]["params"], "epochs": recipe.train.epochs,
-                                          "lr": recipe.train.lr, "best_epoch": trainer.best_epoch_})
+                                          "lr": fit.train_overrides.get("lr", recipe.train.lr), "ensemble": cfg.ensemble,
+                                          "seeds": fit.seeds, "train_overrides": fit.train_overrides,
+                                          "best_epoch": fit.best_epochs})
     main = recipe.model.name
     model, main_params, _ = trained[main]
-    best = max(models, key=lambda n: models[n]["test"]["auc"] if models[n]["test"]["auc"] == models[n]["test"]["auc"] else -1)
+    # "best" is chosen on the validation students; the test split only reports it
+    best = max(models, key=lambda n: models[n]["val"]["auc"] if models[n]["val"]["auc"] == models[n]["val"]["auc"] else -1)
 
     # export
     mdir = ctx.dir / "model"
     mdir.mkdir(parents=True, exist_ok=True)
-    torch.save({"name": main, "params": main_params, "state_dict": model.state_dict()}, mdir / "model.pt")
+    torch.save({"name": main, "params": main_params, "ensemble": cfg.ensemble, "state_dict": model.state_dict()},
+               mdir / "model.pt")
     entry = get_entry(main)
     example = (test_ds.exercises[:4, :max_len], test_ds.responses[:4, :max_len], test_ds.exercises[:4, :max_len])
     parity = export_onnx(model, example, mdir / "model.onnx", input_names=entry.input_names,
@@ -390,13 +430,23 @@ def _report(ctx, profile: dict, metrics: dict, mastery_doc: dict) -> None:
     sec.paragraph(tr("Locked protocol: student-level split; each answer is predicted from the answers before it and the "
                      "exercise asked; AUC and accuracy pooled over all test answers.",
                      "锁定的评估协议：按学生划分；每个作答只用其之前的作答和当前题目来预测；AUC 与准确率在全部测试作答上汇总计算。"))
-    rows = [[n, round(m["test"]["auc"], 4), round(m["test"]["accuracy"], 4), round(m["val"]["auc"], 4)]
+    n_ens = max((m.get("ensemble", 1) for m in metrics["models"].values()), default=1)
+    if n_ens > 1:
+        sec.paragraph(tr(f"Each model is the mean logit of {n_ens} copies trained from different seeds; "
+                         "'first member' is one of them alone. The best model is chosen on validation AUC.",
+                         f"每个模型是 {n_ens} 个不同随机种子训练副本的平均 logit；“首个成员”为其中单个模型。"
+                         "最佳模型按验证集 AUC 选出。"))
+    single = tr("first member AUC", "首个成员 AUC")
+    rows = [[n + (" *" if n == metrics["best_model"] else ""), round(m["test"]["auc"], 4), round(m["test"]["accuracy"], 4),
+             round(m["val"]["auc"], 4)] + ([round(m["single_test"]["auc"], 4) if "single_test" in m else "-"] if n_ens > 1 else [])
             for n, m in metrics["models"].items()]
-    rows += [[f"{tr('baseline', '基线')}: {n}", round(b["test"]["auc"], 4), round(b["test"]["accuracy"], 4), "-"]
+    pad = ["-"] if n_ens > 1 else []
+    rows += [[f"{tr('baseline', '基线')}: {n}", round(b["test"]["auc"], 4), round(b["test"]["accuracy"], 4), "-"] + pad
              for n, b in metrics["baselines"].items()]
     if metrics["paper"]:
-        rows += [[f"{tr('paper', '论文')}: {k}", v, "-", "-"] for k, v in metrics["paper"].items()]
-    sec.table(["model", "test AUC", "test accuracy", "val AUC"], rows,
+        rows += [[f"{tr('paper', '论文')}: {k}", v, "-", "-"] + pad for k, v in metrics["paper"].items()]
+    sec.table([tr("model (* best on val)", "模型（* 验证集最佳）"), tr("test AUC", "测试 AUC"), tr("test accuracy", "测试准确率"),
+               tr("val AUC", "验证 AUC")] + ([single] if n_ens > 1 else []), rows,
               tr("Paper: Piech et al. 2015, Table 1, Simulated-5 (two versions of the text: DKT 0.75 / 0.82).",
                  "论文：Piech 等 2015 年表 1 Simulated-5（正文两个版本的 DKT 分别为 0.75 / 0.82）。") if metrics["paper"] else None)
 

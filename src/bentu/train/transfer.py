@@ -114,6 +114,28 @@ def save_weights(model: nn.Module, path: str | Path) -> Path:
     return path
 
 
+def _matches(name: str, prefix: str) -> bool:
+    return name == prefix or name.startswith(prefix.rstrip(".") + ".")
+
+
+def select_layers(state: dict[str, torch.Tensor], prefixes: Sequence[str]) -> dict[str, torch.Tensor]:
+    """The tensors of ``state`` whose name starts with one of ``prefixes`` (``transfer.layers``).
+
+    Transferring only the early layers suits a source task unlike the local one: edges and
+    textures carry over, the last stage is relearned. A prefix that matches no tensor is a
+    ConfigError listing the top-level names.
+    """
+    for prefix in prefixes:
+        if not any(_matches(n, prefix) for n in state):
+            top = sorted({n.split(".")[0] for n in state})
+            raise ConfigError(
+                f"transfer.layers: no pretrained tensor name starts with {prefix!r}. "
+                f"Top-level names in the weights: {', '.join(top)} (deeper names like 'stages.0' work too).",
+                f"transfer.layers：没有预训练张量名以 {prefix!r} 开头。权重中的顶层名称：{', '.join(top)}（也可用 'stages.0' 这样的更深名称）。",
+            )
+    return {n: v for n, v in state.items() if any(_matches(n, p) for p in prefixes)}
+
+
 def freeze(model: nn.Module, prefixes: Sequence[str]) -> list[str]:
     """Stop gradients for parameters whose name starts with one of ``prefixes``.
 
@@ -123,7 +145,7 @@ def freeze(model: nn.Module, prefixes: Sequence[str]) -> list[str]:
     names = [n for n, _ in model.named_parameters()]
     frozen: list[str] = []
     for prefix in prefixes:
-        hits = [n for n in names if n == prefix or n.startswith(prefix.rstrip(".") + ".")]
+        hits = [n for n in names if _matches(n, prefix)]
         if not hits:
             top = sorted({n.split(".")[0] for n in names})
             raise ConfigError(
