@@ -46,7 +46,8 @@ def _versions(text: str) -> list[int]:
     return out
 
 
-def run_version(root: Path, concepts: int, version: int, seed: int, heldout: bool, ensemble: int = 1) -> dict:
+def run_version(root: Path, concepts: int, version: int, seed: int, heldout: bool, ensemble: int = 1,
+                oracle: bool = False, models: bool = True) -> dict:
     data = load_dkt_synthetic(dkt_synthetic_path(root, concepts=concepts, version=version))
     rng = np.random.default_rng(seed)
     val_idx = np.sort(rng.choice(2000, 200, replace=False))
@@ -56,7 +57,12 @@ def run_version(root: Path, concepts: int, version: int, seed: int, heldout: boo
         p, y, _ = cls().fit(train).predict(test)
         res["baselines"][name] = question_metrics(y, p)
     test_ds = SequenceDataset(test, 50)
-    for label, (name, params, tcfg) in MODELS.items():
+    if oracle:  # answers are in column order, so the matrix rows are the sequences
+        info = root / "dkt_synthetic" / "info" / f"naive_c{concepts}_q50_s4000_v{version}_info.txt"
+        mat = np.array([r for r in data.responses])
+        p = concept_oracle(mat[:2000], mat[2000:], load_dkt_synthetic_concepts(info)[0])
+        res["reference"] = {"concept oracle (true concepts)": question_metrics(mat[2000:].ravel(), p.ravel())}
+    for label, (name, params, tcfg) in (MODELS.items() if models else ()):
         members, best, t0 = [], [], time.perf_counter()
         for member_seed in member_seeds(seed, ensemble):
             torch.manual_seed(member_seed)
@@ -81,14 +87,54 @@ def run_version(root: Path, concepts: int, version: int, seed: int, heldout: boo
     return res
 
 
+def concept_oracle(train: np.ndarray, test: np.ndarray, concept_of: np.ndarray, guess: float = 0.25,
+                   iters: int = 300) -> np.ndarray:
+    """A reference ceiling, not a bentu model: exact Bayesian tracing given each exercise's TRUE concept.
+
+    The generator's form (Piech et al. 2015 §5): P(correct) = guess + (1 - guess) * sigmoid(a_j * theta - b_j)
+    with one ability theta ~ N(0, 1) per (student, concept). Exercise parameters a_j, b_j are fitted by
+    marginal likelihood on the training students (quadrature over theta, concepts independent); each
+    test answer is then predicted from the exact posterior given that student's earlier answers on the
+    same concept. Learning during the sequence is folded into b_j (every student sees the same order).
+    ``train`` and ``test`` are students x exercises 0/1 matrices; returns test probabilities.
+    """
+    grid = torch.linspace(-5, 5, 81)
+    prior = torch.log_softmax(-0.5 * grid ** 2, 0)
+    n, k = train.shape[1], int(concept_of.max()) + 1
+    b, log_a = torch.zeros(n, requires_grad=True), torch.zeros(n, requires_grad=True)
+    opt = torch.optim.Adam([b, log_a], lr=0.05)
+    x = torch.tensor(train, dtype=torch.float32)
+
+    def table() -> torch.Tensor:  # (exercise, grid) P(correct)
+        return (guess + (1 - guess) * torch.sigmoid(log_a.exp()[:, None] * grid - b[:, None])).clamp(1e-6, 1 - 1e-6)
+
+    masks = [torch.tensor(concept_of == c) for c in range(k)]
+    for _ in range(iters):
+        opt.zero_grad()
+        p = table()
+        ll = x[:, :, None] * p.log() + (1 - x[:, :, None]) * (1 - p).log()  # (students, exercises, grid)
+        nll = -sum(torch.logsumexp(ll[:, m].sum(1) + prior, -1).sum() for m in masks) / len(x)
+        nll.backward()
+        opt.step()
+    with torch.no_grad():
+        p, t = table(), torch.tensor(test, dtype=torch.float32)
+        post = prior.repeat(len(t), k, 1)  # (students, concepts, grid) log posterior
+        out = torch.zeros_like(t)
+        for j in range(n):
+            c = int(concept_of[j])
+            out[:, j] = torch.softmax(post[:, c], -1) @ p[j]
+            post[:, c] += t[:, j:j + 1] * p[j].log() + (1 - t[:, j:j + 1]) * (1 - p[j]).log()
+    return out.numpy()
+
+
 def summarize(results: list[dict]) -> dict:
     def ms(vals):
         return {"mean": float(np.mean(vals)), "std": float(np.std(vals)), "n": len(vals)}
 
-    out = {"models": {}, "baselines": {}}
-    for kind in ("models", "baselines"):
-        for name in results[0][kind]:
-            out[kind][name] = {m: ms([r[kind][name][m] for r in results]) for m in ("auc", "accuracy")}
+    out: dict = {"models": {}, "baselines": {}}
+    for kind in ("models", "baselines", "reference"):
+        for name in results[0].get(kind, {}):
+            out.setdefault(kind, {})[name] = {m: ms([r[kind][name][m] for r in results]) for m in ("auc", "accuracy")}
     held = [r["heldout"] for r in results if "heldout" in r]
     if held:
         out["heldout"] = {lab: {part: ms([h["models"][lab][part]["auc"] for h in held]) for part in ("heldout", "seen")}
@@ -102,8 +148,8 @@ def markdown(summary: dict, versions: list[int], concepts: int) -> str:
              "| model | AUC | accuracy | paper AUC (Piech et al. 2015, Table 1) |", "|---|---|---|---|"]
     paper = {"dkt": f"{PAPER_AUC['dkt_camera_ready']} / {PAPER_AUC['dkt_preprint']} (two versions of the text)",
              "marginal": str(PAPER_AUC["marginal"])}
-    for kind in ("models", "baselines"):
-        for name, m in summary[kind].items():
+    for kind in ("models", "baselines", "reference"):
+        for name, m in summary.get(kind, {}).items():
             lines.append(f"| {name} | {m['auc']['mean']:.4f} ± {m['auc']['std']:.4f} | "
                          f"{m['accuracy']['mean']:.4f} ± {m['accuracy']['std']:.4f} | {paper.get(name, '-')} |")
     lines.append(f"| BKT (paper only) | - | - | {PAPER_AUC['bkt']} |")
@@ -122,6 +168,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--concepts", type=int, default=5)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--ensemble", type=int, default=1, help="also score each model as a mean of this many seeds")
+    ap.add_argument("--oracle", action="store_true", help="also score the concept oracle (uses the true concepts)")
+    ap.add_argument("--only-oracle", action="store_true", help="score only the baselines and the concept oracle")
     ap.add_argument("--heldout-versions", default="", help="versions on which to run graph_dkt vs DKT on held-out exercises")
     ap.add_argument("--data", type=Path, default=None)
     ap.add_argument("--out", type=Path, default=Path("runs/bench-learning"))
@@ -138,9 +186,11 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     results = []
     for v in versions:
-        r = run_version(root, args.concepts, v, args.seed, v in held, args.ensemble)
+        r = run_version(root, args.concepts, v, args.seed, v in held, args.ensemble, args.oracle or args.only_oracle,
+                        models=not args.only_oracle)
         results.append(r)
-        print(f"v{v}: " + ", ".join(f"{k} {m['auc']:.4f}" for k, m in {**r["models"], **r["baselines"]}.items())
+        print(f"v{v}: " + ", ".join(f"{k} {m['auc']:.4f}" for k, m in {**r["models"], **r["baselines"],
+                                                                     **r.get("reference", {})}.items())
               + (f", heldout graph {r['heldout']['models']['graph']['heldout']['auc']:.4f} vs dkt "
                  f"{r['heldout']['models']['without_graph']['heldout']['auc']:.4f}" if "heldout" in r else ""), flush=True)
         (args.out / f"learning_c{args.concepts}.partial.json").write_text(json.dumps(results, indent=1))
