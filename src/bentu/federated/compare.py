@@ -95,7 +95,7 @@ def compare_federation(*, model_fn: Callable[[], nn.Module], clients: dict[str, 
     }
 
 
-def plot_rounds(result_or_comparison: FederatedResult | dict):
+def plot_rounds(result_or_comparison: FederatedResult | dict, lang: str = "en"):
     """Validation AUC per round, with the pooled and the best institution-alone AUC as lines.
 
     Accepts a :class:`FederatedResult` or the dict of :func:`compare_federation`.
@@ -105,23 +105,28 @@ def plot_rounds(result_or_comparison: FederatedResult | dict):
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
 
+    from bentu.report.fonts import use_cjk_font
+    from bentu.report.plots import axis_text
+
+    use_cjk_font()
+    t = lambda x: axis_text(x, lang)  # noqa: E731
     comp = result_or_comparison if isinstance(result_or_comparison, dict) else None
     rounds = comp["federated"]["rounds"] if comp else result_or_comparison.rounds
     fig = Figure(figsize=(6, 3.6))
     ax = fig.add_subplot(1, 1, 1)
     xs = [r["round"] for r in rounds]
-    ax.plot(xs, [r["val_auc"] for r in rounds], marker="o", ms=3, label="federated (global model)")
+    ax.plot(xs, [r["val_auc"] for r in rounds], marker="o", ms=3, label=t("federated (global model)"))
     dropped = [r["round"] for r in rounds if r.get("dropped")]
     if dropped:
         ax.scatter(dropped, [r["val_auc"] for r in rounds if r.get("dropped")], marker="x", color="red",
-                   zorder=3, label="a client dropped")
+                   zorder=3, label=t("a client dropped"))
     if comp:
-        ax.axhline(comp["pooled"]["val"]["auc"], color="black", ls="--", label="pooled (upper bound)")
+        ax.axhline(comp["pooled"]["val"]["auc"], color="black", ls="--", label=t("pooled (upper bound)"))
         if comp["local"]:
             name, best = max(comp["local"].items(), key=lambda kv: kv[1]["val"]["auc"])
-            ax.axhline(best["val"]["auc"], color="grey", ls=":", label=f"best alone ({name})")
-    ax.set_xlabel("round")
-    ax.set_ylabel("validation AUC")
+            ax.axhline(best["val"]["auc"], color="grey", ls=":", label=f"{t('best alone')} ({name})")
+    ax.set_xlabel(t("round"))
+    ax.set_ylabel(t("validation AUC"))
     ax.legend(loc="lower right", fontsize=8)
     ax.grid(alpha=0.3)
     fig.tight_layout()

@@ -275,15 +275,15 @@ def _report_performance(ctx, metrics, Y, p, base_scores, df, roles, test_idx, pr
 
     s = ctx.report.section("performance", tr("Performance", "模型表现"))
     curves = {ctx.recipe.model.name: (Y["test"], p["test"]), **{n: (Y["test"], v) for n, v in base_scores.items()}}
-    s.figure(plots.roc_plot(curves), tr("ROC curves on the test set", "测试集 ROC 曲线"))
-    s.figure(plots.ks_plot(Y["test"], p["test"]), tr("KS: score distributions of defaulters and non-defaulters",
+    s.figure(plots.roc_plot(curves, lang=ctx.lang), tr("ROC curves on the test set", "测试集 ROC 曲线"))
+    s.figure(plots.ks_plot(Y["test"], p["test"], lang=ctx.lang), tr("KS: score distributions of defaulters and non-defaulters",
                                                       "KS：违约与未违约客户的评分累积分布"))
-    s.figure(plots.calibration_plot(metrics["calibration"]), tr(
+    s.figure(plots.calibration_plot(metrics["calibration"], lang=ctx.lang), tr(
         f"Calibration (ECE {m['ece']:.3f}): predicted vs observed default rate",
         f"校准曲线（ECE {m['ece']:.3f}）：预测违约率与实际违约率"))
     if roles.institution:
         groups = df[roles.institution].iloc[test_idx].to_numpy()
-        s.figure(plots.score_by_group_plot(p["test"], groups, "Score by institution"),
+        s.figure(plots.score_by_group_plot(p["test"], groups, "Score by institution", lang=ctx.lang),
                  tr("Score distribution by institution (test set)", "各机构评分分布（测试集）"))
     s.kv({tr("PSI of the score, train vs test", "评分 PSI（训练集对测试集）"): metrics["psi_score_train_test"]},
          caption=tr("PSI < 0.1 stable; 0.1–0.25 moderate shift; > 0.25 significant shift.",
@@ -447,7 +447,7 @@ def _report_federated(ctx, info: dict, metrics: dict) -> None:
         rows += [[f"local: {k}", v["test"]["auc"]] for k, v in comp["local"].items()]
         s.table([tr("training", "训练方式"), "test AUC"], rows,
                 caption=tr("Same test set for every row", "所有行使用相同的测试集"))
-        s.figure(plot_rounds(comp), tr("Validation AUC per round", "每轮验证集 AUC"))
+        s.figure(plot_rounds(comp, lang=ctx.lang), tr("Validation AUC per round", "每轮验证集 AUC"))
     dropped = info.get("dropped") or (comp or {}).get("federated", {}).get("dropped")
     if dropped:
         s.note(tr(f"Clients that dropped out: {dropped}", f"掉线的参与方：{dropped}"))

@@ -586,6 +586,10 @@ def _report(r: _Run, data, prep, profile, main, evals, arms, primary, curve, tra
     import matplotlib.pyplot as plt
     from sklearn.metrics import roc_curve
 
+    from bentu.report.fonts import use_cjk_font
+    from bentu.report.plots import axis_text
+
+    use_cjk_font()
     ctx, cfg = r.ctx, r.cfg
     tr = ctx.tr
     sec = ctx.report.section("data", tr("Data", "数据"))
@@ -623,10 +627,10 @@ def _report(r: _Run, data, prep, profile, main, evals, arms, primary, curve, tra
     for label, e in curves + [(a, evals[a]) for a in arms]:
         fpr, tpr, _ = roc_curve(y_true, e["p_test"])
         ax.plot(fpr, tpr, label=f"{label} (AUC {e['test']['auc']:.3f})")
-    ax.plot([1 - m["specificity"]], [m["sensitivity"]], "ko", label="operating point")
+    ax.plot([1 - m["specificity"]], [m["sensitivity"]], "ko", label=axis_text("operating point", ctx.lang))
     ax.plot([0, 1], [0, 1], "k:", lw=0.8)
-    ax.set_xlabel("1 - specificity")
-    ax.set_ylabel("sensitivity")
+    ax.set_xlabel(axis_text("1 - specificity", ctx.lang))
+    ax.set_ylabel(axis_text("sensitivity", ctx.lang))
     ax.legend(loc="lower right", fontsize=7)
     sec.figure(fig, tr("ROC curve on the test set.", "测试集 ROC 曲线。"))
     if export.get("passed") is not None:
@@ -640,8 +644,8 @@ def _report(r: _Run, data, prep, profile, main, evals, arms, primary, curve, tra
         ax.errorbar([c["n_train"] for c in pts], [c["test_auc"] for c in pts], yerr=[c["test_auc_std"] for c in pts],
                     marker="o", capsize=3, label=a)
     ax.set_xscale("log")
-    ax.set_xlabel("local training images")  # figure text in English: no CJK font is assumed
-    ax.set_ylabel("test AUC")
+    ax.set_xlabel(axis_text("local training images", ctx.lang))
+    ax.set_ylabel(axis_text("test AUC", ctx.lang))
     ax.legend(fontsize=7)
     sec.figure(fig, tr("Test AUC at fractions of the local training set.", "在本地训练集的不同比例下的测试 AUC。"))
     sec.table([tr("fraction", "比例"), "n", tr("model", "模型"), "test AUC"],

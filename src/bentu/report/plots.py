@@ -1,5 +1,5 @@
-"""Plots for reports (matplotlib, Agg backend). Axis text is kept in neutral technical terms
-(AUC, KS, FPR, TPR); the report's captions carry the run's language."""
+"""Plots for reports (matplotlib, Agg backend). Axis text follows ``lang`` ("en" or "zh"; Chinese
+is drawn with the bundled Noto Sans CJK font); the report's captions carry the run's language too."""
 
 from __future__ import annotations
 
@@ -14,7 +14,24 @@ from bentu.report.fonts import use_cjk_font  # noqa: E402
 
 use_cjk_font()
 
-__all__ = ["roc_plot", "ks_plot", "calibration_plot", "score_by_group_plot", "bar_plot", "line_plot"]
+__all__ = ["roc_plot", "ks_plot", "calibration_plot", "score_by_group_plot", "bar_plot", "line_plot", "axis_text"]
+
+#: Axis and legend text of the report's figures in Chinese (English is the key).
+ZH = {
+    "False positive rate": "假阳性率", "True positive rate": "真阳性率", "ROC": "ROC 曲线",
+    "non-events (y=0)": "未发生（y=0）", "events (y=1)": "发生（y=1）", "score": "评分",
+    "cumulative share": "累计占比", "KS": "KS 曲线", "mean predicted probability": "平均预测概率",
+    "observed rate": "实际发生率", "Calibration": "校准曲线", "Score by institution": "各机构评分分布",
+    "Score by group": "各群体评分分布", "1 - specificity": "1 - 特异度", "sensitivity": "灵敏度",
+    "operating point": "工作点", "local training images": "本地训练图像数", "test AUC": "测试 AUC",
+    "round": "轮次", "validation AUC": "验证集 AUC", "federated (global model)": "联邦（全局模型）",
+    "a client dropped": "有客户端掉线", "pooled (upper bound)": "集中训练（上限）", "best alone": "单独训练最佳",
+}
+
+
+def axis_text(text: str, lang: str = "en") -> str:
+    """``text`` in ``lang`` (figures' axis and legend text; unknown text is returned as is)."""
+    return ZH.get(text, text) if lang == "zh" else text
 
 
 def _fig(w: float = 5.0, h: float = 3.6):
@@ -23,19 +40,20 @@ def _fig(w: float = 5.0, h: float = 3.6):
     return fig, ax
 
 
-def roc_plot(curves: dict[str, tuple[np.ndarray, np.ndarray]]):
+def roc_plot(curves: dict[str, tuple[np.ndarray, np.ndarray]], lang: str = "en"):
     """ROC curves of several models: ``{name: (y, p)}``."""
     fig, ax = _fig()
     for name, (y, p) in curves.items():
         fpr, tpr, _ = roc_curve(y, p)
         ax.plot(fpr, tpr, label=f"{name} (AUC {roc_auc_score(y, p):.3f})")
     ax.plot([0, 1], [0, 1], ls="--", c="grey", lw=0.8)
-    ax.set(xlabel="False positive rate", ylabel="True positive rate", title="ROC")
+    t = lambda x: axis_text(x, lang)  # noqa: E731
+    ax.set(xlabel=t("False positive rate"), ylabel=t("True positive rate"), title=t("ROC"))
     ax.legend(fontsize=8)
     return fig
 
 
-def ks_plot(y: np.ndarray, p: np.ndarray):
+def ks_plot(y: np.ndarray, p: np.ndarray, lang: str = "en"):
     """Cumulative score distributions of events and non-events, with the KS gap marked."""
     fig, ax = _fig()
     grid = np.linspace(0, 1, 201)
@@ -45,15 +63,16 @@ def ks_plot(y: np.ndarray, p: np.ndarray):
     cdf_neg = np.searchsorted(neg, grid, side="right") / max(len(neg), 1)
     gap = cdf_neg - cdf_pos
     i = int(np.argmax(gap))
-    ax.plot(grid, cdf_neg, label="non-events (y=0)")
-    ax.plot(grid, cdf_pos, label="events (y=1)")
+    t = lambda x: axis_text(x, lang)  # noqa: E731
+    ax.plot(grid, cdf_neg, label=t("non-events (y=0)"))
+    ax.plot(grid, cdf_pos, label=t("events (y=1)"))
     ax.vlines(grid[i], cdf_pos[i], cdf_neg[i], colors="red", label=f"KS = {gap[i]:.3f} at {grid[i]:.2f}")
-    ax.set(xlabel="score", ylabel="cumulative share", title="KS")
+    ax.set(xlabel=t("score"), ylabel=t("cumulative share"), title=t("KS"))
     ax.legend(fontsize=8)
     return fig
 
 
-def calibration_plot(curve: dict):
+def calibration_plot(curve: dict, lang: str = "en"):
     """Reliability diagram from :func:`bentu.audit.metrics.calibration_curve`."""
     fig, ax = _fig()
     mp = np.asarray(curve["mean_predicted"], dtype=float)
@@ -61,18 +80,19 @@ def calibration_plot(curve: dict):
     ok = ~np.isnan(mp)
     ax.plot([0, 1], [0, 1], ls="--", c="grey", lw=0.8)
     ax.plot(mp[ok], obs[ok], marker="o")
-    ax.set(xlabel="mean predicted probability", ylabel="observed rate", title="Calibration")
+    t = lambda x: axis_text(x, lang)  # noqa: E731
+    ax.set(xlabel=t("mean predicted probability"), ylabel=t("observed rate"), title=t("Calibration"))
     return fig
 
 
-def score_by_group_plot(p: np.ndarray, groups: np.ndarray, title: str = "Score by group"):
+def score_by_group_plot(p: np.ndarray, groups: np.ndarray, title: str = "Score by group", lang: str = "en"):
     """Score distributions per group (box plot), e.g. per lender."""
     fig, ax = _fig(6.0, 3.6)
     names = sorted(map(str, np.unique(groups)))
     data = [p[groups.astype(str) == g] for g in names]
     ax.boxplot(data, showfliers=False)
     ax.set_xticks(range(1, len(names) + 1), names, rotation=30, ha="right", fontsize=8)
-    ax.set(ylabel="score", title=title)
+    ax.set(ylabel=axis_text("score", lang), title=axis_text(title, lang))
     return fig
 
 
