@@ -518,9 +518,12 @@ def _data_volume(r: _Run, prep: _Prep, sets, init, arms, models) -> list[dict]:
     for frac in cfg.data_volume:
         for arm in arms:
             aucs = []
-            # independent seeds (as for ensemble members): runs of seeds 0, 1, 2 share no subset
+            # independent seeds (as for ensemble members): runs of seeds 0, 1, 2 share no subset.
+            # At 100 % the arm's models already trained are used (none is trained for the curve alone).
             for s, seed in enumerate(member_seeds(rc.train.seed, cfg.data_volume_seeds)):
-                if frac == 1.0 and s < len(models[arm]):
+                if frac == 1.0:
+                    if s >= len(models[arm]):
+                        break
                     m = models[arm][s]
                 else:
                     idx = subsample(y_train, frac, seed)
