@@ -24,9 +24,10 @@ TINY = [
 ]
 
 
-def make_ctx(tmp_path: Path, recipe: str, overrides: list[str], data_path: Path | None = None) -> RunContext:
+def make_ctx(tmp_path: Path, recipe: str, overrides: list[str], data_path: Path | None = None,
+             lang: str = "en") -> RunContext:
     r = load_recipe(recipe, TINY + overrides)
     run_dir = tmp_path / "run"
     run_dir.mkdir()
-    return RunContext(recipe=r, dir=run_dir, lang="en", data_root=DATA_ROOT, data_path=data_path,
-                      audit=AuditLog(run_dir / "audit.jsonl"), report=Report(lang="en", title=r.name), progress=False)
+    return RunContext(recipe=r, dir=run_dir, lang=lang, data_root=DATA_ROOT, data_path=data_path,
+                      audit=AuditLog(run_dir / "audit.jsonl"), report=Report(lang=lang, title=r.name), progress=False)

@@ -125,3 +125,23 @@ def test_misspelt_challenger_train_key_names_the_key():
     with pytest.raises(RecipeError) as err:
         load_recipe("learning-dkt-synthetic", ["learning.challenger_train={sakt: {lrr: 0.002}}"])
     assert "unknown key 'learning.challenger_train.sakt.lrr'. Did you mean 'lr'?" in err.value.en
+
+
+def test_chinese_report_figures_have_every_glyph(ctx_factory):
+    """A zh run draws its Chinese axis labels with a CJK font: matplotlib reports no missing glyph."""
+    import warnings
+
+    import matplotlib
+
+    from bentu.report.fonts import use_cjk_font
+
+    # as in a fresh process: no CJK font registered by an earlier test
+    use_cjk_font.cache_clear()
+    matplotlib.rcParams["font.sans-serif"] = list(matplotlib.rcParamsDefault["font.sans-serif"])
+    ctx = ctx_factory("learning", ["learning.students=40", "learning.length=8", "learning.exercises=6",
+                                   "learning.concepts=2", "learning.challengers=[]", "learning.graph=false",
+                                   "learning.recommend=false", "train.epochs=1"], lang="zh")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        run(ctx)
+    assert not [w for w in caught if "missing from font" in str(w.message)]

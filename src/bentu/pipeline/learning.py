@@ -418,6 +418,9 @@ def _report(ctx, profile: dict, metrics: dict, mastery_doc: dict) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from bentu.report.fonts import use_cjk_font
+
+    use_cjk_font()  # the figures' Chinese labels (zh runs) need a CJK font
     tr = ctx.tr
     sec = ctx.report.section("learning_data", tr("Interaction data", "作答数据"))
     sec.kv({tr("source", "来源"): profile["source"], tr("students", "学生数"): profile["students"],
