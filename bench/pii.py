@@ -29,6 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
+from bentu.green.memory import peak_rss_kib  # noqa: E402
 from bentu.privacy import PII_TYPES, detect  # noqa: E402
 from bentu.privacy._corpus import (  # noqa: E402
     evaluate, generate_corpus, generate_documents, write_table_csv)
@@ -88,20 +89,6 @@ def throughput(mb: float, workers: int, cpus, seed: int, kind: str = "corpus") -
             "mb_per_s_excluding_startup": text_bytes / 1e6 / max(wall - startup, 1e-9)}
 
 
-def _peak_rss_kib(child: subprocess.Popen) -> int:
-    peak = 0
-    while child.poll() is None:
-        try:
-            status = Path(f"/proc/{child.pid}/status").read_text()
-        except OSError:
-            break
-        for line in status.splitlines():
-            if line.startswith("VmHWM:"):
-                peak = max(peak, int(line.split()[1]))
-        time.sleep(0.05)
-    return peak
-
-
 def mask_memory(mb: float, cpus, seed: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         src, out = Path(tmp) / "customers.csv", Path(tmp) / "masked.csv"
@@ -114,7 +101,7 @@ def mask_memory(mb: float, cpus, seed: int) -> dict:
         child = subprocess.Popen([sys.executable, "-m", "bentu.cli.pii", "mask", str(src), str(out)],
                                  env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                  preexec_fn=_pin(cpus))
-        peak = _peak_rss_kib(child)
+        peak = peak_rss_kib(child)
         code = child.wait()
         wall = time.perf_counter() - t0
         if code:

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 import bentu
 from bentu.cli.pii import app
+from bentu.green.memory import peak_rss_kib
 from bentu.privacy._corpus import write_table_csv
 
 runner = CliRunner()
@@ -175,26 +176,11 @@ def _mask_child(inp, out):
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
-def _peak_rss_kib(child) -> int:
-    """Poll the child's VmHWM (the peak RSS of its own address space, reset at exec)."""
-    peak = 0
-    while child.poll() is None:
-        try:
-            status = Path(f"/proc/{child.pid}/status").read_text()
-        except OSError:
-            break
-        for line in status.splitlines():
-            if line.startswith("VmHWM:"):
-                peak = max(peak, int(line.split()[1]))
-        time.sleep(0.02)
-    return peak
-
-
 def test_mask_memory_stays_bounded(tmp_path):
     inp = tmp_path / "big.csv"
     write_table_csv(inp, 4_000_000, seed=5)
     child = _mask_child(inp, tmp_path / "out.csv")
-    peak = _peak_rss_kib(child)
+    peak = peak_rss_kib(child, interval=0.02)
     assert child.wait() == 0, child.stderr.read().decode()
     assert 0 < peak < 300 * 1024  # KiB: constant memory, far below the 500 MB target
 

@@ -412,12 +412,9 @@ def run(ctx) -> None:
     has_transfer = bool(rc.transfer.from_)
     arms = (["transfer"] if has_transfer else []) + (["scratch"] if (cfg.compare_scratch or not has_transfer) else [])
     if cfg.primary not in (None, "auto", *arms):
-        raise ConfigError(
-            f"imaging.primary is {cfg.primary!r} but this run trains only {', '.join(arms)} "
-            f"({'set transfer.from' if cfg.primary == 'transfer' else 'set imaging.compare_scratch: true'}).",
-            f"imaging.primary 为 {cfg.primary!r}，但本次运行只训练 {', '.join(arms)}"
-            f"（{'请设置 transfer.from' if cfg.primary == 'transfer' else '请设置 imaging.compare_scratch: true'}）。",
-        )
+        fix = "transfer.from" if cfg.primary == "transfer" else "imaging.compare_scratch: true"
+        raise ConfigError(f"imaging.primary is {cfg.primary!r} but this run trains only {', '.join(arms)} (set {fix}).",
+                          f"imaging.primary 为 {cfg.primary!r}，但本次运行只训练 {', '.join(arms)}（请设置 {fix}）。")
     init, transfer_info = _pretrain(r, prep)  # after the checks: pretraining can take minutes
     models: dict[str, list[nn.Module]] = {arm: [] for arm in arms}
     histories: dict[str, list] = {arm: [] for arm in arms}
