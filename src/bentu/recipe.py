@@ -90,6 +90,9 @@ class TrainCfg(_Section):
     patience: int = Field(5, ge=1)
     seed: int = 0
     pos_weight: float | None = Field(None, gt=0)
+    # Weight averaging (validated and kept instead of the raw weights) and mixup; see Trainer.
+    ema_decay: float | None = Field(None, gt=0, lt=1)
+    mixup: float = Field(0.0, ge=0)
     baselines: list[Literal["logistic_regression", "gradient_boosting"]] = Field(
         default_factory=lambda: ["logistic_regression", "gradient_boosting"]
     )
@@ -180,10 +183,13 @@ class ImagingCfg(_Section):
     balance: Literal["pos_weight", "none"] = "pos_weight"  # class-imbalance handling in the loss
     warmup_epochs: float = Field(1.0, ge=0)
     tta: bool = True  # average the logits of each image and its horizontal mirror
+    # also average over the image moved by this many pixels to its 8 neighbouring positions (18 views)
+    tta_shift: int = Field(0, ge=0, le=4)
     ensemble: int = Field(1, ge=1, le=10)  # models of seeds seed, seed+1000, ... (bentu.models.ensemble), logits averaged
     # the deployed arm: transfer, scratch, auto (the arm whose first model scores higher on validation
-    # AUC), or None: transfer when transfer.from is set, else scratch
-    primary: Literal["auto", "transfer", "scratch"] | None = None
+    # AUC), both (the ensemble alternates transfer and scratch models: no choice on a small validation
+    # split, and two kinds of models to average), or None: transfer when transfer.from is set, else scratch
+    primary: Literal["auto", "transfer", "scratch", "both"] | None = None
     operating_point: Literal["accuracy", "youden", "target_sensitivity"] = "accuracy"  # chosen on val
     target_sensitivity: float = Field(0.9, gt=0, le=1)
     pretrain_epochs: int = Field(10, ge=1)  # when transfer.from names a source dataset

@@ -8,7 +8,7 @@ import torch
 from bentu.errors import ConfigError
 from bentu.inference.export import export_onnx
 from bentu.models import create_model, example_inputs, list_models
-from bentu.models.vision import FlipTTA, LogitEnsemble
+from bentu.models.vision import TTA, LogitEnsemble
 
 
 def test_registered_as_vision():
@@ -34,7 +34,7 @@ def test_onnx_parity(tmp_path, attention):
 
 def test_tta_ensemble_exports(tmp_path):
     members = [create_model("resnet_small", width=4) for _ in range(2)]
-    m = FlipTTA(LogitEnsemble(members)).eval()
+    m = TTA(LogitEnsemble(members)).eval()
     x = torch.randn(2, 1, 28, 28)
     expected = 0.5 * (sum(k.eval()(x) for k in members) / 2 + sum(k(x.flip(-1)) for k in members) / 2)
     assert torch.allclose(m(x), expected, atol=1e-6)
@@ -47,3 +47,21 @@ def test_bad_config_names_parameter():
     assert str(e.value) == "The 'in_channels' parameter of resnet_small must be 1 or 3. Got 2 instead."
     with pytest.raises(ConfigError, match="got unknown parameter"):
         create_model("resnet_small", widht=8)
+
+
+def test_shift_tta_averages_eighteen_views_and_exports(tmp_path):
+    import torch.nn.functional as F
+
+    m = create_model("resnet_small", width=4).eval()
+    x = torch.randn(3, 1, 28, 28)
+    padded = F.pad(x, (1, 1, 1, 1), mode="replicate")
+    views = [padded[..., 1 + dy:29 + dy, 1 + dx:29 + dx] for dy in (-1, 0, 1) for dx in (-1, 0, 1)]
+    with torch.no_grad():
+        expected = torch.stack([m(v) for v in views] + [m(v.flip(-1)) for v in views]).mean(0)
+        got = TTA(m, shift=1)(x)
+    assert torch.allclose(got, expected, atol=1e-6)
+    assert len(TTA(m, shift=1).offsets) == 9 and len(TTA(m).offsets) == 1
+    res = export_onnx(TTA(m, shift=1).eval(), (x,), tmp_path / "s.onnx", input_names=("image",))
+    assert res["passed"] and res["max_abs_diff"] <= 1e-4
+    with pytest.raises(ConfigError, match=r"^The 'shift' parameter of TTA must be an int in \[0, 4\]. Got 5 instead.$"):
+        TTA(m, shift=5)

@@ -75,7 +75,7 @@ def test_breastmnist_run_writes_every_output(tmp_path, tiny_root):
     assert "假阴性" in str(ctx.report.sections[1].blocks[0].content)
     assert ctx.evidence["metrics"]["auc"] == m["test"]["auc"]
     # A second run with the same pretraining settings reuses the source model from the cache.
-    ctx2 = _ctx(tmp_path / "again", tiny_root, ["imaging.compare_scratch=false", "imaging.data_volume=[1.0]", "imaging.ensemble=1",
+    ctx2 = _ctx(tmp_path / "again", tiny_root, ["imaging.compare_scratch=false", "imaging.primary=transfer", "imaging.data_volume=[1.0]", "imaging.ensemble=1",
                                                  "audit.explain=null", "imaging.onnx=false"])
     run(ctx2)
     t2 = json.loads((ctx2.dir / "metrics.json").read_text())["transfer"]
@@ -89,7 +89,7 @@ def test_transfer_from_weights_file_and_seed(tmp_path, tiny_root):
     aucs = []
     for seed in (0, 1):
         ctx = _ctx(tmp_path / str(seed), tiny_root, [f"transfer.from={w}", "transfer.freeze=[stem]", "transfer.layers=[stem]",
-                                                       "imaging.compare_scratch=false", "imaging.data_volume=[1.0]", "imaging.ensemble=1",
+                                                       "imaging.compare_scratch=false", "imaging.primary=transfer", "imaging.data_volume=[1.0]", "imaging.ensemble=1",
                                                        f"train.seed={seed}", "audit.explain=null", "imaging.onnx=false"])
         run(ctx)
         m = json.loads((ctx.dir / "metrics.json").read_text())
@@ -113,6 +113,23 @@ def test_primary_arm_can_be_chosen_on_validation(tmp_path, tiny_root):
     # the deployed arm has the ensemble's 2 members (seeds 0 and 1000); the other arm one model
     assert [r["seed"] for r in m["arms"][m["primary"]]["runs"]] == [0, 1000]
     assert [r["seed"] for r in m["arms"][other]["runs"]] == [0]
+
+
+def test_both_arms_alternate_in_the_deployed_ensemble(tmp_path, tiny_root):
+    w = save_weights(create_model("resnet_small", width=4, blocks=[1, 1]), tmp_path / "other-hospital.safetensors")
+    ctx = _ctx(tmp_path, tiny_root, [f"transfer.from={w}", "imaging.primary=both", "imaging.ensemble=3",
+                                     "imaging.tta_shift=1", "imaging.data_volume=[1.0]", "imaging.gradcam_cases=1"])
+    run(ctx)
+    m = json.loads((ctx.dir / "metrics.json").read_text())
+    assert m["primary"] == "both" and m["primary_choice"]["rule"] == "both"
+    # members: transfer 0, scratch 0, transfer 1000; the scratch arm stops at its share
+    assert [r["seed"] for r in m["arms"]["transfer"]["runs"]] == [0, 1000]
+    assert [r["seed"] for r in m["arms"]["scratch"]["runs"]] == [0]
+    saved = torch.load(ctx.dir / "model" / "model.pt")
+    assert saved["ensemble"] == 3 and saved["tta_shift"] == 1
+    assert {k.split(".")[2] for k in saved["state_dict"] if k.startswith("model.members.")} == {"0", "1", "2"}
+    assert json.loads((ctx.dir / "model" / "preprocess.json").read_text())["tta_shift"] == 1
+    assert m["export"]["passed"]  # the 18 views of each image are inside the ONNX graph
 
 
 def test_primary_arm_that_is_not_trained_is_a_config_error(tmp_path, tiny_root):
@@ -166,7 +183,7 @@ def test_png_folder_source(tmp_path):
             a = rng.integers(0, 120, (40, 40), dtype=np.uint8) + (100 if k else 0)
             Image.fromarray(a.astype(np.uint8)).save(tmp_path / "imgs" / cls / f"{i}.png")
     ctx = _ctx(tmp_path, tmp_path, ["imaging.source=folder", "imaging.path=imgs", "imaging.image_size=28",
-                                    "imaging.positive_label=1", "transfer.from=null", "imaging.data_volume=[1.0]",
+                                    "imaging.positive_label=1", "transfer.from=null", "imaging.primary=scratch", "imaging.data_volume=[1.0]",
                                     "audit.explain=null", "imaging.onnx=false"])
     run(ctx)
     prof = json.loads((ctx.dir / "data_profile.json").read_text())
@@ -188,3 +205,17 @@ def test_choose_threshold_accuracy_plateau():
     assert choose_threshold(y, p, "accuracy") == choose_threshold(y, p, "accuracy", smooth=78 // 15)
     big = np.arange(SMOOTH_BELOW) % 2
     assert choose_threshold(big, big * 0.5 + 0.2, "accuracy") == choose_threshold(big, big * 0.5 + 0.2, "accuracy", smooth=0)
+
+
+def test_both_arms_without_scratch_is_a_config_error(tmp_path, tiny_root):
+    ctx = _ctx(tmp_path, tiny_root, ["imaging.primary=both", "imaging.compare_scratch=false"])
+    with pytest.raises(ConfigError) as err:
+        run(ctx)
+    assert str(err.value) == ("imaging.primary is 'both' but this run trains only transfer "
+                              "(set imaging.compare_scratch: true, or imaging.primary: transfer).")
+    assert not (ctx.dir / "metrics.json").exists()
+    one = _ctx(tmp_path / "one", tiny_root, ["imaging.primary=both", "imaging.ensemble=1"])
+    with pytest.raises(ConfigError) as err:
+        run(one)
+    assert str(err.value) == ("imaging.primary 'both' deploys models of both arms: imaging.ensemble must be at "
+                              "least 2. Got 1.")

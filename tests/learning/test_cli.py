@@ -29,3 +29,12 @@ def test_bentu_run_learning_tiny(tmp_path):
     assert "pipl.art31.minors_guardian_consent" in text
     html = (run_dir / "report.html").read_text()
     assert "Mastery heat map" in html and "AUC by student group" in html and "Recommendation outcomes" in html
+
+
+def test_mixup_is_refused_before_any_work(tmp_path):
+    args = ["run", "learning", "--out", str(tmp_path / "run"), "--lang", "en", "--quiet", "--set", "train.mixup=0.2"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2
+    assert "train.mixup does not apply to knowledge-tracing models (their batches are masked answer sequences). " \
+           "Set train.mixup to 0." in result.output
+    assert not (tmp_path / "run").exists()  # nothing half-written

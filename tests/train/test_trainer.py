@@ -68,3 +68,61 @@ def test_masked_sequence_targets():
 def test_bad_parameter_message():
     with pytest.raises(ConfigError, match=r"^The 'lr' parameter of Trainer must be a float in \(0, inf\). Got -1 instead.$"):
         Trainer(lr=-1).fit(create_model("tabular_mlp", in_features=6), *_data())
+
+
+def test_ema_returns_the_moving_average_of_the_weights():
+    tr, _ = _data(n=400)
+    torch.manual_seed(0)
+    m = create_model("tabular_mlp", in_features=6, hidden=[8], dropout=0.0)
+    raw = []  # the raw weights after each epoch (one full-batch step per epoch)
+    t = Trainer(optimizer="sgd", lr=0.05, epochs=2, batch_size=200, patience=5, ema_decay=0.75,
+                on_epoch_end=lambda rec: raw.append({k: v.clone() for k, v in m.state_dict().items()}))
+    t.fit(m, tr)
+    assert t.best_epoch_ == 2
+    for k, v in m.state_dict().items():
+        if v.is_floating_point():  # the average starts at the first step's weights, then 0.75 old + 0.25 new
+            torch.testing.assert_close(v, 0.75 * raw[0][k] + 0.25 * raw[1][k])
+    assert not torch.equal(m.state_dict()["body.0.weight"], raw[1]["body.0.weight"])
+
+
+def test_ema_validates_and_checkpoints_the_average(tmp_path):
+    tr, va = _data()
+    torch.manual_seed(0)
+    m = create_model("tabular_mlp", in_features=6, hidden=[16])
+    t = Trainer(lr=0.01, epochs=6, batch_size=32, patience=6, ema_decay=0.9, checkpoint_dir=tmp_path).fit(m, tr, va)
+    p, y = t.predict_proba(m, va)
+    from sklearn.metrics import roc_auc_score
+
+    assert roc_auc_score(y, p) == pytest.approx(t.best_score_, abs=1e-6)  # the kept weights are the scored ones
+    last = torch.load(tmp_path / "last.pt")
+    assert set(last) >= {"model", "ema", "optimizer"}
+
+
+def test_mixup_is_seeded_and_changes_training():
+    tr, va = _data()
+    hist = {}
+    for name, mix in (("a", 0.4), ("b", 0.4), ("off", 0.0)):
+        torch.manual_seed(0)
+        m = create_model("tabular_mlp", in_features=6, hidden=[8])
+        hist[name] = Trainer(lr=0.01, epochs=4, batch_size=64, seed=3, mixup=mix).fit(m, tr, va).history_
+    assert hist["a"] == hist["b"]
+    assert hist["a"] != hist["off"]
+    assert hist["a"][-1]["val_auc"] > 0.9
+
+
+def test_mixup_on_masked_batches_is_refused():
+    x = torch.randn(8, 5)
+    ds = TensorDataset(x, (x > 0).float(), torch.ones(8, 5, dtype=torch.bool))
+
+    class Seq(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = torch.nn.Linear(1, 1)
+
+        def forward(self, x):
+            return self.lin(x.unsqueeze(-1)).squeeze(-1)
+
+    with pytest.raises(ConfigError, match=r"^mixup needs batches of one input tensor without a mask .* Set train.mixup to 0.$"):
+        Trainer(epochs=1, batch_size=4, mixup=0.2).fit(Seq(), ds)
+    with pytest.raises(ConfigError, match=r"^The 'ema_decay' parameter of Trainer must be None or a float in \(0, 1\). Got 1.5 instead.$"):
+        Trainer(ema_decay=1.5).fit(Seq(), ds)

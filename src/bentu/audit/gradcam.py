@@ -29,21 +29,30 @@ def _layer(model: nn.Module, layer: str | nn.Module | None) -> nn.Module:
     return dict(model.named_modules())[layer]
 
 
-def gradcam(model: nn.Module, x: torch.Tensor, *, layer: str | nn.Module | None = None) -> np.ndarray:
+def gradcam(model: nn.Module, x: torch.Tensor, *, layer: str | nn.Module | None = None,
+            sign: torch.Tensor | None = None) -> np.ndarray:
     """Grad-CAM maps of ``x`` ``(n, c, h, w)`` for the predicted class, upsampled to ``(n, h, w)``
     and scaled to [0, 1] per image.
+
+    ``layer`` must run once per forward pass: pass the model without test-time augmentation (a
+    layer run on a mirrored view would give a mirrored map).
 
     Parameters
     ----------
     layer : str or Module, optional
         The layer whose activations are weighted (a name from ``model.named_modules()``);
         default: the last convolution.
+    sign : Tensor, optional
+        ``(n,)`` +1 to explain the positive class, −1 the negative one (e.g. the decision at an
+        operating point); default: the model's own decision at logit 0.
     """
     from captum.attr import LayerAttribution, LayerGradCam
 
     model = model.eval()
-    with torch.no_grad():
-        sign = torch.where(model(x) >= 0, 1.0, -1.0)  # (n,)
+    if sign is None:
+        with torch.no_grad():
+            sign = torch.where(model(x) >= 0, 1.0, -1.0)  # (n,)
+    sign = sign.to(x.dtype)
 
     def forward(inp: torch.Tensor) -> torch.Tensor:
         return model(inp) * sign[: inp.shape[0]]

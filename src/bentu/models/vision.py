@@ -14,7 +14,7 @@ from bentu.errors import ConfigError
 from bentu.models._registry import register_model
 from bentu.models.ensemble import LogitEnsemble
 
-__all__ = ["ResNetSmall", "CBAM", "BasicBlock", "FlipTTA", "LogitEnsemble", "GRADCAM_LAYER"]
+__all__ = ["ResNetSmall", "CBAM", "BasicBlock", "TTA", "LogitEnsemble", "GRADCAM_LAYER"]
 
 #: Name of the module whose activations Grad-CAM explains (the last residual stage).
 GRADCAM_LAYER = "stages"
@@ -98,18 +98,39 @@ class ResNetSmall(nn.Module):
         return self.head(self.pool(feats)).squeeze(-1)  # (b,)
 
 
-class FlipTTA(nn.Module):
-    """Test-time augmentation inside the model: mean logit of the image and its mirror image.
+class TTA(nn.Module):
+    """Test-time augmentation inside the model: the mean logit over views of each image.
 
-    Kept in the exported graph, so ONNX Runtime scores exactly what was evaluated.
+    The views are the image and its mirror image (``flip``), and with ``shift = s > 0`` also the
+    image moved by ``s`` pixels to each of its 8 neighbouring positions (edges repeated), each with
+    its mirror: 2 views, or 18 (1 or 9 without ``flip``). Kept in the exported graph, so ONNX Runtime scores exactly what was
+    evaluated. ``model`` is the un-augmented model (what Grad-CAM explains).
     """
 
-    def __init__(self, model: nn.Module):
+    def __init__(self, model: nn.Module, *, flip: bool = True, shift: int = 0):
         super().__init__()
-        self.model = model
+        if isinstance(shift, bool) or not isinstance(shift, int) or not 0 <= shift <= 4:
+            raise ConfigError(f"The 'shift' parameter of TTA must be an int in [0, 4]. Got {shift!r} instead.",
+                              f"TTA 的参数 'shift' 必须是 [0, 4] 之间的整数，实际为 {shift!r}。")
+        self.model, self.flip, self.shift = model, flip, shift
+        s = shift
+        self.offsets = [(0, 0)] + ([(dx, dy) for dy in (-s, 0, s) for dx in (-s, 0, s) if (dx, dy) != (0, 0)] if s else [])
+
+    def _moved(self, x: torch.Tensor, dx: int, dy: int) -> torch.Tensor:
+        if dx == 0 and dy == 0:
+            return x
+        s, h, w = self.shift, x.shape[-2], x.shape[-1]
+        padded = nn.functional.pad(x, (s, s, s, s), mode="replicate")  # (b, c, h + 2s, w + 2s)
+        return padded[..., s - dy:s - dy + h, s - dx:s - dx + w]  # content moves by (+dx, +dy)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return 0.5 * (self.model(x) + self.model(torch.flip(x, dims=[3])))  # (b,)
+        logits = []
+        for dx, dy in self.offsets:
+            v = self._moved(x, dx, dy)
+            logits.append(self.model(v))
+            if self.flip:
+                logits.append(self.model(torch.flip(v, dims=[3])))
+        return torch.stack(logits).mean(0)  # (b,)
 
 
 def _check(in_channels: int, image_size: int, width: int, blocks: Sequence[int]) -> None:

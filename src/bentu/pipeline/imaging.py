@@ -34,14 +34,14 @@ from bentu.datasets.medmnist import load_medmnist, medmnist_path
 from bentu.errors import ConfigError, DataError
 from bentu.models import create_model, get_entry
 from bentu.models.ensemble import LogitEnsemble, member_seeds
-from bentu.models.vision import FlipTTA
+from bentu.models.vision import TTA
 from bentu.recipe import ImagingCfg
 from bentu.train.augment import Augment
 from bentu.train.transfer import (
     WEIGHT_SUFFIXES, FineTuneTrainer, freeze, load_weights, read_weights, save_weights, select_layers,
 )
 
-__all__ = ["run", "choose_threshold", "clinical_metrics", "subsample"]
+__all__ = ["run", "choose_threshold", "clinical_metrics", "subsample", "cam_target"]
 
 log = logging.getLogger(__name__)
 
@@ -220,11 +220,15 @@ class _Run:
         torch.manual_seed(seed)
         return create_model(self.rc.model.name, **self.model_params(prep))
 
-    def trainer(self, *, seed: int, epochs: int, lr: float, pos_weight: float | None, description: str) -> FineTuneTrainer:
+    def trainer(self, *, seed: int, epochs: int, lr: float, pos_weight: float | None, description: str,
+                local: bool = True) -> FineTuneTrainer:
+        """A trainer for the local data (``local``) or for pretraining on a source dataset (without
+        ``train.ema_decay`` / ``train.mixup``, so the cached source model does not depend on them)."""
         t = self.rc.train
         return FineTuneTrainer(
             optimizer=t.optimizer, lr=lr, weight_decay=t.weight_decay, epochs=epochs, batch_size=t.batch_size,
             patience=t.patience, seed=seed, monitor="auc", pos_weight=pos_weight,
+            ema_decay=t.ema_decay if local else None, mixup=t.mixup if local else 0.0,
             warmup_epochs=self.cfg.warmup_epochs, progress=bool(self.ctx.progress), description=description,
             on_epoch_end=lambda rec: log.info("%s epoch %d: train_loss %.4f val_auc %.4f", description, rec["epoch"],
                                               rec["train_loss"], rec.get("val_auc", float("nan"))),
@@ -251,7 +255,9 @@ class _Run:
 
     def wrap(self, models: list[nn.Module]) -> nn.Module:
         m = models[0] if len(models) == 1 else LogitEnsemble(models)
-        return (FlipTTA(m) if self.cfg.tta else m).eval()
+        if not (self.cfg.tta or self.cfg.tta_shift):
+            return m.eval()
+        return TTA(m, flip=self.cfg.tta, shift=self.cfg.tta_shift).eval()
 
     @staticmethod
     @torch.no_grad()
@@ -333,7 +339,7 @@ def _train_source(run: _Run, prep: _Prep, src: str, source: ImageSplits, path: P
     t0 = time.perf_counter()
     model = run.new_model(prep, cfg.pretrain_seed)
     tr = run.trainer(seed=cfg.pretrain_seed, epochs=cfg.pretrain_epochs, lr=cfg.pretrain_lr,
-                     pos_weight=run.pos_weight(sets["train"].y), description=f"pretrain {src}")
+                     pos_weight=run.pos_weight(sets["train"].y), description=f"pretrain {src}", local=False)
     tr.fit(model, sets["train"], sets["val"])
     run.timings["pretrain_s"] = time.perf_counter() - t0
     save_weights(model, target)
@@ -411,10 +417,16 @@ def run(ctx) -> None:
 
     has_transfer = bool(rc.transfer.from_)
     arms = (["transfer"] if has_transfer else []) + (["scratch"] if (cfg.compare_scratch or not has_transfer) else [])
-    if cfg.primary not in (None, "auto", *arms):
-        fix = "transfer.from" if cfg.primary == "transfer" else "imaging.compare_scratch: true"
+    if cfg.primary not in (None, "auto", "both", *arms) or (cfg.primary == "both" and len(arms) < 2):
+        fix = "transfer.from" if cfg.primary == "transfer" or not has_transfer else "imaging.compare_scratch: true"
+        if cfg.primary == "both":
+            fix += f", or imaging.primary: {arms[0]}"
         raise ConfigError(f"imaging.primary is {cfg.primary!r} but this run trains only {', '.join(arms)} (set {fix}).",
-                          f"imaging.primary 为 {cfg.primary!r}，但本次运行只训练 {', '.join(arms)}（请设置 {fix}）。")
+                          f"imaging.primary 为 {cfg.primary!r}，但本次运行只训练 {', '.join(arms)}（请设置 {fix.replace(', or ', '，或 ')}）。")
+    if cfg.primary == "both" and cfg.ensemble < 2:
+        raise ConfigError(f"imaging.primary 'both' deploys models of both arms: imaging.ensemble must be at least 2. "
+                          f"Got {cfg.ensemble}.",
+                          f"imaging.primary 为 'both' 时部署两种模型：imaging.ensemble 至少为 2，实际为 {cfg.ensemble}。")
     init, transfer_info = _pretrain(r, prep)  # after the checks: pretraining can take minutes
     models: dict[str, list[nn.Module]] = {arm: [] for arm in arms}
     histories: dict[str, list] = {arm: [] for arm in arms}
@@ -431,10 +443,15 @@ def run(ctx) -> None:
 
     for arm in arms:  # one model per arm (seed = train.seed): the like-for-like comparison
         train_member(arm, seeds[0])
-    # The deployed (primary) arm: fixed, or the one whose model scores higher on validation data.
+    # The deployed (primary) arm: fixed, the one whose model scores higher on validation data, or both.
     primary = {None: arms[0], "auto": max(arms, key=lambda a: histories[a][0]["val_auc"])}.get(cfg.primary, cfg.primary)
-    for seed in seeds[1:]:  # the rest of the deployed ensemble
-        train_member(primary, seed)
+    # The rest of the deployed ensemble: member k is (arm, seed); with "both" the arms alternate
+    # (transfer, scratch, transfer, ...) and each arm's seeds run seed, seed + 1000, ...
+    plan = [(arms[k % 2], seeds[k // 2]) for k in range(cfg.ensemble)] if primary == "both" else \
+        [(primary, sd) for sd in seeds]
+    for arm, seed in plan[len(arms) if primary == "both" else 1:]:
+        train_member(arm, seed)
+    deployed = [m for arm in (arms if primary == "both" else [primary]) for m in models[arm]][:cfg.ensemble]
     for arm in arms:
         ctx.audit.append(f"train_{arm}", params={"model": rc.model.name, **r.model_params(prep),
                                                  "train": rc.train.model_dump(), "runs": histories[arm]})
@@ -453,7 +470,7 @@ def run(ctx) -> None:
     # Transfer vs scratch compares single models (same seed); the deployed model is the primary arm,
     # an ensemble of `imaging.ensemble` models when that is > 1.
     evals = {arm: evaluate(models[arm][:1]) for arm in arms}
-    main = evaluate(models[primary]) if len(models[primary]) > 1 else evals[primary]
+    main = evaluate(deployed) if len(deployed) > 1 else evals[arms[0] if primary == "both" else primary]
 
     curve = _data_volume(r, prep, sets, init, arms, models)
 
@@ -462,7 +479,7 @@ def run(ctx) -> None:
     example = (sets["test"].x[:4].clone(),)
     p_pt = ctx.path("model/model.pt")
     torch.save({"state_dict": final.state_dict(), "model": rc.model.name, "params": r.model_params(prep),
-                "ensemble": cfg.ensemble, "tta": cfg.tta}, p_pt)
+                "ensemble": cfg.ensemble, "tta": cfg.tta, "tta_shift": cfg.tta_shift}, p_pt)
     export = {"passed": None}
     outputs = {"model_pt": p_pt}
     if cfg.onnx:
@@ -479,7 +496,7 @@ def run(ctx) -> None:
         "mean": [prep.mean] * prep.channels, "std": [prep.std] * prep.channels, "layout": "NCHW",
         "resize": "bilinear", "input_name": "image", "output": "logit",
         "label_names": [neg_name, pos_name], "positive_class": pos_name, "positive_label": cfg.positive_label,
-        "threshold": main["val"]["threshold"], "tta": cfg.tta, "ensemble": cfg.ensemble,
+        "threshold": main["val"]["threshold"], "tta": cfg.tta, "tta_shift": cfg.tta_shift, "ensemble": cfg.ensemble,
     }
     outputs["preprocess"] = ctx.write_json("model/preprocess.json", preprocess)
     ctx.audit.append("export", params={"parity": export}, outputs=outputs)
@@ -493,7 +510,7 @@ def run(ctx) -> None:
         "arms": {a: {"test": evals[a]["test"], "val": evals[a]["val"], "runs": histories[a]} for a in arms},
         "transfer": {**transfer_info, **{f"{a}_test_auc": evals[a]["test"]["auc"] for a in arms}},
         "data_volume": curve, "export": export, "model": {"name": rc.model.name, **r.model_params(prep)},
-        "tta": cfg.tta, "ensemble": cfg.ensemble, "seed": rc.train.seed,
+        "tta": cfg.tta, "tta_shift": cfg.tta_shift, "ensemble": cfg.ensemble, "seed": rc.train.seed,
         "timings": {**r.timings, "total_s": time.perf_counter() - started},
     }
     p_metrics = ctx.write_json("metrics.json", metrics)
@@ -539,6 +556,14 @@ def _data_volume(r: _Run, prep: _Prep, sets, init, arms, models) -> list[dict]:
     return rows
 
 
+def cam_target(model: nn.Module) -> tuple[nn.Module, nn.Module | None]:
+    """What Grad-CAM explains for a deployed model: the model without test-time augmentation (each
+    view would move or mirror the map) and the last residual stage of its first ensemble member."""
+    base = model.model if isinstance(model, TTA) else model
+    first = base.members[0] if isinstance(base, LogitEnsemble) else base
+    return base, getattr(first, "stages", None)
+
+
 def _explain(r: _Run, data: ImageSplits, sets, main: dict, prep: _Prep, pos_name: str) -> list[dict]:
     ctx, cfg = r.ctx, r.cfg
     if r.rc.audit.explain != "gradcam" or cfg.gradcam_cases == 0:
@@ -550,11 +575,8 @@ def _explain(r: _Run, data: ImageSplits, sets, main: dict, prep: _Prep, pos_name
     if not order:
         return []
     idx = [i for _, i in order]
-    model = main["model"]
-    base = model.model if isinstance(model, FlipTTA) else model
-    first = base.members[0] if isinstance(base, LogitEnsemble) else base
-    layer = getattr(first, "stages", None)
-    cams = gradcam(model, sets["test"].x[idx].clone(), layer=layer)
+    base, layer = cam_target(main["model"])  # for the class decided at the operating point
+    cams = gradcam(base, sets["test"].x[idx].clone(), layer=layer, sign=torch.from_numpy(pred[idx] * 2.0 - 1))
     raw = data.images["test"][idx]
     if raw.shape[1] != prep.size:
         raw = np.stack([np.asarray(torch.nn.functional.interpolate(
@@ -623,7 +645,8 @@ def _report(r: _Run, data, prep, profile, main, evals, arms, primary, curve, tra
                  "迁移学习与从零训练对比：单个模型、相同随机种子、相同阈值规则。"))
     fig, ax = plt.subplots(figsize=(4.2, 4))
     y_true = data.labels["test"] == prep.positive_label
-    curves = [(f"deployed ({primary}, {cfg.ensemble} model(s))", main)] if main is not evals[primary] else []
+    deployed = tr(f"deployed ({primary}, {cfg.ensemble} model(s))", f"部署模型（{primary}，{cfg.ensemble} 个）")
+    curves = [(deployed, main)] if main is not evals.get(primary) else []
     for label, e in curves + [(a, evals[a]) for a in arms]:
         fpr, tpr, _ = roc_curve(y_true, e["p_test"])
         ax.plot(fpr, tpr, label=f"{label} (AUC {e['test']['auc']:.3f})")

@@ -24,7 +24,7 @@ from bentu.datasets.interactions import (
     Interactions, dkt_synthetic_path, load_assistments2009, load_dkt_synthetic, load_dkt_synthetic_concepts, load_pykt,
 )
 from bentu.datasets.student_sim import StudentSimulator
-from bentu.errors import DataError, RecipeError
+from bentu.errors import ConfigError, DataError, RecipeError
 from bentu.inference.export import export_onnx
 from bentu.inference.recommend import concept_mastery, evaluate_recommendation, predict_next
 from bentu.models import create_model, get_entry
@@ -132,7 +132,7 @@ def _trainer(ctx, description: str, seed: int | None = None, overrides: dict | N
     t = ctx.recipe.train.model_copy(update=overrides or {})
     return Trainer(optimizer=t.optimizer, lr=t.lr, weight_decay=t.weight_decay, epochs=t.epochs,
                    batch_size=t.batch_size, patience=t.patience, seed=t.seed if seed is None else seed, grad_clip=1.0,
-                   progress=bool(getattr(ctx, "progress", False)), description=description)
+                   ema_decay=t.ema_decay, mixup=t.mixup, progress=bool(getattr(ctx, "progress", False)), description=description)
 
 
 @dataclass
@@ -243,6 +243,12 @@ def run(ctx) -> None:
         from bentu.recipe import LearningCfg
 
         cfg = recipe.learning = LearningCfg()
+    if recipe.train.mixup:
+        raise ConfigError(
+            "train.mixup does not apply to knowledge-tracing models (their batches are masked answer "
+            "sequences). Set train.mixup to 0.",
+            "train.mixup 不适用于知识追踪模型（其批次是带掩码的作答序列）。请将 train.mixup 设为 0。",
+        )
     t0 = time.perf_counter()
 
     data, sim, path = load_learning_data(ctx)

@@ -95,7 +95,18 @@ class Trainer:
         Show a progress bar (Rich, on stderr).
     on_epoch_end : callable, optional
         ``on_epoch_end(record: dict)`` after every epoch.
+    ema_decay : float, optional
+        Keep an exponential moving average of the weights (and batch-norm statistics) with this
+        decay per step, e.g. 0.99; validation, early stopping and the returned weights use the
+        average. It smooths the step-to-step noise that a small validation set would otherwise
+        pick a checkpoint from.
+    mixup : float
+        Mixup (Zhang et al., 2018) with ``Beta(mixup, mixup)`` weights: each batch is mixed with
+        a shuffled copy of itself, inputs and targets alike. ``0`` (default) turns it off. Only
+        for batches of one input tensor without a mask; others raise :class:`ConfigError`.
     """
+
+    _ema = None  # the weight average while fit() runs with ema_decay
 
     def __init__(
         self,
@@ -115,6 +126,8 @@ class Trainer:
         progress: bool = False,
         on_epoch_end: Callable[[dict], None] | None = None,
         description: str = "training",
+        ema_decay: float | None = None,
+        mixup: float = 0.0,
     ):
         self.optimizer = optimizer
         self.lr = lr
@@ -131,6 +144,8 @@ class Trainer:
         self.progress = progress
         self.on_epoch_end = on_epoch_end
         self.description = description
+        self.ema_decay = ema_decay
+        self.mixup = mixup
 
     # -- validation of parameters (once, at the boundary) -------------------------------
     def _validate(self) -> None:
@@ -140,6 +155,9 @@ class Trainer:
             ("batch_size", self.batch_size, lambda v: isinstance(v, int) and v >= 1, "an int >= 1"),
             ("patience", self.patience, lambda v: isinstance(v, int) and v >= 1, "an int >= 1"),
             ("monitor", self.monitor, lambda v: v in ("auc", "loss"), "'auc' or 'loss'"),
+            ("ema_decay", self.ema_decay, lambda v: v is None or (isinstance(v, (int, float)) and 0 < v < 1),
+             "None or a float in (0, 1)"),
+            ("mixup", self.mixup, lambda v: isinstance(v, (int, float)) and v >= 0, "a float >= 0"),
         ]
         for name, value, ok, expected in checks:
             if not ok(value):
@@ -165,6 +183,8 @@ class Trainer:
         generator = seed_everything(self.seed)
         loader = DataLoader(train, batch_size=self.batch_size, shuffle=True, generator=generator)
         opt = make_optimizer(self.optimizer, model.parameters(), self.lr, self.weight_decay)
+        self._ema = _make_ema(model, self.ema_decay)
+        evaluated = self._ema.module if self._ema is not None else model
         higher_better = self.monitor == "auc"
         best_score, best_state, best_epoch, bad_epochs = -math.inf, None, 0, 0
         self.history_: list[dict] = []
@@ -178,7 +198,7 @@ class Trainer:
                 train_loss = self._train_epoch(model, loader, opt)
                 record: dict[str, Any] = {"epoch": epoch, "train_loss": train_loss}
                 if val is not None:
-                    p, y, val_loss = self._predict(model, val, with_loss=True)
+                    p, y, val_loss = self._predict(evaluated, val, with_loss=True)
                     record.update(val_loss=val_loss, val_auc=_auc(y, p))
                     score = record["val_auc"] if higher_better else -val_loss
                 else:
@@ -187,20 +207,23 @@ class Trainer:
                 improved = score > best_score
                 if improved:
                     best_score, best_epoch, bad_epochs = score, epoch, 0
-                    best_state = copy.deepcopy(model.state_dict())
+                    best_state = copy.deepcopy(evaluated.state_dict())
                 else:
                     bad_epochs += 1
                 self.history_.append(record)
                 if ckpt:
-                    self._save_checkpoints(ckpt, model, opt, epoch, improved)
+                    self._save_checkpoints(ckpt, model, opt, epoch, improved, evaluated)
                 if self.on_epoch_end:
                     self.on_epoch_end(record)
                 advance(record)
                 if bad_epochs >= self.patience:
                     self.stopped_early_ = True
                     break
+        if best_state is None and self._ema is not None:
+            best_state = self._ema.module.state_dict()
         if best_state is not None:
             model.load_state_dict(best_state)
+        self._ema = None
         self.best_epoch_ = best_epoch
         self.best_score_ = best_score if higher_better else -best_score
         self.train_seconds_ = time.perf_counter() - start
@@ -214,6 +237,7 @@ class Trainer:
             if y.shape[0] < 2 and any(isinstance(m, nn.BatchNorm1d) for m in model.modules()):
                 continue  # a batch of one cannot be batch-normalised
             opt.zero_grad(set_to_none=True)
+            inputs, y = self._mix(inputs, y, mask)
             loss = self._loss(model(*inputs), y, mask)
             if self.extra_loss is not None:
                 loss = loss + self.extra_loss(model)
@@ -221,16 +245,42 @@ class Trainer:
             if self.grad_clip:
                 nn.utils.clip_grad_norm_(model.parameters(), self.grad_clip)
             opt.step()
+            self._after_step(model)
             n = int(mask.sum()) if mask is not None else y.numel()
             total += float(loss.detach()) * n
             count += n
         return total / max(count, 1)
 
-    def _save_checkpoints(self, ckpt: Path, model: nn.Module, opt: torch.optim.Optimizer, epoch: int, improved: bool) -> None:
+    def _mix(self, inputs: tuple[torch.Tensor, ...], y: torch.Tensor,
+             mask: torch.Tensor | None) -> tuple[tuple[torch.Tensor, ...], torch.Tensor]:
+        """Mixup of one batch (inputs and soft targets), or the batch unchanged."""
+        if not self.mixup or y.shape[0] < 2:
+            return inputs, y
+        if mask is not None or len(inputs) != 1:
+            raise ConfigError(
+                "mixup needs batches of one input tensor without a mask (images, tables); "
+                "this model's batches have a mask or several inputs. Set train.mixup to 0.",
+                "mixup 只适用于单个输入张量且无掩码的批次（图像、表格）；此模型的批次带掩码或有多个输入。"
+                "请将 train.mixup 设为 0。",
+            )
+        lam = float(np.random.beta(self.mixup, self.mixup))
+        perm = torch.randperm(y.shape[0])
+        x = inputs[0]
+        mixed = lam * x + (1 - lam) * x[perm]
+        return (mixed,), lam * y.to(mixed.dtype) + (1 - lam) * y[perm].to(mixed.dtype)
+
+    def _after_step(self, model: nn.Module) -> None:
+        if self._ema is not None:
+            self._ema.update_parameters(model)
+
+    def _save_checkpoints(self, ckpt: Path, model: nn.Module, opt: torch.optim.Optimizer, epoch: int, improved: bool,
+                          evaluated: nn.Module) -> None:
         state = {"epoch": epoch, "model": model.state_dict(), "optimizer": opt.state_dict(), "history": self.history_}
+        if evaluated is not model:
+            state["ema"] = evaluated.state_dict()
         torch.save(state, ckpt / "last.pt")
         if improved:
-            torch.save({"epoch": epoch, "model": model.state_dict()}, ckpt / "best.pt")
+            torch.save({"epoch": epoch, "model": evaluated.state_dict()}, ckpt / "best.pt")
 
     @torch.no_grad()
     def _predict(self, model: nn.Module, data: Dataset, with_loss: bool = False):
@@ -254,6 +304,15 @@ class Trainer:
     def predict_proba(self, model: nn.Module, data: Dataset) -> tuple[np.ndarray, np.ndarray]:
         """Predicted probabilities and labels of the (masked) target elements of ``data``."""
         return self._predict(model, data)
+
+
+def _make_ema(model: nn.Module, decay: float | None):
+    """An exponential moving average of ``model`` (weights and buffers), or None."""
+    if decay is None:
+        return None
+    from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+    return AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
 
 
 class _progress:
