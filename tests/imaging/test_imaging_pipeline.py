@@ -100,12 +100,17 @@ def test_transfer_from_weights_file_and_seed(tmp_path, tiny_root):
     assert not torch.equal(aucs[0], aucs[1])  # another seed, other weights
 
 
-def test_primary_arm_can_be_chosen_on_validation(tmp_path, tiny_root):
+def _run_from_weights(tmp_path: Path, tiny_root: Path, sets: list[str]):
+    """Run with transfer from another hospital's weights file (no pretraining); the context and metrics."""
     w = save_weights(create_model("resnet_small", width=4, blocks=[1, 1]), tmp_path / "other-hospital.safetensors")
-    ctx = _ctx(tmp_path, tiny_root, [f"transfer.from={w}", "imaging.primary=auto", "imaging.ensemble=2",
-                                     "imaging.data_volume=[1.0]", "audit.explain=null", "imaging.onnx=false"])
+    ctx = _ctx(tmp_path, tiny_root, [f"transfer.from={w}", "imaging.data_volume=[1.0]", *sets])
     run(ctx)
-    m = json.loads((ctx.dir / "metrics.json").read_text())
+    return ctx, json.loads((ctx.dir / "metrics.json").read_text())
+
+
+def test_primary_arm_can_be_chosen_on_validation(tmp_path, tiny_root):
+    _, m = _run_from_weights(tmp_path, tiny_root, ["imaging.primary=auto", "imaging.ensemble=2", "audit.explain=null",
+                                                   "imaging.onnx=false"])
     choice = m["primary_choice"]
     assert set(choice["val_auc"]) == {"transfer", "scratch"} and choice["chosen_on"] == "val"
     assert m["primary"] == choice["chosen"] == max(choice["val_auc"], key=choice["val_auc"].get)
@@ -116,11 +121,7 @@ def test_primary_arm_can_be_chosen_on_validation(tmp_path, tiny_root):
 
 
 def test_both_arms_alternate_in_the_deployed_ensemble(tmp_path, tiny_root):
-    w = save_weights(create_model("resnet_small", width=4, blocks=[1, 1]), tmp_path / "other-hospital.safetensors")
-    ctx = _ctx(tmp_path, tiny_root, [f"transfer.from={w}", "imaging.primary=both", "imaging.ensemble=3",
-                                     "imaging.tta_shift=1", "imaging.data_volume=[1.0]", "imaging.gradcam_cases=1"])
-    run(ctx)
-    m = json.loads((ctx.dir / "metrics.json").read_text())
+    ctx, m = _run_from_weights(tmp_path, tiny_root, ["imaging.primary=both", "imaging.ensemble=3", "imaging.tta_shift=1"])
     assert m["primary"] == "both" and m["primary_choice"]["rule"] == "both"
     # members: transfer 0, scratch 0, transfer 1000; the scratch arm stops at its share
     assert [r["seed"] for r in m["arms"]["transfer"]["runs"]] == [0, 1000]
