@@ -103,8 +103,9 @@ class TTA(nn.Module):
 
     The views are the image and its mirror image (``flip``), and with ``shift = s > 0`` also the
     image moved by ``s`` pixels to each of its 8 neighbouring positions (edges repeated), each with
-    its mirror: 2 views, or 18 (1 or 9 without ``flip``). Kept in the exported graph, so ONNX Runtime scores exactly what was
-    evaluated. ``model`` is the un-augmented model (what Grad-CAM explains).
+    its mirror: 2 views, or 18 (1 or 9 without ``flip``). Kept in the exported graph, so ONNX
+    Runtime scores exactly what was evaluated. ``model`` is the un-augmented model (what Grad-CAM
+    explains).
     """
 
     def __init__(self, model: nn.Module, *, flip: bool = True, shift: int = 0):
@@ -113,7 +114,7 @@ class TTA(nn.Module):
             raise ConfigError(f"The 'shift' parameter of TTA must be an int in [0, 4]. Got {shift!r} instead.",
                               f"TTA 的参数 'shift' 必须是 [0, 4] 之间的整数，实际为 {shift!r}。")
         self.model, self.flip, self.shift = model, flip, shift
-        s = shift
+        s = shift  # views: no move, then the 8 neighbours at distance s
         self.offsets = [(0, 0)] + ([(dx, dy) for dy in (-s, 0, s) for dx in (-s, 0, s) if (dx, dy) != (0, 0)] if s else [])
 
     def _moved(self, x: torch.Tensor, dx: int, dy: int) -> torch.Tensor:

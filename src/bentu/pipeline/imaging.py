@@ -445,13 +445,14 @@ def run(ctx) -> None:
         train_member(arm, seeds[0])
     # The deployed (primary) arm: fixed, the one whose model scores higher on validation data, or both.
     primary = {None: arms[0], "auto": max(arms, key=lambda a: histories[a][0]["val_auc"])}.get(cfg.primary, cfg.primary)
-    # The rest of the deployed ensemble: member k is (arm, seed); with "both" the arms alternate
-    # (transfer, scratch, transfer, ...) and each arm's seeds run seed, seed + 1000, ...
-    plan = [(arms[k % 2], seeds[k // 2]) for k in range(cfg.ensemble)] if primary == "both" else \
-        [(primary, sd) for sd in seeds]
-    for arm, seed in plan[len(arms) if primary == "both" else 1:]:
+    # The deployed ensemble: member k is (arm, seed), the deployed arms taking turns (with "both":
+    # transfer, scratch, transfer, ...) and each arm's seeds running seed, seed + 1000, ...
+    # Members k < len(deployed_arms) are the first models, trained above.
+    deployed_arms = arms if primary == "both" else [primary]
+    plan = [(deployed_arms[k % len(deployed_arms)], seeds[k // len(deployed_arms)]) for k in range(cfg.ensemble)]
+    for arm, seed in plan[len(deployed_arms):]:
         train_member(arm, seed)
-    deployed = [m for arm in (arms if primary == "both" else [primary]) for m in models[arm]][:cfg.ensemble]
+    deployed = [m for arm in deployed_arms for m in models[arm]]
     for arm in arms:
         ctx.audit.append(f"train_{arm}", params={"model": rc.model.name, **r.model_params(prep),
                                                  "train": rc.train.model_dump(), "runs": histories[arm]})
@@ -470,7 +471,7 @@ def run(ctx) -> None:
     # Transfer vs scratch compares single models (same seed); the deployed model is the primary arm,
     # an ensemble of `imaging.ensemble` models when that is > 1.
     evals = {arm: evaluate(models[arm][:1]) for arm in arms}
-    main = evaluate(deployed) if len(deployed) > 1 else evals[arms[0] if primary == "both" else primary]
+    main = evaluate(deployed) if len(deployed) > 1 else evals[primary]
 
     curve = _data_volume(r, prep, sets, init, arms, models)
 

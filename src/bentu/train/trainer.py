@@ -236,20 +236,27 @@ class Trainer:
             inputs, y, mask = _split_batch(batch)
             if y.shape[0] < 2 and any(isinstance(m, nn.BatchNorm1d) for m in model.modules()):
                 continue  # a batch of one cannot be batch-normalised
-            opt.zero_grad(set_to_none=True)
-            inputs, y = self._mix(inputs, y, mask)
-            loss = self._loss(model(*inputs), y, mask)
-            if self.extra_loss is not None:
-                loss = loss + self.extra_loss(model)
-            loss.backward()
-            if self.grad_clip:
-                nn.utils.clip_grad_norm_(model.parameters(), self.grad_clip)
-            opt.step()
-            self._after_step(model)
-            n = int(mask.sum()) if mask is not None else y.numel()
-            total += float(loss.detach()) * n
+            loss, n = self._train_step(model, opt, inputs, y, mask)
+            total += loss * n
             count += n
         return total / max(count, 1)
+
+    def _train_step(self, model: nn.Module, opt: torch.optim.Optimizer, inputs: tuple[torch.Tensor, ...], y: torch.Tensor,
+              mask: torch.Tensor | None) -> tuple[float, int]:
+        """One optimisation step on one batch (mixup, loss, backward, clipping, weight average);
+        the batch's mean loss and the number of target elements it counted."""
+        opt.zero_grad(set_to_none=True)
+        inputs, y = self._mix(inputs, y, mask)
+        loss = self._loss(model(*inputs), y, mask)
+        if self.extra_loss is not None:
+            loss = loss + self.extra_loss(model)
+        loss.backward()
+        if self.grad_clip:
+            nn.utils.clip_grad_norm_(model.parameters(), self.grad_clip)
+        opt.step()
+        if self._ema is not None:
+            self._ema.update_parameters(model)
+        return float(loss.detach()), int(mask.sum()) if mask is not None else y.numel()
 
     def _mix(self, inputs: tuple[torch.Tensor, ...], y: torch.Tensor,
              mask: torch.Tensor | None) -> tuple[tuple[torch.Tensor, ...], torch.Tensor]:
@@ -268,10 +275,6 @@ class Trainer:
         x = inputs[0]
         mixed = lam * x + (1 - lam) * x[perm]
         return (mixed,), lam * y.to(mixed.dtype) + (1 - lam) * y[perm].to(mixed.dtype)
-
-    def _after_step(self, model: nn.Module) -> None:
-        if self._ema is not None:
-            self._ema.update_parameters(model)
 
     def _save_checkpoints(self, ckpt: Path, model: nn.Module, opt: torch.optim.Optimizer, epoch: int, improved: bool,
                           evaluated: nn.Module) -> None:

@@ -205,17 +205,7 @@ class FineTuneTrainer(Trainer):
             for group in opt.param_groups:
                 group["lr"] = self._lr_at(self._step, len(loader))
             self._step += 1
-            opt.zero_grad(set_to_none=True)
-            inputs, y = self._mix(inputs, y, mask)
-            loss = self._loss(model(*inputs), y, mask)
-            if self.extra_loss is not None:
-                loss = loss + self.extra_loss(model)
-            loss.backward()
-            if self.grad_clip:
-                nn.utils.clip_grad_norm_(model.parameters(), self.grad_clip)
-            opt.step()
-            self._after_step(model)
-            n = int(mask.sum()) if mask is not None else y.numel()
-            total += float(loss.detach()) * n
+            loss, n = self._train_step(model, opt, inputs, y, mask)
+            total += loss * n
             count += n
         return total / max(count, 1)
