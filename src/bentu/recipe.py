@@ -93,6 +93,8 @@ class TrainCfg(_Section):
     # Weight averaging (validated and kept instead of the raw weights) and mixup; see Trainer.
     ema_decay: float | None = Field(None, gt=0, lt=1)
     mixup: float = Field(0.0, ge=0)
+    # Channels-last memory layout for 4-D (image) weights and batches: faster CPU convolutions.
+    channels_last: bool = False
     baselines: list[Literal["logistic_regression", "gradient_boosting"]] = Field(
         default_factory=lambda: ["logistic_regression", "gradient_boosting"]
     )

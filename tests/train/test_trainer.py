@@ -126,3 +126,34 @@ def test_mixup_on_masked_batches_is_refused():
         Trainer(epochs=1, batch_size=4, mixup=0.2).fit(Seq(), ds)
     with pytest.raises(ConfigError, match=r"^The 'ema_decay' parameter of Trainer must be None or a float in \(0, 1\). Got 1.5 instead.$"):
         Trainer(ema_decay=1.5).fit(Seq(), ds)
+
+
+def _images(n=96, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, 3, 28, 28, generator=g)
+    y = (x[:, :, :14].mean((1, 2, 3)) > x[:, :, 14:].mean((1, 2, 3))).float()  # brighter top half
+    return TensorDataset(x[: 2 * n // 3], y[: 2 * n // 3]), TensorDataset(x[2 * n // 3 :], y[2 * n // 3 :])
+
+
+def test_channels_last_trains_in_that_layout_and_returns_the_default_one():
+    tr, va = _images()
+    hist, layouts = {}, {}
+    for cl in (False, True):
+        torch.manual_seed(0)
+        m = create_model("resnet_small", in_channels=3, width=8, blocks=[1, 1], attention=True)
+        seen = layouts[cl] = []
+        m.stem.register_forward_pre_hook(lambda mod, args: seen.append(args[0].is_contiguous(memory_format=torch.channels_last)))
+        t = Trainer(optimizer="adam", lr=0.01, epochs=3, batch_size=16, patience=3, ema_decay=0.9, channels_last=cl)
+        hist[cl] = t.fit(m, tr, va).history_
+        # the model handed back is in the default layout, like any other
+        assert all(p.is_contiguous() for p in m.parameters()) and m.stem[0].weight.is_contiguous()
+    assert set(layouts[True]) == {True} and set(layouts[False]) == {False}
+    # the same training, up to float rounding
+    for a, b in zip(hist[False], hist[True], strict=True):
+        assert b["train_loss"] == pytest.approx(a["train_loss"], rel=1e-3)
+        assert b["val_auc"] == pytest.approx(a["val_auc"], abs=0.02)
+
+
+def test_channels_last_must_be_a_bool():
+    with pytest.raises(ConfigError, match=r"^The 'channels_last' parameter of Trainer must be a bool. Got 'yes' instead.$"):
+        Trainer(channels_last="yes").fit(create_model("tabular_mlp", in_features=6), *_data())

@@ -125,13 +125,16 @@ class TTA(nn.Module):
         return padded[..., s - dy:s - dy + h, s - dx:s - dx + w]  # content moves by (+dx, +dy)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        logits = []
+        views = []
         for dx, dy in self.offsets:
             v = self._moved(x, dx, dy)
-            logits.append(self.model(v))
+            views.append(v)
             if self.flip:
-                logits.append(self.model(torch.flip(v, dims=[3])))
-        return torch.stack(logits).mean(0)  # (b,)
+                views.append(torch.flip(v, dims=[3]))
+        # One forward pass over all views as one batch (the model is in eval mode: no image sees
+        # another), so the exported graph holds the model once, not once per view.
+        logits = self.model(torch.cat(views))  # (views * b,)
+        return logits.reshape(len(views), -1).mean(0)  # (b,)
 
 
 def _check(in_channels: int, image_size: int, width: int, blocks: Sequence[int]) -> None:

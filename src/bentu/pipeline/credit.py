@@ -167,7 +167,7 @@ def _trainer(ctx: RunContext, **kw) -> Trainer:
     t = ctx.recipe.train
     return Trainer(optimizer=t.optimizer, lr=t.lr, weight_decay=t.weight_decay, epochs=t.epochs,
                    batch_size=t.batch_size, patience=t.patience, seed=t.seed, pos_weight=t.pos_weight,
-                   ema_decay=t.ema_decay, mixup=t.mixup, progress=ctx.progress, **kw)
+                   ema_decay=t.ema_decay, mixup=t.mixup, channels_last=t.channels_last, progress=ctx.progress, **kw)
 
 
 def _train(ctx: RunContext, X: dict, Y: dict, df: pd.DataFrame, roles, train_idx: np.ndarray):

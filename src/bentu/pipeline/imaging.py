@@ -228,7 +228,7 @@ class _Run:
         return FineTuneTrainer(
             optimizer=t.optimizer, lr=lr, weight_decay=t.weight_decay, epochs=epochs, batch_size=t.batch_size,
             patience=t.patience, seed=seed, monitor="auc", pos_weight=pos_weight,
-            ema_decay=t.ema_decay if local else None, mixup=t.mixup if local else 0.0,
+            ema_decay=t.ema_decay if local else None, mixup=t.mixup if local else 0.0, channels_last=t.channels_last,
             warmup_epochs=self.cfg.warmup_epochs, progress=bool(self.ctx.progress), description=description,
             on_epoch_end=lambda rec: log.info("%s epoch %d: train_loss %.4f val_auc %.4f", description, rec["epoch"],
                                               rec["train_loss"], rec.get("val_auc", float("nan"))),
@@ -263,7 +263,8 @@ class _Run:
     @torch.no_grad()
     def predict(model: nn.Module, ds: ImageDataset) -> np.ndarray:
         model.eval()
-        out = [torch.sigmoid(model(ds.x[i:i + 512])) for i in range(0, len(ds), 512)]
+        # 64 images a pass: with 18 test-time views the model sees 1,152 at once
+        out = [torch.sigmoid(model(ds.x[i:i + 64])) for i in range(0, len(ds), 64)]
         return torch.cat(out).numpy() if out else np.zeros(0)
 
 
@@ -303,6 +304,8 @@ def _pretrain_source(run: _Run, prep: _Prep, src: str, source: ImageSplits, path
                 "epochs": cfg.pretrain_epochs, "lr": cfg.pretrain_lr, "seed": cfg.pretrain_seed,
                 "train": run.rc.train.model_dump(include={"optimizer", "weight_decay", "batch_size", "patience"}),
                 "augment": cfg.augment.model_dump(), "warmup": cfg.warmup_epochs, "balance": cfg.balance, "v": 1}
+    if run.rc.train.channels_last:  # another layout, other rounding: another source model (old keys unchanged)
+        settings["channels_last"] = True
     key = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
     cached = _cache_dir() / f"{src.lower()}-{key}.safetensors"
     target = ctx.path(f"model/pretrained-{src.lower()}.safetensors")
