@@ -61,7 +61,13 @@ def test_shift_tta_averages_eighteen_views_and_exports(tmp_path):
         got = TTA(m, shift=1)(x)
     assert torch.allclose(got, expected, atol=1e-6)
     assert len(TTA(m, shift=1).offsets) == 9 and len(TTA(m).offsets) == 1
+    assert (TTA(m, shift=1).views, TTA(m).views, TTA(m, flip=False, shift=2).views) == (18, 2, 9)
     res = export_onnx(TTA(m, shift=1).eval(), (x,), tmp_path / "s.onnx", input_names=("image",))
     assert res["passed"] and res["max_abs_diff"] <= 1e-4
+    # the views go through the model as one batch: the graph holds each convolution once, not 18 times
+    import onnx
+
+    convs = sum(n.op_type == "Conv" for n in onnx.load(tmp_path / "s.onnx").graph.node)
+    assert convs == sum(isinstance(mod, torch.nn.Conv2d) for mod in m.modules())
     with pytest.raises(ConfigError, match=r"^The 'shift' parameter of TTA must be an int in \[0, 4\]. Got 5 instead.$"):
         TTA(m, shift=5)

@@ -116,6 +116,7 @@ class TTA(nn.Module):
         self.model, self.flip, self.shift = model, flip, shift
         s = shift  # views: no move, then the 8 neighbours at distance s
         self.offsets = [(0, 0)] + ([(dx, dy) for dy in (-s, 0, s) for dx in (-s, 0, s) if (dx, dy) != (0, 0)] if s else [])
+        self.views = len(self.offsets) * (2 if flip else 1)  # forward passes of `model` per image
 
     def _moved(self, x: torch.Tensor, dx: int, dy: int) -> torch.Tensor:
         if dx == 0 and dy == 0:

@@ -106,8 +106,8 @@ class Trainer:
         for batches of one input tensor without a mask; others raise :class:`ConfigError`.
     channels_last : bool
         Train and validate with the model's 4-D weights and the 4-D input batches in channels-last
-        memory layout, which oneDNN's CPU convolutions run faster (about a fifth less time per
-        step for ``resnet_small``; ``bench/trainer_speed.py``). The numbers agree up to float
+        memory layout, which oneDNN's CPU convolutions run faster (a quarter less time per step
+        for ``resnet_small``, with or without attention; ``bench/trainer_speed.py``). The numbers agree up to float
         rounding, so runs are not bit-identical with and without it. ``fit`` returns the model in
         the default layout. Other tensors (tables, sequences) are unaffected.
     """
