@@ -107,9 +107,9 @@ class Trainer:
     channels_last : bool
         Train and validate with the model's 4-D weights and the 4-D input batches in channels-last
         memory layout, which oneDNN's CPU convolutions run faster (a quarter less time per step
-        for ``resnet_small``, with or without attention; ``bench/trainer_speed.py``). The numbers agree up to float
-        rounding, so runs are not bit-identical with and without it. ``fit`` returns the model in
-        the default layout. Other tensors (tables, sequences) are unaffected.
+        for ``resnet_small``, with or without attention; ``bench/trainer_speed.py``). The numbers
+        agree up to float rounding, so runs are not bit-identical with and without it. ``fit``
+        returns the model in the default layout. Other tensors (tables, sequences) are unaffected.
     """
 
     _ema = None  # the weight average while fit() runs with ema_decay
