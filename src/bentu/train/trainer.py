@@ -235,7 +235,7 @@ class Trainer:
         if best_state is not None:
             model.load_state_dict(best_state)
         if self.channels_last:
-            model.to(memory_format=torch.contiguous_format)  # what save_weights and ONNX export expect
+            model.to(memory_format=torch.contiguous_format)  # handed back as without the option
         self._ema = None
         self.best_epoch_ = best_epoch
         self.best_score_ = best_score if higher_better else -best_score
