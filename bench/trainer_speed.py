@@ -1,11 +1,12 @@
 """Trainer speed benchmark: time per training step of `resnet_small`, default vs channels-last layout.
 
 The layout is `Trainer(channels_last=...)` (recipe key `train.channels_last`). For each model
-(without and with CBAM attention) and layout, one training step is the Trainer's own
-`_train_step` (forward, loss, backward, AdamW step) on a batch of 28×28 images. The four
-configurations take turns, `--rounds` times, so load on the machine falls on all of them alike;
-the table gives the median time per step and each layout's ratio to the default layout of the
-same model. Writes bench/results/trainer_speed.json.
+(no attention, CBAM in every stage, CBAM in stages 1-2 only: `model.attention`) and layout, one
+training step is the Trainer's own `_train_step` (forward, loss, backward, AdamW step) on a batch
+of 28×28 images. The six configurations take turns, `--rounds` times, so load on the machine
+falls on all of them alike; the table gives the median time per step, each layout's ratio to the
+default layout of the same model, and each row's ratio to the model without attention in the
+default layout. Writes bench/results/trainer_speed.json.
 
     .venv/bin/python bench/trainer_speed.py [--threads 2] [--batch 32] [--steps 30] [--rounds 5]
 """
@@ -48,8 +49,9 @@ def main() -> None:
     g = torch.Generator().manual_seed(0)
     x = torch.randn(args.batch, 1, 28, 28, generator=g)
     y = (torch.rand(args.batch, generator=g) > 0.7).float()
+    variants = {"resnet_small": False, "resnet_small + CBAM": True, "resnet_small + CBAM in stages 1-2": [1, 2]}
     setups = {}
-    for attention in (False, True):
+    for name, attention in variants.items():
         for cl in (False, True):
             torch.manual_seed(0)
             model = create_model("resnet_small", width=16, blocks=[2, 2, 2], attention=attention)
@@ -58,27 +60,27 @@ def main() -> None:
                 model.to(memory_format=torch.channels_last)
             opt = make_optimizer("adamw", model.parameters(), 2e-3, 1e-4)
             _step_time(model, trainer, opt, x, y, 3)  # warm-up: oneDNN builds its kernels
-            setups[(attention, cl)] = (model, trainer, opt)
-    times: dict[tuple[bool, bool], list[float]] = {k: [] for k in setups}
+            setups[(name, cl)] = (model, trainer, opt)
+    times: dict[tuple[str, bool], list[float]] = {k: [] for k in setups}
     for _ in range(args.rounds):
         for key, (model, trainer, opt) in setups.items():
             times[key].append(_step_time(model, trainer, opt, x, y, args.steps))
 
     rows = []
-    for (attention, cl), ts in times.items():
-        base = statistics.median(times[(attention, False)])
-        rows.append({"model": "resnet_small" + (" + CBAM" if attention else ""), "channels_last": cl,
+    plain = statistics.median(times[("resnet_small", False)])
+    for (name, cl), ts in times.items():
+        base = statistics.median(times[(name, False)])
+        rows.append({"model": name, "attention": variants[name], "channels_last": cl,
                      "ms_per_step": 1e3 * statistics.median(ts), "ratio_to_default_layout": statistics.median(ts) / base,
+                     "ratio_to_plain_default": statistics.median(ts) / plain,
                      "ms_per_step_all_rounds": [1e3 * t for t in ts]})
     print(f"resnet_small training step, batch {args.batch} of 28×28, {args.threads} thread(s), "
           f"median of {args.rounds} rounds × {args.steps} steps\n")
-    print("| model | layout | ms / step | vs default layout |\n|---|---|---|---|")
+    print("| model | layout | ms / step | vs default layout | vs no attention, default layout |\n|---|---|---|---|---|")
     for r in rows:
         layout = "channels-last" if r["channels_last"] else "default"
-        print(f"| {r['model']} | {layout} | {r['ms_per_step']:.1f} | {r['ratio_to_default_layout']:.2f} |")
-    plain = next(r for r in rows if r["model"] == "resnet_small" and not r["channels_last"])["ms_per_step"]
-    cbam_cl = next(r for r in rows if r["model"] != "resnet_small" and r["channels_last"])["ms_per_step"]
-    print(f"\nCBAM with channels-last vs no attention in the default layout: {cbam_cl / plain:.2f}×")
+        print(f"| {r['model']} | {layout} | {r['ms_per_step']:.1f} | {r['ratio_to_default_layout']:.2f} | "
+              f"{r['ratio_to_plain_default']:.2f} |")
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / "trainer_speed.json"
     out.write_text(json.dumps({"args": vars(args), "torch": torch.__version__, "machine": platform.processor() or

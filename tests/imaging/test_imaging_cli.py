@@ -9,7 +9,8 @@ from typer.testing import CliRunner
 
 from bentu.cli.app import app
 
-SETS = ["train.epochs=1", "model.width=4", "model.blocks=[1,1]", "transfer.layers=[stem,stages.0]", "imaging.pretrain_epochs=1",
+SETS = ["train.epochs=1", "model.width=4", "model.blocks=[1,1]", "model.attention=[1]", "transfer.layers=[stem,stages.0]",
+        "imaging.pretrain_epochs=1",
         "imaging.data_volume=[1.0]", "imaging.compare_scratch=false", "imaging.primary=transfer",
         "imaging.gradcam_cases=1"]
 

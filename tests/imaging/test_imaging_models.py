@@ -24,12 +24,41 @@ def test_one_logit_per_image(size, channels, attention):
     assert m(x).shape == (3,)
 
 
-@pytest.mark.parametrize("attention", [False, True])
+@pytest.mark.parametrize("attention", [False, True, [1, 2]])
 def test_onnx_parity(tmp_path, attention):
     cfg = dict(width=8, attention=attention)
     m = create_model("resnet_small", **cfg)
     res = export_onnx(m, example_inputs("resnet_small", **cfg), tmp_path / "m.onnx", input_names=("image",))
     assert res["passed"] and res["max_abs_diff"] <= 1e-4
+
+
+def test_attention_in_listed_stages_only():
+    from bentu.models.vision import CBAM
+
+    def attended(attention):
+        m = create_model("resnet_small", width=8, blocks=[2, 1, 2], attention=attention)
+        return [isinstance(b.attn, CBAM) for b in m.stages]
+
+    assert attended(True) == [True] * 5 and attended(False) == [False] * 5 and attended([]) == [False] * 5
+    assert attended([1, 2]) == [False, False, True, True, True]  # stage 0 has blocks 0-1, stage 1 block 2
+    assert attended([0]) == [True, True, False, False, False]
+    for bad in ([3], [-1], "yes", [True], [1.0], 1):
+        with pytest.raises(ConfigError) as e:
+            create_model("resnet_small", blocks=[2, 1, 2], attention=bad)
+        assert str(e.value) == ("The 'attention' parameter of resnet_small must be a bool or a list of stage indices "
+                                f"in [0, 2]. Got {bad!r} instead.")
+
+
+def test_cbam_is_channel_then_spatial_attention():
+    from bentu.models.vision import CBAM
+
+    torch.manual_seed(0)
+    m, x = CBAM(16), torch.randn(3, 16, 7, 7)
+    # Woo et al. (2018): sigmoid(MLP(avgpool) + MLP(maxpool)) per channel, then a 7x7 convolution
+    # over the channel-wise mean and max maps
+    xc = x * torch.sigmoid(m.mlp(x.mean(dim=(2, 3), keepdim=True)) + m.mlp(x.amax(dim=(2, 3), keepdim=True)))
+    s = m.spatial(torch.cat([xc.mean(1, keepdim=True), xc.amax(1, keepdim=True)], dim=1))
+    assert torch.allclose(m(x), xc * torch.sigmoid(s), atol=1e-6)
 
 
 def test_tta_ensemble_exports(tmp_path):

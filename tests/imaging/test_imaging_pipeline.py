@@ -19,7 +19,8 @@ from bentu.report.builder import Report
 from bentu.train.transfer import save_weights
 
 FAST = [
-    "train.epochs=1", "train.batch_size=16", "model.width=4", "model.blocks=[1,1]", "transfer.layers=[stem,stages.0]",
+    "train.epochs=1", "train.batch_size=16", "model.width=4", "model.blocks=[1,1]", "model.attention=[1]",
+    "transfer.layers=[stem,stages.0]",
     "imaging.pretrain_epochs=1",
     "imaging.data_volume=[0.5,1.0]", "imaging.gradcam_cases=1",
 ]
