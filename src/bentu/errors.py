@@ -26,6 +26,9 @@ class BentuError(ValueError):
         self.en = en
         self.zh = zh or en
 
+    def __reduce__(self):  # both messages survive pickling (errors raised in worker processes)
+        return type(self), (self.en, self.zh)
+
     def message(self, lang: str = "en") -> str:
         """Return the message in ``lang`` (``"zh"`` or ``"en"``)."""
         return self.zh if lang.startswith("zh") else self.en

@@ -95,6 +95,9 @@ class TrainCfg(_Section):
     mixup: float = Field(0.0, ge=0)
     # Channels-last memory layout for 4-D (image) weights and batches: faster CPU convolutions.
     channels_last: bool = False
+    # 0: train in this process. N >= 1: train independent models (ensemble members, curves) in N
+    # worker processes on one torch thread each, so the same seed gives the same model on any machine.
+    processes: int = Field(0, ge=0)
     baselines: list[Literal["logistic_regression", "gradient_boosting"]] = Field(
         default_factory=lambda: ["logistic_regression", "gradient_boosting"]
     )

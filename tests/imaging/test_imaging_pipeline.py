@@ -221,3 +221,21 @@ def test_both_arms_without_scratch_is_a_config_error(tmp_path, tiny_root):
         run(one)
     assert str(err.value) == ("imaging.primary 'both' deploys models of both arms: imaging.ensemble must be at "
                               "least 2. Got 1.")
+
+
+def test_worker_processes_give_the_models_of_a_one_thread_run(tmp_path, tiny_root):
+    """train.processes: 2 trains every model (source, members, curve) in one-thread workers: the
+    numbers are those of a one-thread run in this process, and the source model is cached apart."""
+    sets = ["imaging.ensemble=3", "imaging.data_volume_seeds=2", "audit.explain=null", "imaging.onnx=false"]
+    runs = {}
+    for processes in (0, 2):
+        ctx = _ctx(tmp_path / str(processes), tiny_root, [*sets, f"train.processes={processes}"])
+        run(ctx)
+        runs[processes] = json.loads((ctx.dir / "metrics.json").read_text())
+    a, b = runs[0], runs[2]
+    for key in ("test", "val", "arms", "data_volume", "primary"):
+        assert a[key] == b[key], key
+    assert b["transfer"]["source_val_auc"] == a["transfer"]["source_val_auc"]
+    assert b["transfer"]["cache_key"] != a["transfer"]["cache_key"] and not b["transfer"]["reused_from_cache"]
+    assert [r["seed"] for r in b["arms"]["transfer"]["runs"]] == [0, 1000]
+    assert [r["seeds"] for r in b["data_volume"]] == [2, 2, 2, 1]  # at 100 %: the arms' trained models

@@ -9,6 +9,7 @@ curve → ONNX export with parity check → Grad-CAM overlays → report section
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -16,6 +17,7 @@ import math
 import os
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,13 +34,14 @@ from bentu.audit.gradcam import gradcam, pick_cases, save_overlays
 from bentu.datasets.images import ImageDataset, ImageSplits, load_dicom_folder, load_image_folder
 from bentu.datasets.medmnist import load_medmnist, medmnist_path
 from bentu.errors import ConfigError, DataError
-from bentu.models import create_model, get_entry
+from bentu.models import get_entry
 from bentu.models.ensemble import LogitEnsemble, member_seeds
 from bentu.models.vision import TTA
 from bentu.recipe import ImagingCfg
 from bentu.train.augment import Augment
+from bentu.train.parallel import FitJob, Handle, TrainPool
 from bentu.train.transfer import (
-    WEIGHT_SUFFIXES, FineTuneTrainer, freeze, load_weights, read_weights, save_weights, select_layers,
+    WEIGHT_SUFFIXES, FineTuneTrainer, read_weights, save_weights, select_layers,
 )
 
 __all__ = ["run", "choose_threshold", "clinical_metrics", "subsample", "cam_target"]
@@ -216,42 +219,27 @@ class _Run:
         params.update(self.rc.model.params())
         return params
 
-    def new_model(self, prep: _Prep, seed: int) -> nn.Module:
-        torch.manual_seed(seed)
-        return create_model(self.rc.model.name, **self.model_params(prep))
-
-    def trainer(self, *, seed: int, epochs: int, lr: float, pos_weight: float | None, description: str,
-                local: bool = True) -> FineTuneTrainer:
-        """A trainer for the local data (``local``) or for pretraining on a source dataset (without
-        ``train.ema_decay`` / ``train.mixup``, so the cached source model does not depend on them)."""
+    def job(self, prep: _Prep, train_ds: ImageDataset, val_ds: ImageDataset, *, seed: int, init: dict | None,
+            name: str, priority: int, epochs: int | None = None, lr: float | None = None, local: bool = True) -> FitJob:
+        """One model to train on ``train_ds`` (from ``init`` when given). ``local=False`` is pretraining
+        on a source dataset: without ``train.ema_decay`` / ``train.mixup`` and ``transfer.freeze``, so
+        the cached source model does not depend on them."""
         t = self.rc.train
-        return FineTuneTrainer(
-            optimizer=t.optimizer, lr=lr, weight_decay=t.weight_decay, epochs=epochs, batch_size=t.batch_size,
-            patience=t.patience, seed=seed, monitor="auc", pos_weight=pos_weight,
-            ema_decay=t.ema_decay if local else None, mixup=t.mixup if local else 0.0, channels_last=t.channels_last,
-            warmup_epochs=self.cfg.warmup_epochs, progress=bool(self.ctx.progress), description=description,
-            on_epoch_end=lambda rec: log.info("%s epoch %d: train_loss %.4f val_auc %.4f", description, rec["epoch"],
-                                              rec["train_loss"], rec.get("val_auc", float("nan"))),
-        )
+        if lr is None:
+            lr = self.cfg.finetune_lr if (init is not None and self.cfg.finetune_lr) else t.lr
+        trainer = dict(optimizer=t.optimizer, lr=lr, weight_decay=t.weight_decay, epochs=epochs or t.epochs,
+                       batch_size=t.batch_size, patience=t.patience, monitor="auc", pos_weight=self.pos_weight(train_ds.y),
+                       ema_decay=t.ema_decay if local else None, mixup=t.mixup if local else 0.0,
+                       channels_last=t.channels_last, warmup_epochs=self.cfg.warmup_epochs)
+        return FitJob(name=name, model=self.rc.model.name, params=self.model_params(prep), seed=seed, train=train_ds,
+                      val=val_ds, trainer=trainer, trainer_cls=FineTuneTrainer, init=init,
+                      freeze=list(self.rc.transfer.freeze) if init is not None and local else [], priority=priority)
 
     def pos_weight(self, y: torch.Tensor) -> float | None:
         if self.cfg.balance == "none":
             return None
         pos = float(y.sum())
         return (len(y) - pos) / pos if pos else None
-
-    def train(self, prep, train_ds, val_ds, *, seed: int, init: dict | None, epochs: int, description: str):
-        model = self.new_model(prep, seed)
-        if init is not None:
-            load_weights(model, init)
-            if self.rc.transfer.freeze:
-                freeze(model, self.rc.transfer.freeze)
-        lr = self.cfg.finetune_lr if (init is not None and self.cfg.finetune_lr) else self.rc.train.lr
-        tr = self.trainer(seed=seed, epochs=epochs, lr=lr, pos_weight=self.pos_weight(train_ds.y), description=description)
-        tr.fit(model, train_ds, val_ds)
-        for p in model.parameters():
-            p.requires_grad_(True)
-        return model.eval(), tr
 
     def wrap(self, models: list[nn.Module]) -> nn.Module:
         m = models[0] if len(models) == 1 else LogitEnsemble(models)
@@ -270,44 +258,61 @@ class _Run:
         return torch.cat(out).numpy() if out else np.zeros(0)
 
 
-def _pretrain(run: _Run, prep: _Prep) -> tuple[dict | None, dict]:
-    """Weights to start from (head removed) and a description: from a source dataset or a file."""
+# Queued jobs of the training pool start highest priority first: pretraining (the transfer models
+# wait for it), then the local models, then the data-volume curve's (priority: percent of the
+# training set). Long jobs first keeps every worker busy to the end.
+PRIORITY_PRETRAIN, PRIORITY_MODEL = 1000, 500
+
+
+def _pretrain(run: _Run, prep: _Prep, pool: TrainPool, stack: contextlib.ExitStack) -> Callable[[], tuple[dict | None, dict]]:
+    """Start getting the weights to begin from: from a source dataset (pretrained in ``pool`` or
+    taken from the cache) or from a file. Returns a function that waits for them and gives them
+    (head removed) with a description."""
     ctx, src = run.ctx, run.rc.transfer.from_
     if not src:
-        return None, {"enabled": False}
+        return lambda: (None, {"enabled": False})
     if Path(src).suffix in WEIGHT_SUFFIXES:
         path = _resolve(ctx, src)
-        state = read_weights(path)
-        info = {"enabled": True, "from": str(path), "kind": "weights_file"}
+        weights = read_weights(path)
         ctx.audit.append("load_pretrained", params={"freeze": run.rc.transfer.freeze}, inputs={"weights": path})
+        ready = lambda: (weights, {"enabled": True, "from": str(path), "kind": "weights_file"})  # noqa: E731
     else:
         local = ctx.data_path.parent if ctx.data_path is not None and ctx.data_path.is_file() else None
         path = local / f"{src.lower()}.npz" if local is not None and (local / f"{src.lower()}.npz").is_file() else \
             medmnist_path(src.lower(), ctx.data_root)
         source = load_medmnist(path)
-        state, info = _pretrain_source(run, prep, src, source, path)
-    state = {k: v for k, v in state.items() if not k.startswith(HEAD_PREFIX)}
-    if run.rc.transfer.layers is not None:
-        state = select_layers(state, run.rc.transfer.layers)
-    info["freeze"] = list(run.rc.transfer.freeze)
-    info["layers"] = run.rc.transfer.layers
-    info["tensors_transferred"] = len(state)
-    return state, info
+        ready = _pretrain_source(run, prep, src, source, path, pool, stack)
+
+    def finish() -> tuple[dict, dict]:
+        state, info = ready()
+        state = {k: v for k, v in state.items() if not k.startswith(HEAD_PREFIX)}
+        if run.rc.transfer.layers is not None:
+            state = select_layers(state, run.rc.transfer.layers)
+        info["freeze"] = list(run.rc.transfer.freeze)
+        info["layers"] = run.rc.transfer.layers
+        info["tensors_transferred"] = len(state)
+        return state, info
+
+    return finish
 
 
 def _cache_dir() -> Path:
     return Path(os.environ.get("BENTU_CACHE") or Path.home() / ".cache" / "bentu") / "pretrained"
 
 
-def _pretrain_source(run: _Run, prep: _Prep, src: str, source: ImageSplits, path: Path) -> tuple[dict, dict]:
+def _pretrain_source(run: _Run, prep: _Prep, src: str, source: ImageSplits, path: Path, pool: TrainPool,
+                     stack: contextlib.ExitStack) -> Callable[[], tuple[dict, dict]]:
     """Train (or reuse from the cache) a model on the source dataset; save it into the run."""
     ctx, cfg = run.ctx, run.cfg
     settings = {"source_sha256": source.sha256, "model": run.rc.model.name, "params": run.model_params(prep),
                 "epochs": cfg.pretrain_epochs, "lr": cfg.pretrain_lr, "seed": cfg.pretrain_seed,
                 "train": run.rc.train.model_dump(include={"optimizer", "weight_decay", "batch_size", "patience"}),
                 "augment": cfg.augment.model_dump(), "warmup": cfg.warmup_epochs, "balance": cfg.balance, "v": 1}
-    if run.rc.train.channels_last:  # another layout, other rounding: another source model (old keys unchanged)
+    # Another layout or thread count, other rounding: another source model (old keys unchanged).
+    if run.rc.train.channels_last:
         settings["channels_last"] = True
+    if run.rc.train.processes:
+        settings["threads"] = 1
     key = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
     cached = _cache_dir() / f"{src.lower()}-{key}.safetensors"
     target = ctx.path(f"model/pretrained-{src.lower()}.safetensors")
@@ -320,44 +325,50 @@ def _pretrain_source(run: _Run, prep: _Prep, src: str, source: ImageSplits, path
         log.warning("pretrained-model cache %s is not writable (%s); not caching", cached.parent, err)
         cached = None
     if not cfg.pretrain_cache or cached is None:
-        return _train_source(run, prep, src, source, path, settings, info, target, None)
-    # Runs started together (e.g. seeds of a benchmark) wait for one another instead of all pretraining.
-    with open(cached.with_suffix(".lock"), "a") as lock:
-        if fcntl is not None:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-        return _train_source(run, prep, src, source, path, settings, info, target, cached)
+        return _train_source(run, prep, src, source, path, settings, info, target, pool, None, None)
+    # Runs started together (e.g. seeds of a benchmark) wait for one another instead of all
+    # pretraining. The lock is released once the source model is cached (or when the run ends).
+    lock = stack.enter_context(open(cached.with_suffix(".lock"), "a"))
+    if fcntl is not None:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+    return _train_source(run, prep, src, source, path, settings, info, target, pool, cached, lock)
 
 
 def _train_source(run: _Run, prep: _Prep, src: str, source: ImageSplits, path: Path, settings: dict, info: dict,
-                  target: Path, cached: Path | None) -> tuple[dict, dict]:
+                  target: Path, pool: TrainPool, cached: Path | None, lock) -> Callable[[], tuple[dict, dict]]:
     ctx, cfg = run.ctx, run.cfg
     mean, std = _mean_std(source)
     sprep = _Prep(prep.size, prep.channels, mean, std, positive_label=1)
     if cached is not None and cached.is_file() and cached.with_suffix(".json").is_file():
         state = read_weights(cached)
+        lock.close()
         shutil.copyfile(cached, target)
         info.update(json.loads(cached.with_suffix(".json").read_text(encoding="utf-8")), reused_from_cache=str(cached))
         ctx.audit.append("pretrain", params={**settings, "reused_from_cache": True},
                          inputs={"source_data": path, "cached_weights": cached}, outputs={"weights": target})
-        return state, info
+        return lambda: (state, info)
     sets = _datasets(source, sprep, run.augment)
-    t0 = time.perf_counter()
-    model = run.new_model(prep, cfg.pretrain_seed)
-    tr = run.trainer(seed=cfg.pretrain_seed, epochs=cfg.pretrain_epochs, lr=cfg.pretrain_lr,
-                     pos_weight=run.pos_weight(sets["train"].y), description=f"pretrain {src}", local=False)
-    tr.fit(model, sets["train"], sets["val"])
-    run.timings["pretrain_s"] = time.perf_counter() - t0
-    save_weights(model, target)
-    result = {"source_val_auc": tr.best_score_, "source_best_epoch": tr.best_epoch_,
-              "pretrain_seconds": run.timings["pretrain_s"]}
-    info.update(result, reused_from_cache=None)
-    if cached is not None:
-        tmp = cached.with_suffix(".partial")
-        shutil.copyfile(target, tmp)
-        os.replace(tmp, cached)
-        cached.with_suffix(".json").write_text(json.dumps(result), encoding="utf-8")
-    ctx.audit.append("pretrain", params={**settings, **result}, inputs={"source_data": path}, outputs={"weights": target})
-    return model.state_dict(), info
+    handle = pool.submit(run.job(prep, sets["train"], sets["val"], seed=cfg.pretrain_seed, init=None,
+                                 name=f"pretrain {src}", priority=PRIORITY_PRETRAIN, epochs=cfg.pretrain_epochs,
+                                 lr=cfg.pretrain_lr, local=False))
+
+    def finish() -> tuple[dict, dict]:
+        fitted = handle.result()
+        run.timings["pretrain_s"] = fitted.seconds
+        save_weights(fitted.model, target)
+        result = {"source_val_auc": fitted.best_score, "source_best_epoch": fitted.best_epoch,
+                  "pretrain_seconds": fitted.seconds}
+        info.update(result, reused_from_cache=None)
+        if cached is not None:
+            tmp = cached.with_suffix(".partial")
+            shutil.copyfile(target, tmp)
+            os.replace(tmp, cached)
+            cached.with_suffix(".json").write_text(json.dumps(result), encoding="utf-8")
+            lock.close()
+        ctx.audit.append("pretrain", params={**settings, **result}, inputs={"source_data": path}, outputs={"weights": target})
+        return fitted.model.state_dict(), info
+
+    return finish
 
 
 def _mean_std(data: ImageSplits) -> tuple[float, float]:
@@ -432,31 +443,52 @@ def run(ctx) -> None:
         raise ConfigError(f"imaging.primary 'both' deploys models of both arms: imaging.ensemble must be at least 2. "
                           f"Got {cfg.ensemble}.",
                           f"imaging.primary 为 'both' 时部署两种模型：imaging.ensemble 至少为 2，实际为 {cfg.ensemble}。")
-    init, transfer_info = _pretrain(r, prep)  # after the checks: pretraining can take minutes
-    models: dict[str, list[nn.Module]] = {arm: [] for arm in arms}
-    histories: dict[str, list] = {arm: [] for arm in arms}
     seeds = member_seeds(rc.train.seed, cfg.ensemble)
-
-    def train_member(arm: str, seed: int) -> None:
-        t0 = time.perf_counter()
-        m, tr = r.train(prep, sets["train"], sets["val"], seed=seed, init=init if arm == "transfer" else None,
-                        epochs=rc.train.epochs, description=f"{arm} seed {seed}")
-        models[arm].append(m)
-        histories[arm].append({"seed": seed, "best_epoch": tr.best_epoch_, "val_auc": tr.best_score_,
-                               "epochs_run": len(tr.history_)})
-        r.timings[f"train_{arm}_s"] = r.timings.get(f"train_{arm}_s", 0.0) + time.perf_counter() - t0
-
-    for arm in arms:  # one model per arm (seed = train.seed): the like-for-like comparison
-        train_member(arm, seeds[0])
     # The deployed (primary) arm: fixed, the one whose model scores higher on validation data, or both.
-    primary = {None: arms[0], "auto": max(arms, key=lambda a: histories[a][0]["val_auc"])}.get(cfg.primary, cfg.primary)
     # The deployed ensemble: member k is (arm, seed), the deployed arms taking turns (with "both":
     # transfer, scratch, transfer, ...) and each arm's seeds running seed, seed + 1000, ...
-    # Members k < len(deployed_arms) are the first models, trained above.
+    # Members k < len(deployed_arms) are each arm's first model (seed = train.seed), which is also
+    # the like-for-like comparison of the arms.
+    def plan_for(primary: str) -> list[tuple[str, int]]:
+        deployed_arms = arms if primary == "both" else [primary]
+        return [(deployed_arms[k % len(deployed_arms)], seeds[k // len(deployed_arms)]) for k in range(cfg.ensemble)]
+
+    fixed = {None: arms[0], "auto": None}.get(cfg.primary, cfg.primary)
+    handles: dict[tuple[str, int], Handle] = {}
+    with TrainPool(rc.train.processes, progress=bool(ctx.progress)) as pool, contextlib.ExitStack() as stack:
+        # after the checks: pretraining can take minutes (in the pool, beside the scratch models)
+        source = _pretrain(r, prep, pool, stack)
+        init: dict | None = None
+
+        def submit(arm: str, seed: int) -> None:
+            if (arm, seed) not in handles:
+                handles[arm, seed] = pool.submit(r.job(prep, sets["train"], sets["val"], seed=seed, init=init if arm == "transfer" else None,
+                                                       name=f"{arm} seed {seed}", priority=PRIORITY_MODEL))
+
+        curve_jobs: dict = {}
+        for arm in sorted(arms, key=lambda a: a == "transfer"):  # scratch models need no source model
+            if arm == "transfer":
+                init, transfer_info = source()
+            submit(arm, seeds[0])
+            for a, seed in plan_for(fixed) if fixed else []:
+                if a == arm:
+                    submit(a, seed)
+            curve_jobs.update(_curve_jobs(r, prep, sets, init if arm == "transfer" else None, arm, pool))
+        if not has_transfer:
+            transfer_info = source()[1]
+        primary = fixed or max(arms, key=lambda a: handles[a, seeds[0]].result().best_score)
+        plan = plan_for(primary)
+        for arm, seed in plan:
+            submit(arm, seed)
+        trained = {key: h.result() for key, h in handles.items()}
+        curve = _curve_rows(r, sets, arms, curve_jobs, trained)
+    arm_seeds = {arm: sorted(seed for a, seed in trained if a == arm) for arm in arms}
+    models = {arm: [trained[arm, seed].model for seed in arm_seeds[arm]] for arm in arms}
+    histories = {arm: [{"seed": seed, "best_epoch": trained[arm, seed].best_epoch, "val_auc": trained[arm, seed].best_score,
+                        "epochs_run": trained[arm, seed].epochs_run} for seed in arm_seeds[arm]] for arm in arms}
+    for arm in arms:
+        r.timings[f"train_{arm}_s"] = sum(f.seconds for (a, _), f in trained.items() if a == arm)
     deployed_arms = arms if primary == "both" else [primary]
-    plan = [(deployed_arms[k % len(deployed_arms)], seeds[k // len(deployed_arms)]) for k in range(cfg.ensemble)]
-    for arm, seed in plan[len(deployed_arms):]:
-        train_member(arm, seed)
     deployed = [m for arm in deployed_arms for m in models[arm]]
     for arm in arms:
         ctx.audit.append(f"train_{arm}", params={"model": rc.model.name, **r.model_params(prep),
@@ -477,8 +509,7 @@ def run(ctx) -> None:
     # an ensemble of `imaging.ensemble` models when that is > 1.
     evals = {arm: evaluate(models[arm][:1]) for arm in arms}
     main = evaluate(deployed) if len(deployed) > 1 else evals[primary]
-
-    curve = _data_volume(r, prep, sets, init, arms, models)
+    ctx.audit.append("data_volume", params={"rows": curve})
 
     # Export.
     final = main["model"]
@@ -528,37 +559,43 @@ def run(ctx) -> None:
     _report(r, data, prep, profile, main, evals, arms, primary, curve, transfer_info, cam_index, export, pos_name, neg_name)
 
 
-def _data_volume(r: _Run, prep: _Prep, sets, init, arms, models) -> list[dict]:
+def _curve_jobs(r: _Run, prep: _Prep, sets, init: dict | None, arm: str, pool: TrainPool) -> dict:
+    """Submit the data-volume curve's models of one arm (fractions below 1 of the local training set)."""
+    rc, cfg = r.rc, r.cfg
+    y_train = sets["train"].y.numpy()
+    jobs = {}
+    for frac in cfg.data_volume:
+        if frac == 1.0:  # the arm's models already trained are used (none is trained for the curve alone)
+            continue
+        # independent seeds (as for ensemble members): runs of seeds 0, 1, 2 share no subset.
+        for seed in member_seeds(rc.train.seed, cfg.data_volume_seeds):
+            idx = subsample(y_train, frac, seed)
+            # Same epochs (so fewer steps) as the full run, the same for both arms: the curve costs
+            # less than one more full training per arm.
+            jobs[frac, arm, seed] = pool.submit(r.job(prep, _subset(sets["train"], idx), sets["val"], seed=seed, init=init,
+                                                      name=f"{arm} {frac:.0%} seed {seed}", priority=round(100 * frac)))
+    return jobs
+
+
+def _curve_rows(r: _Run, sets, arms: list[str], jobs: dict, trained: dict) -> list[dict]:
     """Test AUC at fractions of the local training set, per arm (single models, same val split)."""
     rc, cfg = r.rc, r.cfg
     y_train = sets["train"].y.numpy()
     y_test = sets["test"].y.numpy()
     rows = []
-    t0 = time.perf_counter()
     for frac in cfg.data_volume:
         for arm in arms:
             aucs = []
-            # independent seeds (as for ensemble members): runs of seeds 0, 1, 2 share no subset.
-            # At 100 % the arm's models already trained are used (none is trained for the curve alone).
-            for s, seed in enumerate(member_seeds(rc.train.seed, cfg.data_volume_seeds)):
-                if frac == 1.0:
-                    if s >= len(models[arm]):
-                        break
-                    m = models[arm][s]
-                else:
-                    idx = subsample(y_train, frac, seed)
-                    # Same epochs (so fewer steps) as the full run, the same for both arms: the curve
-                    # costs less than one more full training per arm.
-                    m, _ = r.train(prep, _subset(sets["train"], idx), sets["val"], seed=seed,
-                                   init=init if arm == "transfer" else None, epochs=rc.train.epochs,
-                                   description=f"{arm} {frac:.0%}")
-                p = r.predict(r.wrap([m]), sets["test"])
+            for seed in member_seeds(rc.train.seed, cfg.data_volume_seeds):
+                fitted = trained.get((arm, seed)) if frac == 1.0 else jobs[frac, arm, seed].result()
+                if fitted is None:  # at 100 %: as many as the arm has models
+                    break
+                p = r.predict(r.wrap([fitted.model]), sets["test"])
                 aucs.append(clinical_metrics(y_test, p, 0.5)["auc"])
             n = len(subsample(y_train, frac, rc.train.seed)) if frac < 1 else len(y_train)
             rows.append({"fraction": frac, "n_train": n, "arm": arm, "test_auc": float(np.mean(aucs)),
                          "test_auc_std": float(np.std(aucs)), "seeds": len(aucs), "test_aucs": [float(a) for a in aucs]})
-    r.timings["data_volume_s"] = time.perf_counter() - t0
-    r.ctx.audit.append("data_volume", params={"rows": rows})
+    r.timings["data_volume_s"] = sum(h.result().seconds for h in jobs.values())
     return rows
 
 
