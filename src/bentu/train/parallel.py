@@ -3,11 +3,12 @@
 On CPU a kernel's float sums depend on how many threads split the work, so the same seed trains
 another model on a machine with another thread count. :class:`TrainPool` with ``processes=N``
 trains every :class:`FitJob` in one of N spawned worker processes on **one** torch thread: the
-same jobs give bit-identical models on any machine, with any number of workers, in any order.
-For small CNNs it is also faster: on 2 cores two one-thread trainings of the imaging model take
-about 80 ms a step each where one two-thread training takes about 49 ms (1.24× the steps per
-second). ``processes=0`` trains in this process at its current thread count, one job after the
-other (the behaviour without a pool).
+same jobs give bit-identical models whatever the machine's core count, the number of workers or
+the order of the jobs (for one CPU instruction set and torch build: those choose the kernels).
+For small CNNs it is also faster: on 2 cores two one-thread trainings of the BreastMNIST model
+do 1.22× the steps per second of one two-thread training (``bench/trainer_speed.py``).
+``processes=0`` trains in this process at its current thread count, one job after the other
+(the behaviour without a pool).
 
 A job builds its model from the registry, seeded, optionally starts from pretrained weights (with
 frozen layers), and trains it with a :class:`~bentu.train.Trainer` (or a subclass). Jobs wait in
