@@ -368,6 +368,9 @@ def _train_source(run: _Run, prep: _Prep, src: str, source: ImageSplits, path: P
         ctx.audit.append("pretrain", params={**settings, **result}, inputs={"source_data": path}, outputs={"weights": target})
         return fitted.model.state_dict(), info
 
+    if not pool.processes:  # trained already: cache it and release the lock now, not after the scratch models
+        done = finish()
+        return lambda: done
     return finish
 
 
