@@ -1,10 +1,14 @@
 """Benchmark: knowledge tracing on the DKT paper's synthetic students, beside the paper's numbers.
 
 For each version ``v`` of ``naive_c{C}_q50_s4000_v{v}.csv.gz`` (rows 0-1999 train, 2000-3999
-test; 10% of the training rows for early stopping) this fits the baselines, DKT and SAKT under
-the locked protocol (bentu.audit.kt_eval), with ``--ensemble N`` also each model as the mean
-logit of N seeds (reported as such, beside its first member alone), and optionally the held-out-exercise comparison of graph_dkt vs DKT. It prints mean ± std over
-versions beside Piech et al. (2015) Table 1 and writes JSON and a Markdown table.
+test; 10% of the training rows for early stopping) this fits the baselines and the chosen models
+(``--models``, default all: DKT, SAKT, irt) under the locked protocol (bentu.audit.kt_eval), with
+``--ensemble N`` also each model as the mean logit of N seeds (reported as such, beside its first
+member alone). irt finds its exercise-concept map in the training answers, as in the pipeline.
+``--oracle`` adds a reference ceiling (the irt model given the true concepts and difficulties),
+``--heldout-versions`` the held-out-exercise comparison of graph_dkt vs DKT. It prints mean ± std
+over versions beside Piech et al. (2015) Table 1 and writes JSON and a Markdown table;
+``--merge`` joins the JSON of earlier runs that split the versions or the models.
 
     .venv/bin/python bench/learning.py --versions 0-19 --ensemble 3 --out runs/bench-learning
 """
@@ -20,11 +24,13 @@ from types import SimpleNamespace
 
 import numpy as np
 import torch
+from sklearn.metrics import adjusted_rand_score
 
 from bentu.audit.kt_eval import BASELINES, SequenceDataset, predict_steps, question_metrics
 from bentu.datasets.interactions import dkt_synthetic_path, load_dkt_synthetic, load_dkt_synthetic_concepts
 from bentu.models import create_model
 from bentu.models.ensemble import LogitEnsemble, member_seeds
+from bentu.models.irt import answer_matrix, discover_concepts
 from bentu.pipeline.learning import PAPER_AUC, heldout_comparison
 from bentu.recipe import default_data_root, load_recipe
 from bentu.train import Trainer
@@ -35,6 +41,7 @@ MODELS = {
             {"lr": 5e-4, "weight_decay": 1e-3, "batch_size": 64, "epochs": 80, "patience": 8}),
     "sakt (exercise keys)": ("sakt", {"d_model": 64, "heads": 4, "dropout": 0.3, "max_len": 50, "exercise_keys": True},
              {"lr": 2e-3, "batch_size": 64, "epochs": 40, "patience": 5}),
+    "irt": ("irt", {}, {"lr": 2e-2, "batch_size": 64, "epochs": 100, "patience": 8}),
 }
 
 
@@ -47,7 +54,7 @@ def _versions(text: str) -> list[int]:
 
 
 def run_version(root: Path, concepts: int, version: int, seed: int, heldout: bool, ensemble: int = 1,
-                oracle: bool = False, models: bool = True) -> dict:
+                oracle: bool = False, models: bool | list[str] = True) -> dict:
     data = load_dkt_synthetic(dkt_synthetic_path(root, concepts=concepts, version=version))
     rng = np.random.default_rng(seed)
     val_idx = np.sort(rng.choice(2000, 200, replace=False))
@@ -57,12 +64,16 @@ def run_version(root: Path, concepts: int, version: int, seed: int, heldout: boo
         p, y, _ = cls().fit(train).predict(test)
         res["baselines"][name] = question_metrics(y, p)
     test_ds = SequenceDataset(test, 50)
-    if oracle:  # answers are in column order, so the matrix rows are the sequences
-        info = root / "dkt_synthetic" / "info" / f"naive_c{concepts}_q50_s4000_v{version}_info.txt"
-        mat = np.array([r for r in data.responses])
-        p = concept_oracle(mat[:2000], mat[2000:], load_dkt_synthetic_concepts(info)[0])
-        res["reference"] = {"concept oracle (true concepts)": question_metrics(mat[2000:].ravel(), p.ravel())}
-    for label, (name, params, tcfg) in (MODELS.items() if models else ()):
+    info = root / "dkt_synthetic" / "info" / f"naive_c{concepts}_q50_s4000_v{version}_info.txt"
+    if oracle:
+        res["reference"] = {"oracle (true concepts and difficulties)": generator_oracle(train, val, test, info, seed)}
+    chosen = MODELS if models is True else {k: MODELS[k] for k in (models or [])}
+    for label, (name, params, tcfg) in chosen.items():
+        if name == "irt":  # the exercise-concept map is found in the training answers, as in the pipeline
+            found = discover_concepts(answer_matrix(train.exercises, train.responses, 50), seed=seed)
+            params = {**params, "concept_of": found.tolist()}
+            res["concepts_found"] = {"concepts": int(found.max()) + 1,
+                                     "adjusted_rand_vs_true": float(adjusted_rand_score(load_dkt_synthetic_concepts(info)[0], found))}
         members, best, t0 = [], [], time.perf_counter()
         for member_seed in member_seeds(seed, ensemble):
             torch.manual_seed(member_seed)
@@ -77,7 +88,6 @@ def run_version(root: Path, concepts: int, version: int, seed: int, heldout: boo
             res["models"][f"{label} x{ensemble}"] = {**question_metrics(y, p), "best_epoch": best}
         res["models"][label]["seconds"] = time.perf_counter() - t0
     if heldout:
-        info = root / "dkt_synthetic" / "info" / f"naive_c{concepts}_q50_s4000_v{version}_info.txt"
         concept_of, _ = load_dkt_synthetic_concepts(info)
         for d in (train, val, test):
             d.concept_of = concept_of
@@ -87,44 +97,26 @@ def run_version(root: Path, concepts: int, version: int, seed: int, heldout: boo
     return res
 
 
-def concept_oracle(train: np.ndarray, test: np.ndarray, concept_of: np.ndarray, guess: float = 0.25,
-                   iters: int = 300) -> np.ndarray:
-    """A reference ceiling, not a bentu model: exact Bayesian tracing given each exercise's TRUE concept.
+def generator_oracle(train, val, test, info: Path, seed: int) -> dict:
+    """A reference ceiling, not a bentu model: the irt model given the generator's answer key.
 
-    The generator's form (Piech et al. 2015 §5): P(correct) = guess + (1 - guess) * sigmoid(a_j * theta - b_j)
-    with one ability theta ~ N(0, 1) per (student, concept). Exercise parameters a_j, b_j are fitted by
-    marginal likelihood on the training students (quadrature over theta, concepts independent); each
-    test answer is then predicted from the exact posterior given that student's earlier answers on the
-    same concept. Learning during the sequence is folded into b_j (every student sees the same order).
-    ``train`` and ``test`` are students x exercises 0/1 matrices; returns test probabilities.
+    It receives what no model sees: each exercise's true concept and true difficulty (the
+    ``info`` file). Only the guessing floor, the ability scale and the learning gains are fitted
+    (on the training students, early-stopped on the validation students), and each test answer
+    is predicted from the exact posterior given that student's earlier answers.
     """
-    grid = torch.linspace(-5, 5, 81)
-    prior = torch.log_softmax(-0.5 * grid ** 2, 0)
-    n, k = train.shape[1], int(concept_of.max()) + 1
-    b, log_a = torch.zeros(n, requires_grad=True), torch.zeros(n, requires_grad=True)
-    opt = torch.optim.Adam([b, log_a], lr=0.05)
-    x = torch.tensor(train, dtype=torch.float32)
-
-    def table() -> torch.Tensor:  # (exercise, grid) P(correct)
-        return (guess + (1 - guess) * torch.sigmoid(log_a.exp()[:, None] * grid - b[:, None])).clamp(1e-6, 1 - 1e-6)
-
-    masks = [torch.tensor(concept_of == c) for c in range(k)]
-    for _ in range(iters):
-        opt.zero_grad()
-        p = table()
-        ll = x[:, :, None] * p.log() + (1 - x[:, :, None]) * (1 - p).log()  # (students, exercises, grid)
-        nll = -sum(torch.logsumexp(ll[:, m].sum(1) + prior, -1).sum() for m in masks) / len(x)
-        nll.backward()
-        opt.step()
+    concept_of, difficulty = load_dkt_synthetic_concepts(info)
+    torch.manual_seed(seed)
+    model = create_model("irt", n_exercises=len(concept_of), concept_of=concept_of.tolist())
     with torch.no_grad():
-        p, t = table(), torch.tensor(test, dtype=torch.float32)
-        post = prior.repeat(len(t), k, 1)  # (students, concepts, grid) log posterior
-        out = torch.zeros_like(t)
-        for j in range(n):
-            c = int(concept_of[j])
-            out[:, j] = torch.softmax(post[:, c], -1) @ p[j]
-            post[:, c] += t[:, j:j + 1] * p[j].log() + (1 - t[:, j:j + 1]) * (1 - p[j]).log()
-    return out.numpy()
+        model.difficulty.copy_(torch.as_tensor(difficulty, dtype=torch.float32))
+    model.difficulty.requires_grad_(False)
+    Trainer(seed=seed, grad_clip=1.0, **MODELS["irt"][2]).fit(model, SequenceDataset(train, 50), SequenceDataset(val, 50))
+    p, y, _ = predict_steps(model.eval(), SequenceDataset(test, 50))
+    with torch.no_grad():
+        fitted = {"guess": float(torch.sigmoid(model.guess_logit)), "scale": float(model.log_scale.exp()[0]),
+                  "gain_right": float(model.gain_right[0]), "gain_wrong": float(model.gain_wrong[0])}
+    return {**question_metrics(y, p), **fitted}
 
 
 def summarize(results: list[dict]) -> dict:
@@ -168,8 +160,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--concepts", type=int, default=5)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--ensemble", type=int, default=1, help="also score each model as a mean of this many seeds")
-    ap.add_argument("--oracle", action="store_true", help="also score the concept oracle (uses the true concepts)")
-    ap.add_argument("--only-oracle", action="store_true", help="score only the baselines and the concept oracle")
+    ap.add_argument("--models", default=",".join(MODELS), help=f"comma-separated, of: {', '.join(MODELS)}")
+    ap.add_argument("--oracle", action="store_true",
+                    help="also score the oracle (the irt model given the true concepts and difficulties)")
     ap.add_argument("--heldout-versions", default="", help="versions on which to run graph_dkt vs DKT on held-out exercises")
     ap.add_argument("--data", type=Path, default=None)
     ap.add_argument("--out", type=Path, default=Path("runs/bench-learning"))
@@ -177,17 +170,19 @@ def main(argv: list[str] | None = None) -> int:
                     help="summarise the partial JSON files of earlier (e.g. parallel) runs instead of running")
     args = ap.parse_args(argv)
     if args.merge:
-        results = sorted((r for f in args.merge for r in json.loads(f.read_text())), key=lambda r: r["version"])
-        return _write(results, [r["version"] for r in results], args)
+        return _write(*merge_runs(args.merge), args)
     torch.set_num_threads(1)
     root = args.data or default_data_root()
     versions = _versions(args.versions)
     held = set(_versions(args.heldout_versions)) if args.heldout_versions else set()
+    models = [m.strip() for m in args.models.split(",") if m.strip()]
+    unknown = sorted(set(models) - set(MODELS))
+    if unknown:
+        ap.error(f"--models: unknown {', '.join(unknown)}; choose from {', '.join(MODELS)}")
     args.out.mkdir(parents=True, exist_ok=True)
     results = []
     for v in versions:
-        r = run_version(root, args.concepts, v, args.seed, v in held, args.ensemble, args.oracle or args.only_oracle,
-                        models=not args.only_oracle)
+        r = run_version(root, args.concepts, v, args.seed, v in held, args.ensemble, args.oracle, models=models)
         results.append(r)
         print(f"v{v}: " + ", ".join(f"{k} {m['auc']:.4f}" for k, m in {**r["models"], **r["baselines"],
                                                                      **r.get("reference", {})}.items())
@@ -195,6 +190,26 @@ def main(argv: list[str] | None = None) -> int:
                  f"{r['heldout']['models']['without_graph']['heldout']['auc']:.4f}" if "heldout" in r else ""), flush=True)
         (args.out / f"learning_c{args.concepts}.partial.json").write_text(json.dumps(results, indent=1))
     return _write(results, versions, args)
+
+
+def merge_runs(files: list[Path]) -> tuple[list[dict], list[int]]:
+    """Per-version results of several runs (JSON lists, or written summaries) joined version by version.
+
+    Runs may split the versions (e.g. two halves side by side) or the models (e.g. one model
+    added later); a model, baseline or reference measured in two runs keeps the later file's.
+    """
+    by_version: dict[int, dict] = {}
+    for f in files:
+        doc = json.loads(f.read_text())
+        for r in doc["runs"] if isinstance(doc, dict) else doc:
+            into = by_version.setdefault(r["version"], {"version": r["version"]})
+            for key, value in r.items():
+                if isinstance(value, dict) and key in ("models", "baselines", "reference"):
+                    into.setdefault(key, {}).update(value)
+                elif key != "version":
+                    into[key] = value
+    versions = sorted(by_version)
+    return [by_version[v] for v in versions], versions
 
 
 def _write(results: list[dict], versions: list[int], args) -> int:

@@ -16,6 +16,7 @@ MODELS = {  # label: (registry name, parameters)
     "sakt": ("sakt", {"d_model": 16, "heads": 2}),
     "sakt_exercise_keys": ("sakt", {"d_model": 16, "heads": 2, "exercise_keys": True}),
     "graph_dkt": ("graph_dkt", {"embed": 8, "hidden": 16}),
+    "irt": ("irt", {"grid": 21}),
 }
 T_CUT = 12  # steps 0..T_CUT-1 are "the past"; the rest is shuffled
 

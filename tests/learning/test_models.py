@@ -13,11 +13,12 @@ from bentu.inference.export import export_onnx
 from bentu.models import create_model, example_inputs, get_entry, list_models
 from bentu.train import Trainer
 
-SMALL = {"dkt": {"hidden": 16, "embed": 8}, "sakt": {"d_model": 16, "heads": 2}, "graph_dkt": {"embed": 8, "hidden": 16}}
+SMALL = {"dkt": {"hidden": 16, "embed": 8}, "sakt": {"d_model": 16, "heads": 2}, "graph_dkt": {"embed": 8, "hidden": 16},
+         "irt": {"grid": 21}}
 
 
 def test_registered_in_their_families():
-    assert {"dkt", "sakt"} <= set(list_models(family="sequence"))
+    assert {"dkt", "sakt", "irt"} <= set(list_models(family="sequence"))
     assert "graph_dkt" in list_models(family="graph")
 
 

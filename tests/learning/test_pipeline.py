@@ -36,7 +36,10 @@ def test_dkt_synthetic_run_writes_the_run_directory(ctx_factory, dkt_subset):
     metrics = json.loads((ctx.dir / "metrics.json").read_text())
     assert 0.5 < metrics["test"]["auc"] <= 1 and 0 < metrics["test"]["accuracy"] <= 1
     assert set(metrics["baselines"]) == {"marginal", "per_skill", "running_accuracy"}
-    assert set(metrics["models"]) == {"dkt", "sakt"}
+    assert set(metrics["models"]) == {"dkt", "sakt", "irt"}
+    # irt's exercise-concept map comes from the training answers, not from the info file
+    assert metrics["models"]["irt"]["concepts"]["source"] == "training answers"
+    assert "concept_of" not in metrics["models"]["irt"]["params"]
     assert metrics["onnx_parity"]["passed"]
     assert metrics["paper"]["dkt_preprint"] == 0.82
     assert metrics["recommendation"]["evaluated"]  # simulator built from the info file's bank

@@ -29,6 +29,7 @@ from bentu.inference.export import export_onnx
 from bentu.inference.recommend import concept_mastery, evaluate_recommendation, predict_next
 from bentu.models import create_model, get_entry
 from bentu.models.ensemble import LogitEnsemble, member_seeds
+from bentu.models.irt import answer_matrix, discover_concepts
 from bentu.train import Trainer
 
 __all__ = ["run", "load_learning_data", "train_sequence_model", "heldout_comparison", "PAPER_AUC"]
@@ -159,6 +160,9 @@ def train_sequence_model(ctx, name: str, params: dict, train: Interactions, val:
         params.setdefault("concept_of", _concepts_or_identity(train).tolist())
     if name == "sakt":
         params.setdefault("max_len", max_len)
+    if name == "irt" and not params.get("concept_of"):  # found in the training answers, never read from labels
+        params["concept_of"] = discover_concepts(answer_matrix(train.exercises, train.responses, train.n_exercises),
+                                                 seed=ctx.recipe.train.seed).tolist()
     members, best, seconds = [], [], 0.0
     seeds = member_seeds(ctx.recipe.train.seed, ensemble)
     cfg = ctx.recipe.learning
@@ -284,6 +288,9 @@ def run(ctx) -> None:
                         "ensemble": cfg.ensemble, "seeds": fit.seeds, "train_overrides": fit.train_overrides,
                         "best_epoch": fit.best_epochs[0] if cfg.ensemble == 1 else fit.best_epochs,
                         "train_seconds": fit.train_seconds, "by_group": metrics_by_group(y, p, owner, test.groups)}
+        if name == "irt":  # how many concepts its exercise-concept map has, and where the map came from
+            models[name]["concepts"] = {"n": int(max(fit.params["concept_of"])) + 1,
+                                        "source": "given" if params.get("concept_of") else "training answers"}
         if cfg.ensemble > 1:  # the first member alone, so the gain of the ensemble is visible
             p1, y1, _ = predict_steps(fit.model.members[0], test_ds)
             models[name]["single_test"] = question_metrics(y1, p1)
@@ -445,6 +452,12 @@ def _report(ctx, profile: dict, metrics: dict, mastery_doc: dict) -> None:
                          "'first member' is one of them alone. The best model is chosen on validation AUC.",
                          f"每个模型是 {n_ens} 个不同随机种子训练副本的平均 logit；“首个成员”为其中单个模型。"
                          "最佳模型按验证集 AUC 选出。"))
+    found = metrics["models"].get("irt", {}).get("concepts", {})
+    if found.get("source") == "training answers":
+        sec.paragraph(tr(f"irt (Bayesian IRT tracing) found {found['n']} concepts in the training students' answers "
+                         "(items of one concept correlate); no concept label from the data was shown to it.",
+                         f"irt（贝叶斯 IRT 追踪）从训练学生的作答中找出 {found['n']} 个知识点（同一知识点的题目彼此相关）；"
+                         "未向其提供数据中的任何知识点标签。"))
     single = tr("first member AUC", "首个成员 AUC")
     rows = [[n + (" *" if n == metrics["best_model"] else ""), round(m["test"]["auc"], 4), round(m["test"]["accuracy"], 4),
              round(m["val"]["auc"], 4)] + ([round(m["single_test"]["auc"], 4) if "single_test" in m else "-"] if n_ens > 1 else [])
