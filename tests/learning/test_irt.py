@@ -123,3 +123,19 @@ def test_a_concept_split_into_difficulty_factors_is_joined_again():
     truth, _ = load_dkt_synthetic_concepts(folder / "info" / "naive_c2_q50_s4000_v1_info.txt")
     found = discover_concepts(answers)
     assert found.max() + 1 == 2 and adjusted_rand_score(truth, found) == 1.0
+
+
+def test_awkward_answers_give_a_valid_map_without_warnings():
+    """A never-answered exercise and one that correlates with no other: every exercise still gets a
+    concept, and no warning (numpy's empty-slice, sklearn's "graph is not fully connected") reaches the user."""
+    import warnings
+
+    rng = np.random.default_rng(0)
+    u, v = rng.integers(0, 2, 40), rng.integers(0, 2, 40)
+    flip = lambda x: np.where(rng.random(40) < 0.1, 1 - x, x)  # noqa: E731
+    answers = np.column_stack([flip(u), flip(u), flip(u), flip(v), flip(v), flip(v), 1 - u, np.full(40, np.nan)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        found = discover_concepts(answers.astype(float))
+    assert found[:3].tolist() == [0, 0, 0] and found[3:6].tolist() == [1, 1, 1]
+    assert found[7] == found.max() and set(found) == set(range(found.max() + 1))

@@ -138,7 +138,11 @@ def discover_concepts(answers: np.ndarray, max_concepts: int = 20, seed: int = 0
     a = np.asarray(answers, dtype=float)
     n = a.shape[1]
     seen = np.isfinite(a)
-    usable = (seen.sum(0) >= 2) & (np.nanstd(np.where(seen, a, np.nan), axis=0) > 0 if n else np.zeros(0, bool))
+    x = np.where(seen, a, 0.0)
+    count = seen.sum(0)
+    mean = x.sum(0) / np.maximum(count, 1)
+    spread = (np.where(seen, (x - mean) ** 2, 0.0)).sum(0)
+    usable = (count >= 2) & (spread > 0)  # answered twice or more, not always the same answer
     out = np.zeros(n, dtype=np.int64)
     idx = np.flatnonzero(usable)
     if len(idx) < 2:  # nothing to correlate: one concept
@@ -156,7 +160,7 @@ def discover_concepts(answers: np.ndarray, max_concepts: int = 20, seed: int = 0
         labels = np.zeros(len(idx), dtype=np.int64)
     else:
         labels = SpectralClustering(n_clusters=k, affinity="precomputed", random_state=seed,
-                                    assign_labels="cluster_qr").fit_predict(np.clip(corr, 0, None))
+                                    assign_labels="cluster_qr").fit_predict(np.clip(corr, 0, None) + 1e-6)  # + 1e-6: connected
     labels = _merge_correlated(labels, corr)
     # number the concepts by first exercise, so the map does not depend on the clustering's labels
     order = {lab: i for i, lab in enumerate(dict.fromkeys(labels.tolist()))}
