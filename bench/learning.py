@@ -54,7 +54,7 @@ def _versions(text: str) -> list[int]:
 
 
 def run_version(root: Path, concepts: int, version: int, seed: int, heldout: bool, ensemble: int = 1,
-                oracle: bool = False, models: bool | list[str] = True) -> dict:
+                oracle: bool = False, models: list[str] | None = None) -> dict:
     data = load_dkt_synthetic(dkt_synthetic_path(root, concepts=concepts, version=version))
     rng = np.random.default_rng(seed)
     val_idx = np.sort(rng.choice(2000, 200, replace=False))
@@ -67,7 +67,7 @@ def run_version(root: Path, concepts: int, version: int, seed: int, heldout: boo
     info = root / "dkt_synthetic" / "info" / f"naive_c{concepts}_q50_s4000_v{version}_info.txt"
     if oracle:
         res["reference"] = {"oracle (true concepts and difficulties)": generator_oracle(train, val, test, info, seed)}
-    chosen = MODELS if models is True else {k: MODELS[k] for k in (models or [])}
+    chosen = MODELS if models is None else {k: MODELS[k] for k in models}  # None: all
     for label, (name, params, tcfg) in chosen.items():
         if name == "irt":  # the exercise-concept map is found in the training answers, as in the pipeline
             found = discover_concepts(answer_matrix(train.exercises, train.responses, 50), seed=seed)

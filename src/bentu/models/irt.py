@@ -141,7 +141,7 @@ def discover_concepts(answers: np.ndarray, max_concepts: int = 20, seed: int = 0
     x = np.where(seen, a, 0.0)
     count = seen.sum(0)
     mean = x.sum(0) / np.maximum(count, 1)
-    spread = (np.where(seen, (x - mean) ** 2, 0.0)).sum(0)
+    spread = np.where(seen, (x - mean) ** 2, 0.0).sum(0)
     usable = (count >= 2) & (spread > 0)  # answered twice or more, not always the same answer
     out = np.zeros(n, dtype=np.int64)
     idx = np.flatnonzero(usable)
