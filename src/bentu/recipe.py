@@ -60,6 +60,8 @@ class DataCfg(_Section):
     drop: list[str] = Field(default_factory=list)
     split: SplitCfg = Field(default_factory=SplitCfg)
     options: dict[str, Any] = Field(default_factory=dict)  # passed to a built-in dataset
+    # How the report names a column: {column: "name"} or {column: {zh: …, en: …}}
+    display_names: dict[str, str | dict[Literal["zh", "en"], str]] = Field(default_factory=dict)
 
 
 class PrivacyCfg(_Section):
@@ -161,6 +163,8 @@ class GovernanceCfg(_Section):
     human_review: bool = True
     operator: str | None = None
     intended_use: str | None = None
+    # Who decides each role's review items in the sign-off block: {privacy, model_risk, business} → person
+    reviewers: dict[Literal["privacy", "model_risk", "business"], str] = Field(default_factory=dict)
 
 
 class ImagingCfg(_Section):
@@ -264,7 +268,7 @@ class LearningCfg(_Section):
 class Recipe(_Section):
     name: str
     application: Literal["credit", "imaging", "learning"] = "credit"
-    description: str | None = None
+    description: str | dict[Literal["zh", "en"], str] | None = None  # one text, or one per language
     locale: LocaleCfg = Field(default_factory=LocaleCfg)
     data: DataCfg = Field(default_factory=DataCfg)
     privacy: PrivacyCfg = Field(default_factory=PrivacyCfg)

@@ -681,7 +681,7 @@ def _cjk_font() -> str | None:
     return use_cjk_font()
 
 
-def plot_fairness(audit: dict, lang: str = "en", *, attributes: list[str] | None = None):
+def plot_fairness(audit: dict, lang: str = "en", *, attributes: list[str] | None = None, label=None):
     """Selection rate by group with 95 % interval bars and the four-fifths line.
 
     Parameters
@@ -692,6 +692,8 @@ def plot_fairness(audit: dict, lang: str = "en", *, attributes: list[str] | None
         Language of the labels (English is used when no Chinese font is installed).
     attributes : list of str, optional
         Which single attributes to draw; default all.
+    label : callable, optional
+        Display name of an attribute or group (e.g. :class:`bentu.report.glossary.Namer`).
 
     Returns
     -------
@@ -718,8 +720,8 @@ def plot_fairness(audit: dict, lang: str = "en", *, attributes: list[str] | None
         err = np.vstack([rate - ci[:, 0], ci[:, 1] - rate])
         colors = ["#c0392b" if r.get("four_fifths") else ("#95a5a6" if r["small"] else "#2e86c1") for r in rows]
         ax.barh(y, rate, xerr=err, color=colors, capsize=3)
-        names_ = [r["group"] if zh else _latin(r["group"]) for r in rows]
-        ax.set_yticks(y, [f"{g} (n={r['n']})" for g, r in zip(names_, rows)], fontsize=8,
+        names_ = [(label or str)(r["group"]) if zh else _latin((label or str)(r["group"])) for r in rows]
+        ax.set_yticks(y, [f"{g} (n={r['n']})" for g, r in zip(names_, rows)], fontsize=10,
                       **({"fontfamily": font} if zh else {}))
         ax.invert_yaxis()  # first group on top
         ref = res["reference_group"]
@@ -727,7 +729,8 @@ def plot_fairness(audit: dict, lang: str = "en", *, attributes: list[str] | None
             ref_rate = next(r["selection_rate"] for r in rows if r["group"] == ref)
             ax.axvline(FOUR_FIFTHS * ref_rate, ls="--", color="k", lw=1)
         ax.set_xlim(0, 1)
-        ax.set_title(name, fontsize=9, **({"fontfamily": font} if zh else {}))
+        ax.set_title((label or str)(name), fontsize=11, **({"fontfamily": font} if zh else {}))
+        ax.tick_params(axis="x", labelsize=10)
     xlabel = "通过率（虚线 = 最高组的 0.8 倍）" if zh else "approval (selection) rate; dashed: 0.8 × highest group"
     axes[-1, 0].set_xlabel(xlabel, **({"fontfamily": font} if zh else {}))
     fig.tight_layout()

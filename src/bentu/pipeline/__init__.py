@@ -70,7 +70,10 @@ def _title(recipe: Recipe, lang: str) -> tuple[str, str]:
         "learning": ("Knowledge tracing and recommendation report", "知识追踪与练习推荐报告"),
     }
     en, zh = titles[recipe.application]
-    return (zh if lang == "zh" else en), recipe.description or recipe.name
+    desc = recipe.description
+    if isinstance(desc, dict):
+        desc = desc.get(lang) or next(iter(desc.values()), None)
+    return (zh if lang == "zh" else en), desc or recipe.name
 
 
 def run_recipe(
@@ -137,10 +140,11 @@ def _run_in(run_dir: Path, recipe: Recipe, *, lang: str, data_root: Path | None,
 def _finish(ctx: RunContext, resolved: dict) -> None:
     from bentu.compliance.engine import evaluate_compliance
     from bentu.compliance.model_card import write_model_cards
-    from bentu.pipeline._sections import compliance_section, energy_section
+    from bentu.pipeline._sections import compliance_section, energy_section, signoff_section
 
     energy_section(ctx)
     compliance = evaluate_compliance(ctx.dir, resolved, lang=ctx.lang)
+    compliance["signoff"] = signoff_section(ctx, compliance)
     ctx.write_json("compliance.json", compliance)
     ctx.evidence["compliance"] = compliance
     ctx.audit.append("compliance", params={"rules": resolved["locale"]["rules"]}, outputs={"compliance": ctx.dir / "compliance.json"})

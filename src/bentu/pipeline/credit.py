@@ -12,13 +12,16 @@ import torch
 from torch.utils.data import TensorDataset
 
 from bentu.audit.metrics import binary_metrics, calibration_curve, psi, roc_points
+from bentu.audit.scorecard import confusion_at, cutoff_table, gains_table, information_value
 from bentu.data import TabularPreprocessor, binary_target, profile_table, resolve_roles, split_rows
 from bentu.datasets import load_tabular
 from bentu.errors import ConfigError
 from bentu.inference.export import export_onnx
 from bentu.models import create_model, get_entry
 from bentu.pipeline._context import RunContext
+from bentu.pipeline._sections import privacy_section
 from bentu.report import plots
+from bentu.report.glossary import Namer
 from bentu.train import Trainer
 
 __all__ = ["run", "ks_threshold", "fit_baselines"]
@@ -124,11 +127,14 @@ def run(ctx: RunContext) -> None:
         base_scores[name] = pt
     if "comparison" in train_info:
         metrics["comparison"] = train_info.pop("comparison")
+    metrics["scorecard"] = _scorecard(df, roles, train_idx, Y, p, threshold)
+    ctx.evidence["warnings"] = _baseline_warnings(r.model.name, metrics)
     ctx.evidence["metrics"] = metrics
     _export(ctx, model, pre, X, threshold, roles)
     ctx.write_json("metrics.json", metrics)
     ctx.audit.append("evaluate", params={"threshold": threshold}, outputs={"metrics": ctx.dir / "metrics.json"})
     _report_performance(ctx, metrics, Y, p, base_scores, df, roles, split.test, privacy)
+    _report_scorecard(ctx, metrics)
     _reference(ctx, df.iloc[train_idx], roles, p["train"])
     if r.federated.enabled:
         _report_federated(ctx, train_info, metrics)
@@ -152,6 +158,7 @@ def _privacy(ctx: RunContext, df: pd.DataFrame, roles) -> tuple[pd.DataFrame, di
     )
     ctx.write_json("privacy.json", report)
     ctx.evidence["privacy"] = report
+    privacy_section(ctx, report)
     ctx.audit.append("privacy_gate", params={"pii": pc.pii, "k_anonymity": pc.k_anonymity},
                      outputs={"privacy": ctx.dir / "privacy.json"})
     return out, report
@@ -255,13 +262,18 @@ def _report_performance(ctx, metrics, Y, p, base_scores, df, roles, test_idx, pr
         f"模型（{ctx.recipe.model.name}）在测试集上按违约概率对申请人排序，AUC 为 {m['auc']:.3f}，KS 为 {m['ks']:.3f}。"
         f"在截断点 {metrics['threshold']['value']:.3f}（验证集 KS 点）上，模型将 {m['n']:,} 名测试申请人中的 "
         f"{m['tp'] + m['fp']:,} 名标为拒绝或人工复核，识别出 {m['sensitivity']:.0%} 的实际违约者。"))
-    rows = [[ctx.recipe.model.name, m["auc"], m["ks"], m["accuracy"], m["f1"], m["brier"], m["ece"],
-             metrics["training"].get("train_seconds", float("nan"))]]
-    for name, b in metrics["baselines"].items():
+    name = Namer(ctx.lang, ctx.recipe.data.display_names)
+    rows = [[name(ctx.recipe.model.name), metrics["val"]["auc"], m["auc"], m["ks"], m["accuracy"], m["f1"], m["brier"],
+             m["ece"], metrics["training"].get("train_seconds", float("nan"))]]
+    for bname, b in metrics["baselines"].items():
         bt = b["test"]
-        rows.append([name, bt["auc"], bt["ks"], bt["accuracy"], bt["f1"], bt["brier"], bt["ece"], b["train_seconds"]])
-    s.table(["model", "AUC", "KS", tr("accuracy", "准确率"), "F1", "Brier", "ECE", tr("train s", "训练秒数")], rows,
+        rows.append([name(bname), b["val"]["auc"], bt["auc"], bt["ks"], bt["accuracy"], bt["f1"], bt["brier"], bt["ece"],
+                     b["train_seconds"]])
+    s.table([tr("model", "模型"), tr("val AUC", "验证 AUC"), tr("test AUC", "测试 AUC"), "KS", tr("accuracy", "准确率"),
+             "F1", "Brier", "ECE", tr("train s", "训练秒数")], rows,
             caption=tr("Test set, same rows for every model", "测试集（所有模型使用相同的行）"))
+    for w in ctx.evidence.get("warnings", []):
+        s.note(w["zh"] if ctx.lang == "zh" else w["en"])
 
     s = ctx.report.section("data", tr("Data", "数据"))
     s.kv({tr("rows", "行数"): prof["rows"], tr("default rate", "违约率"): prof["class_balance"]["positive_rate"],
@@ -288,6 +300,68 @@ def _report_performance(ctx, metrics, Y, p, base_scores, df, roles, test_idx, pr
     s.kv({tr("PSI of the score, train vs test", "评分 PSI（训练集对测试集）"): metrics["psi_score_train_test"]},
          caption=tr("PSI < 0.1 stable; 0.1–0.25 moderate shift; > 0.25 significant shift.",
                     "PSI < 0.1 稳定；0.1–0.25 中等偏移；> 0.25 显著偏移。"))
+
+
+def _baseline_warnings(model_name: str, metrics: dict) -> list[dict]:
+    """A warning for each baseline whose validation AUC beats the model's (chosen on validation, not test)."""
+    own = metrics["val"]["auc"]
+    out = []
+    for name, b in metrics["baselines"].items():
+        if b["val"]["auc"] > own:
+            out.append({"key": f"baseline_beats_model.{name}", "role": "model_risk",
+                        "en": f"The baseline {name} beats the model {model_name} on validation data (AUC "
+                              f"{b['val']['auc']:.4f} vs {own:.4f}; test {b['test']['auc']:.4f} vs {metrics['test']['auc']:.4f}). "
+                              "Consider deploying the simpler model, or record why the model is preferred.",
+                        "zh": f"基线模型 {name} 在验证集上优于模型 {model_name}（AUC {b['val']['auc']:.4f} 对 {own:.4f}；"
+                              f"测试集 {b['test']['auc']:.4f} 对 {metrics['test']['auc']:.4f}）。请考虑部署更简单的模型，"
+                              "或记录选择当前模型的理由。"})
+    return out
+
+
+def _scorecard(df: pd.DataFrame, roles, train_idx: np.ndarray, Y: dict, p: dict, threshold: float) -> dict:
+    """Gains table and cut-offs on test scores; IV/WoE of the raw features on the training rows."""
+    cat = [c for c in roles.features if c in roles.categorical]
+    return {
+        "gains": gains_table(Y["test"], p["test"]),
+        "cutoffs": cutoff_table(Y["test"], p["test"], chosen=threshold),
+        "confusion": confusion_at(Y["test"], p["test"], threshold),
+        "iv": information_value(df.iloc[train_idx], Y["train"], roles.features, cat),
+        "conventions": {"bands": "equal-count bands of test scores, band 1 riskiest", "iv_on": "training rows",
+                        "decision": "score >= cut-off: decline or review"},
+    }
+
+
+def _report_scorecard(ctx: RunContext, metrics: dict) -> None:
+    tr, sc = ctx.tr, metrics["scorecard"]
+    name = Namer(ctx.lang, ctx.recipe.data.display_names)
+    s = ctx.report.section("scorecard", tr("Score bands, cut-offs and features", "评分分段、截断策略与特征"))
+    c = sc["confusion"]
+    s.table([tr("actual \\ decision", "实际 \\ 决策"), tr("approve", "通过"), tr("decline / review", "拒绝/复核")],
+            [[tr("good (no default)", "好客户（未违约）"), c["tn"], c["fp"]], [tr("bad (default)", "坏客户（违约）"), c["fn"], c["tp"]]],
+            caption=tr(f"Confusion matrix on the test set at the cut-off {c['threshold']:.3f}",
+                       f"测试集在截断点 {c['threshold']:.3f} 处的混淆矩阵"))
+    s.table([tr("band", "分段"), tr("score range", "评分区间"), tr("applicants", "人数"), tr("bads", "坏客户"),
+             tr("bad rate", "坏账率"), tr("cum. bads caught", "累计捕获坏客户"), tr("cum. goods", "累计好客户"), "KS",
+             tr("lift", "提升度")],
+            [[g["band"], f"{g['score_min']:.3f}–{g['score_max']:.3f}", g["n"], g["bads"], g["bad_rate"], g["cum_bad_capture"],
+              g["cum_good_share"], g["ks"], g["lift"]] for g in sc["gains"]],
+            caption=tr("Gains table: ten equal-count bands of test scores, riskiest first",
+                       "收益表：测试集评分按人数等分为十段，风险最高的在前"))
+    s.table([tr("cut-off", "截断点"), tr("approval rate", "通过率"), tr("bad rate of approved", "通过客户坏账率"),
+             tr("bad rate of declined", "拒绝客户坏账率"), tr("bads caught", "捕获坏客户比例"), ""],
+            [[r["cutoff"], r["approval_rate"], r["bad_rate_approved"], r["bad_rate_declined"], r["bads_caught"],
+              tr("← this run", "← 本次运行") if r["chosen"] else ""] for r in sc["cutoffs"]],
+            caption=tr("Cut-off strategy: what each cut-off would do on the test set (score ≥ cut-off: decline or review)",
+                       "截断策略：各截断点在测试集上的效果（评分 ≥ 截断点：拒绝或复核）"))
+    strength = {"none": tr("not predictive", "无预测力"), "weak": tr("weak", "弱"), "medium": tr("medium", "中"),
+                "strong": tr("strong", "强")}
+    s.table([tr("feature", "特征"), "IV", tr("strength", "预测力"), tr("bins", "分箱数"), tr("WoE range", "WoE 范围")],
+            [[name(f["feature"]), f["iv"], strength[f["strength"]], len(f["bins"]),
+              f"{min(b['woe'] for b in f['bins']):+.2f} … {max(b['woe'] for b in f['bins']):+.2f}"] for f in sc["iv"]],
+            caption=tr("Information value of each raw feature on the training rows (IV < 0.02 not predictive, "
+                       "0.02–0.1 weak, 0.1–0.3 medium, > 0.3 strong); per-bin WoE in metrics.json",
+                       "各原始特征在训练集上的信息值（IV < 0.02 无预测力，0.02–0.1 弱，0.1–0.3 中，> 0.3 强）；"
+                       "各分箱的 WoE 见 metrics.json"))
 
 
 def _reference(ctx: RunContext, train_df: pd.DataFrame, roles, scores: np.ndarray) -> None:
@@ -329,6 +403,7 @@ def _fairness(ctx, df, roles, train_idx, test_idx, X, Y, p, threshold) -> None:
     ctx.audit.append("fairness", params={"attributes": attrs_audited, "flags": len(audit["flags"])},
                      outputs={"fairness": ctx.dir / "fairness.json"})
     s = ctx.report.section("fairness", tr("Fairness", "公平性"))
+    name = Namer(ctx.lang, ctx.recipe.data.display_names)
     s.paragraph(tr(
         "Approval rate, true and false positive rates and AUC per group of each sensitive attribute (test set). "
         "A group is flagged when its approval rate is below four fifths of the reference group's, with the "
@@ -341,9 +416,22 @@ def _fairness(ctx, df, roles, train_idx, test_idx, X, Y, p, threshold) -> None:
                   f"记录为敏感属性但未做均等性审计（见配方 audit.fairness_attributes）：{'、'.join(not_audited)}。"))
     s.table([tr("attribute", "属性"), tr("DP difference", "人口均等差"), tr("DP ratio", "人口均等比"),
              tr("EO difference", "机会均等差"), tr("four-fifths flag", "五分之四规则")],
-            [[a, r["demographic_parity_difference"], r["demographic_parity_ratio"], r["equalized_odds_difference"],
+            [[name(a), r["demographic_parity_difference"], r["demographic_parity_ratio"], r["equalized_odds_difference"],
               tr("FLAGGED", "已标记") if r["four_fifths_flag"] else tr("ok", "通过")] for a, r in attrs.items()])
-    s.figure(plot_fairness(audit, ctx.lang), tr("Approval rate by group with 95% bootstrap intervals; dashed: 0.8 × reference",
+    inter = audit.get("intersections") or {}
+    if inter:
+        rows = []
+        for a, r in inter.items():
+            for g in r["groups"]:
+                if g.get("small"):
+                    continue
+                rows.append([name(a), name(g["group"]), g["n"], g["selection_rate"], g.get("ratio_to_reference"),
+                             tr("FLAGGED", "已标记") if g.get("four_fifths") else tr("ok", "通过")])
+        s.table([tr("attributes", "属性组合"), tr("group", "分组"), tr("applicants", "人数"), tr("approval rate", "通过率"),
+                 tr("ratio to reference", "与参照组之比"), tr("four-fifths flag", "五分之四规则")], rows,
+                caption=tr("Intersectional groups (pairs of attributes; groups below the minimum size left out)",
+                           "交叉分组（两两属性组合；低于最小样本量的分组未列出）"))
+    s.figure(plot_fairness(audit, ctx.lang, label=name), tr("Approval rate by group with 95% bootstrap intervals; dashed: 0.8 × reference",
                                                  "各组通过率及 95% 自助法区间；虚线为参照组的 0.8 倍"))
     mit = result["mitigation"]
     if mit:
@@ -386,7 +474,7 @@ def _explain(ctx, model, pre, X, test_df: pd.DataFrame, roles, n: int = 1000) ->
     ctx.audit.append("explain", params={"method": exp.method, "rows": n},
                      outputs={"explanations": ctx.dir / "explanations"})
     s = ctx.report.section("explanations", tr("Explanations", "模型解释"))
-    s.figure(exp.plot_importance(lang=ctx.lang), tr("Global importance: mean |SHAP| on the logit, per raw feature",
+    s.figure(exp.plot_importance(lang=ctx.lang, label=Namer(ctx.lang, ctx.recipe.data.display_names)), tr("Global importance: mean |SHAP| on the logit, per raw feature",
                                                      "全局重要性：各原始特征对 logit 的平均 |SHAP| 值"))
     worst = np.argsort(-exp.logits)[:3]
     rows = []

@@ -16,7 +16,7 @@ __all__ = ["Report", "Section", "Block"]
 
 @dataclass
 class Block:
-    kind: str  # "paragraph" | "table" | "figure" | "kv" | "note"
+    kind: str  # "paragraph" | "table" | "figure" | "kv" | "note" | "verdict" | "checklist"
     content: Any
     caption: str | None = None
 
@@ -38,6 +38,16 @@ class Section:
 
     def table(self, header: list[str], rows: list[list[Any]], caption: str | None = None) -> "Section":
         self.blocks.append(Block("table", {"header": header, "rows": rows}, caption))
+        return self
+
+    def verdict(self, status: str, headline: str, detail: str = "") -> "Section":
+        """The sign-off status line: ``status`` is "blocked" or "ready_for_review"."""
+        self.blocks.append(Block("verdict", {"status": status, "headline": headline, "detail": detail}))
+        return self
+
+    def checklist(self, header: list[str], rows: list[dict[str, Any]], caption: str | None = None) -> "Section":
+        """Items a reviewer works through: each row ``{"verdict": key, "label": text, "cells": [...]}``."""
+        self.blocks.append(Block("checklist", {"header": header, "rows": rows}, caption))
         return self
 
     def kv(self, items: dict[str, Any], caption: str | None = None) -> "Section":
@@ -66,11 +76,12 @@ class Report:
     subtitle: str = ""
     sections: list[Section] = field(default_factory=list)
 
-    def section(self, key: str, title: str) -> Section:
-        """Return the section ``key``, creating it (in order of first use) if needed."""
+    def section(self, key: str, title: str, *, first: bool = False) -> Section:
+        """Return the section ``key``, creating it (in order of first use, or at the top with
+        ``first=True``) if needed."""
         for s in self.sections:
             if s.key == key:
                 return s
         s = Section(key, title)
-        self.sections.append(s)
+        self.sections.insert(0 if first else len(self.sections), s)
         return s
