@@ -125,7 +125,9 @@ def test_global_importance_and_plot(fitted):
     imp = exp.global_importance()
     assert [f for f, _ in imp] and sorted(v for _, v in imp)[::-1] == [v for _, v in imp]
     assert imp[0][1] == pytest.approx(np.abs(exp.values).mean(axis=0).max())
-    fig = exp.plot_importance(top=5, lang="en")
+    from bentu.report.plots import importance_plot
+
+    fig = importance_plot(imp, top=5, lang="en")
     assert len(fig.axes[0].patches) == 5
 
 

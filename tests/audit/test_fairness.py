@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 from sklearn.linear_model import LogisticRegression
 
-from bentu.audit.fairness import AGE_BANDS, fairness_audit, mitigate, plot_fairness
+from bentu.audit.fairness import AGE_BANDS, fairness_audit, mitigate
+from bentu.report.plots import fairness_plot
 from bentu.data.preprocess import TabularPreprocessor
 from bentu.datasets.credit_sim import CREDIT_SIM_ROLES, simulate_credit
 from bentu.errors import ConfigError, DataError
@@ -145,6 +146,11 @@ def test_plot_fairness_draws_each_attribute(biased):
     _, test, _, _, _, s_test = biased
     audit = fairness_audit(test["default"].to_numpy(), s_test, test[["sex", "hukou"]], threshold=THRESHOLD,
                            n_boot=20, intersections=False)
-    fig = plot_fairness(audit, "zh")
+    fig = fairness_plot(audit, "zh")
     assert len(fig.axes) == 2
     assert [ax.get_title() for ax in fig.axes] == ["sex", "hukou"]
+    from bentu.report.glossary import Namer
+
+    fig = fairness_plot(audit, "zh", label=Namer("zh"))
+    assert [ax.get_title() for ax in fig.axes] == ["性别", "户籍类型"]
+    assert all(t.get_fontsize() >= 10 for ax in fig.axes for t in ax.get_yticklabels())

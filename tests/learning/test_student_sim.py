@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bentu.datasets.student_sim import StudentSimulator, fixed_curriculum
+from bentu.datasets.student_sim import StudentSimulator
+from bentu.inference.recommend import fixed_curriculum
 from bentu.errors import ConfigError
 
 

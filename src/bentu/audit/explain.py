@@ -171,29 +171,6 @@ class Explanation:
                 else f"raising the odds of {en_event} by about {_pct(factor)}")
         return f"{phrase[:1].upper()}{phrase[1:]}, {size}"
 
-    def plot_importance(self, *, top: int = 15, lang: str = "en", label=None):
-        """Horizontal bar chart of :meth:`global_importance` (mean |SHAP|, logit units); ``label``
-        gives a feature's display name (default: the feature name)."""
-        import matplotlib
-
-        matplotlib.use("Agg", force=False)
-        import matplotlib.pyplot as plt
-
-        from bentu.audit.fairness import _cjk_font
-
-        imp = self.global_importance()[:top][::-1]
-        font = _cjk_font() if str(lang).startswith("zh") else None
-        fig, ax = plt.subplots(figsize=(6.5, 0.9 + 0.32 * len(imp)))
-        ax.barh([(label or str)(f) for f, _ in imp], [v for _, v in imp], color="#2e86c1")
-        if font:
-            for t in ax.get_yticklabels():
-                t.set_fontfamily(font)
-        label = ("平均 |SHAP|（对数几率）" if font else "mean |SHAP| (log-odds of the event)")
-        ax.set_xlabel(label, **({"fontfamily": font} if font else {}))
-        ax.tick_params(axis="both", labelsize=10)
-        fig.tight_layout()
-        return fig
-
     def to_dict(self, *, top: int = 20) -> dict:
         """JSON-ready summary: method, space, base value, additivity error, global importance."""
         return {

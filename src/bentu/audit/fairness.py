@@ -36,7 +36,7 @@ import pandas as pd
 
 from bentu.errors import ConfigError, DataError
 
-__all__ = ["fairness_audit", "mitigate", "plot_fairness", "band_sensitive", "AGE_BANDS", "FOUR_FIFTHS"]
+__all__ = ["fairness_audit", "mitigate", "band_sensitive", "AGE_BANDS", "FOUR_FIFTHS"]
 
 log = logging.getLogger(__name__)
 
@@ -653,85 +653,3 @@ def mitigate(
             "the unbiased outcome).",
         ],
     }
-
-
-# --------------------------------------------------------------------------- plot
-
-_PINYIN = {
-    "北京": "Beijing", "天津": "Tianjin", "河北": "Hebei", "山西": "Shanxi", "内蒙古": "Inner Mongolia",
-    "辽宁": "Liaoning", "吉林": "Jilin", "黑龙江": "Heilongjiang", "上海": "Shanghai", "江苏": "Jiangsu",
-    "浙江": "Zhejiang", "安徽": "Anhui", "福建": "Fujian", "江西": "Jiangxi", "山东": "Shandong",
-    "河南": "Henan", "湖北": "Hubei", "湖南": "Hunan", "广东": "Guangdong", "广西": "Guangxi",
-    "海南": "Hainan", "重庆": "Chongqing", "四川": "Sichuan", "贵州": "Guizhou", "云南": "Yunnan",
-    "西藏": "Tibet", "陕西": "Shaanxi", "甘肃": "Gansu", "青海": "Qinghai", "宁夏": "Ningxia", "新疆": "Xinjiang",
-}
-
-
-def _latin(label: str) -> str:
-    """Province names in pinyin, for figures drawn without a Chinese font."""
-    for zh, en in _PINYIN.items():
-        label = label.replace(zh, en)
-    return label
-
-
-def _cjk_font() -> str | None:
-    """A font that can draw Chinese (Noto Sans CJK, shipped as a package), if installed."""
-    from bentu.report.fonts import use_cjk_font
-
-    return use_cjk_font()
-
-
-def plot_fairness(audit: dict, lang: str = "en", *, attributes: list[str] | None = None, label=None):
-    """Selection rate by group with 95 % interval bars and the four-fifths line.
-
-    Parameters
-    ----------
-    audit : dict
-        Output of :func:`fairness_audit`.
-    lang : {"zh", "en"}
-        Language of the labels (English is used when no Chinese font is installed).
-    attributes : list of str, optional
-        Which single attributes to draw; default all.
-    label : callable, optional
-        Display name of an attribute or group (e.g. :class:`bentu.report.glossary.Namer`).
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-        One panel per attribute; the dashed line is 0.8 × the reference group's rate; flagged
-        groups are drawn in red.
-    """
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    font = _cjk_font() if str(lang).startswith("zh") else None
-    zh = font is not None
-    names = attributes or list(audit["attributes"])
-    fig, axes = plt.subplots(len(names), 1, figsize=(7, 1.0 + 0.45 * sum(
-        len(audit["attributes"][n]["groups"]) for n in names) + 0.6 * len(names)), squeeze=False)
-    for ax, name in zip(axes[:, 0], names):
-        res = audit["attributes"][name]
-        rows = res["groups"]
-        y = np.arange(len(rows))
-        rate = np.array([r["selection_rate"] for r in rows])
-        ci = np.array([r.get("selection_rate_ci") or [r["selection_rate"]] * 2 for r in rows], dtype=float)
-        err = np.vstack([rate - ci[:, 0], ci[:, 1] - rate])
-        colors = ["#c0392b" if r.get("four_fifths") else ("#95a5a6" if r["small"] else "#2e86c1") for r in rows]
-        ax.barh(y, rate, xerr=err, color=colors, capsize=3)
-        names_ = [(label or str)(r["group"]) if zh else _latin((label or str)(r["group"])) for r in rows]
-        ax.set_yticks(y, [f"{g} (n={r['n']})" for g, r in zip(names_, rows)], fontsize=10,
-                      **({"fontfamily": font} if zh else {}))
-        ax.invert_yaxis()  # first group on top
-        ref = res["reference_group"]
-        if ref is not None:
-            ref_rate = next(r["selection_rate"] for r in rows if r["group"] == ref)
-            ax.axvline(FOUR_FIFTHS * ref_rate, ls="--", color="k", lw=1)
-        ax.set_xlim(0, 1)
-        ax.set_title((label or str)(name), fontsize=11, **({"fontfamily": font} if zh else {}))
-        ax.tick_params(axis="x", labelsize=10)
-    xlabel = "通过率（虚线 = 最高组的 0.8 倍）" if zh else "approval (selection) rate; dashed: 0.8 × highest group"
-    axes[-1, 0].set_xlabel(xlabel, **({"fontfamily": font} if zh else {}))
-    fig.tight_layout()
-    return fig

@@ -27,7 +27,7 @@ import numpy as np
 from bentu.datasets.interactions import Interactions
 from bentu.errors import ConfigError
 
-__all__ = ["StudentSimulator", "SimulatedStudents", "DEFAULT_GROUPS", "fixed_curriculum", "random_curriculum"]
+__all__ = ["StudentSimulator", "SimulatedStudents", "DEFAULT_GROUPS"]
 
 #: Group name -> (share of students, mean skill, skill standard deviation).
 DEFAULT_GROUPS: dict[str, tuple[float, float, float]] = {"urban": (0.5, 0.4, 1.0), "rural": (0.5, -0.4, 1.0)}
@@ -185,14 +185,3 @@ class StudentSimulator:
             concept_of=self.concept_of.copy(), groups=students.groups, source=f"student_sim:seed={self.seed}/{seed}",
             extra={"final_mastery": self.mastery(students)},
         )
-
-
-def fixed_curriculum(n_exercises: int) -> Callable[[np.ndarray, np.ndarray, int], np.ndarray]:
-    """The fixed curriculum: exercise ``t mod n`` at step ``t`` for everyone."""
-    return lambda eh, rh, t: np.full(len(eh), t % n_exercises, dtype=np.int64)
-
-
-def random_curriculum(n_exercises: int, rng: np.random.Generator) -> Callable[[np.ndarray, np.ndarray, int], np.ndarray]:
-    """Uniformly random exercises (with replacement)."""
-    return lambda eh, rh, t: rng.integers(0, n_exercises, len(eh))
-

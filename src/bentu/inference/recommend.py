@@ -15,7 +15,7 @@ i.e. the population prior; an exercise the model never saw is an error by defaul
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -23,7 +23,8 @@ from torch import nn
 
 from bentu.errors import DataError
 
-__all__ = ["load_run_model", "catalogue_from_run", "predict_next", "concept_mastery", "select_in_band", "recommend", "band_policy", "evaluate_recommendation"]
+__all__ = ["load_run_model", "catalogue_from_run", "predict_next", "concept_mastery", "select_in_band", "recommend", "band_policy", "evaluate_recommendation",
+           "fixed_curriculum", "random_curriculum"]
 
 
 def load_run_model(run_dir) -> nn.Module:
@@ -253,7 +254,6 @@ def evaluate_recommendation(
     """
     import copy
 
-    from bentu.datasets.student_sim import fixed_curriculum, random_curriculum
 
     per_policy: dict[str, list[float]] = {"bentu": [], "fixed": [], "random": []}
     start: list[float] = []
@@ -281,3 +281,13 @@ def evaluate_recommendation(
         res[f"margin_vs_{other}"] = {"mean": float(diff.mean()), "min": float(diff.min()), "std": float(diff.std()),
                                      "spread_across_seeds": spread, "larger_than_spread": bool(diff.mean() > spread and diff.min() > 0)}
     return res
+
+
+def fixed_curriculum(n_exercises: int) -> Callable[[np.ndarray, np.ndarray, int], np.ndarray]:
+    """The fixed curriculum: exercise ``t mod n`` at step ``t`` for everyone."""
+    return lambda eh, rh, t: np.full(len(eh), t % n_exercises, dtype=np.int64)
+
+
+def random_curriculum(n_exercises: int, rng: np.random.Generator) -> Callable[[np.ndarray, np.ndarray, int], np.ndarray]:
+    """Uniformly random exercises (with replacement)."""
+    return lambda eh, rh, t: rng.integers(0, n_exercises, len(eh))

@@ -374,7 +374,7 @@ def _reference(ctx: RunContext, train_df: pd.DataFrame, roles, scores: np.ndarra
 
 
 def _fairness(ctx, df, roles, train_idx, test_idx, X, Y, p, threshold) -> None:
-    from bentu.audit.fairness import fairness_audit, mitigate, plot_fairness
+    from bentu.audit.fairness import fairness_audit, mitigate
 
     tr = ctx.tr
     seed = ctx.recipe.train.seed
@@ -431,7 +431,7 @@ def _fairness(ctx, df, roles, train_idx, test_idx, X, Y, p, threshold) -> None:
                  tr("ratio to reference", "与参照组之比"), tr("four-fifths flag", "五分之四规则")], rows,
                 caption=tr("Intersectional groups (pairs of attributes; groups below the minimum size left out)",
                            "交叉分组（两两属性组合；低于最小样本量的分组未列出）"))
-    s.figure(plot_fairness(audit, ctx.lang, label=name), tr("Approval rate by group with 95% bootstrap intervals; dashed: 0.8 × reference",
+    s.figure(plots.fairness_plot(audit, ctx.lang, label=name), tr("Approval rate by group with 95% bootstrap intervals; dashed: 0.8 × reference",
                                                  "各组通过率及 95% 自助法区间；虚线为参照组的 0.8 倍"))
     mit = result["mitigation"]
     if mit:
@@ -474,7 +474,8 @@ def _explain(ctx, model, pre, X, test_df: pd.DataFrame, roles, n: int = 1000) ->
     ctx.audit.append("explain", params={"method": exp.method, "rows": n},
                      outputs={"explanations": ctx.dir / "explanations"})
     s = ctx.report.section("explanations", tr("Explanations", "模型解释"))
-    s.figure(exp.plot_importance(lang=ctx.lang, label=Namer(ctx.lang, ctx.recipe.data.display_names)), tr("Global importance: mean |SHAP| on the logit, per raw feature",
+    s.figure(plots.importance_plot(exp.global_importance(), lang=ctx.lang,
+                                  label=Namer(ctx.lang, ctx.recipe.data.display_names)), tr("Global importance: mean |SHAP| on the logit, per raw feature",
                                                      "全局重要性：各原始特征对 logit 的平均 |SHAP| 值"))
     worst = np.argsort(-exp.logits)[:3]
     rows = []

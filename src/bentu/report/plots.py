@@ -14,7 +14,8 @@ from bentu.report.fonts import use_cjk_font  # noqa: E402
 
 use_cjk_font()
 
-__all__ = ["roc_plot", "ks_plot", "calibration_plot", "score_by_group_plot", "bar_plot", "line_plot", "axis_text"]
+__all__ = ["roc_plot", "ks_plot", "calibration_plot", "score_by_group_plot", "bar_plot", "line_plot", "axis_text",
+           "fairness_plot", "importance_plot"]
 
 #: Axis and legend text of the report's figures in Chinese (English is the key).
 ZH = {
@@ -112,4 +113,88 @@ def line_plot(series: dict[str, tuple[list[float], list[float]]], *, title: str,
         ax.plot(x, y, marker="o", label=name)
     ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
     ax.legend(fontsize=8)
+    return fig
+
+
+_PINYIN = {
+    "北京": "Beijing", "天津": "Tianjin", "河北": "Hebei", "山西": "Shanxi", "内蒙古": "Inner Mongolia",
+    "辽宁": "Liaoning", "吉林": "Jilin", "黑龙江": "Heilongjiang", "上海": "Shanghai", "江苏": "Jiangsu",
+    "浙江": "Zhejiang", "安徽": "Anhui", "福建": "Fujian", "江西": "Jiangxi", "山东": "Shandong",
+    "河南": "Henan", "湖北": "Hubei", "湖南": "Hunan", "广东": "Guangdong", "广西": "Guangxi",
+    "海南": "Hainan", "重庆": "Chongqing", "四川": "Sichuan", "贵州": "Guizhou", "云南": "Yunnan",
+    "西藏": "Tibet", "陕西": "Shaanxi", "甘肃": "Gansu", "青海": "Qinghai", "宁夏": "Ningxia", "新疆": "Xinjiang",
+}
+
+
+def _latin(label: str) -> str:
+    """Province names in pinyin, for English figures."""
+    for zh, en in _PINYIN.items():
+        label = label.replace(zh, en)
+    return label
+
+
+def fairness_plot(audit: dict, lang: str = "en", *, attributes: list[str] | None = None, label=None):
+    """Selection rate by group with 95 % interval bars and the four-fifths line.
+
+    Parameters
+    ----------
+    audit : dict
+        Output of :func:`bentu.audit.fairness.fairness_audit`.
+    lang : {"zh", "en"}
+        Language of the labels (province names in pinyin in English).
+    attributes : list of str, optional
+        Which single attributes to draw; default all.
+    label : callable, optional
+        Display name of an attribute or group (e.g. :class:`bentu.report.glossary.Namer`).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One panel per attribute; the dashed line is 0.8 × the reference group's rate; flagged
+        groups are drawn in red.
+    """
+    from bentu.audit.fairness import FOUR_FIFTHS
+
+    zh = str(lang).startswith("zh")
+    name_of = label or str
+    names = attributes or list(audit["attributes"])
+    fig, axes = plt.subplots(len(names), 1, figsize=(7, 1.0 + 0.45 * sum(
+        len(audit["attributes"][n]["groups"]) for n in names) + 0.6 * len(names)), squeeze=False)
+    for ax, name in zip(axes[:, 0], names):
+        res = audit["attributes"][name]
+        rows = res["groups"]
+        y = np.arange(len(rows))
+        rate = np.array([r["selection_rate"] for r in rows])
+        ci = np.array([r.get("selection_rate_ci") or [r["selection_rate"]] * 2 for r in rows], dtype=float)
+        err = np.vstack([rate - ci[:, 0], ci[:, 1] - rate])
+        colors = ["#c0392b" if r.get("four_fifths") else ("#95a5a6" if r["small"] else "#2e86c1") for r in rows]
+        ax.barh(y, rate, xerr=err, color=colors, capsize=3)
+        groups = [name_of(r["group"]) if zh else _latin(name_of(r["group"])) for r in rows]
+        ax.set_yticks(y, [f"{g} (n={r['n']})" for g, r in zip(groups, rows)], fontsize=10)
+        ax.invert_yaxis()  # first group on top
+        ref = res["reference_group"]
+        if ref is not None:
+            ref_rate = next(r["selection_rate"] for r in rows if r["group"] == ref)
+            ax.axvline(FOUR_FIFTHS * ref_rate, ls="--", color="k", lw=1)
+        ax.set_xlim(0, 1)
+        ax.set_title(name_of(name), fontsize=11)
+        ax.tick_params(axis="x", labelsize=10)
+    xlabel = "通过率（虚线 = 最高组的 0.8 倍）" if zh else "approval (selection) rate; dashed: 0.8 × highest group"
+    axes[-1, 0].set_xlabel(xlabel)
+    fig.tight_layout()
+    return fig
+
+
+def importance_plot(importance: list[tuple[str, float]], *, top: int = 15, lang: str = "en", label=None):
+    """Horizontal bar chart of global importance (mean |SHAP|, logit units), largest on top.
+
+    ``importance`` is :meth:`bentu.audit.explain.Explanation.global_importance`; ``label`` gives a
+    feature's display name (default: the feature name).
+    """
+    imp = list(importance)[:top][::-1]
+    fig, ax = plt.subplots(figsize=(6.5, 0.9 + 0.32 * len(imp)))
+    ax.barh([(label or str)(f) for f, _ in imp], [v for _, v in imp], color="#2e86c1")
+    ax.set_xlabel("平均 |SHAP|（对数几率）" if str(lang).startswith("zh") else "mean |SHAP| (log-odds of the event)")
+    ax.tick_params(axis="both", labelsize=10)
+    fig.tight_layout()
     return fig
