@@ -100,6 +100,14 @@ class TrainCfg(_Section):
     # 0: train in this process. N >= 1: train independent models (ensemble members, curves) in N
     # worker processes on one torch thread each, so the same seed gives the same model on any machine.
     processes: int = Field(0, ge=0)
+    # Where independent trainings run (bentu.train.parallel): inline (here, one at a time), processes
+    # (`processes` one-thread workers), ray (Ray tasks on ray_address / RAY_ADDRESS, else a local
+    # cluster; `processes` at a time). None: processes when processes > 0, else inline.
+    executor: Literal["inline", "processes", "ray"] | None = None
+    ray_address: str | None = None
+    job_timeout: float | None = Field(None, gt=0)  # seconds per training job; None: no bound
+    # auto: CUDA when torch sees one, else CPU (bit-identical to before); cpu; cuda; cuda:N
+    device: str = "auto"
     baselines: list[Literal["logistic_regression", "gradient_boosting"]] = Field(
         default_factory=lambda: ["logistic_regression", "gradient_boosting"]
     )

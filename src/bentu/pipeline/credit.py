@@ -174,7 +174,8 @@ def _trainer(ctx: RunContext, **kw) -> Trainer:
     t = ctx.recipe.train
     return Trainer(optimizer=t.optimizer, lr=t.lr, weight_decay=t.weight_decay, epochs=t.epochs,
                    batch_size=t.batch_size, patience=t.patience, seed=t.seed, pos_weight=t.pos_weight,
-                   ema_decay=t.ema_decay, mixup=t.mixup, channels_last=t.channels_last, progress=ctx.progress, **kw)
+                   ema_decay=t.ema_decay, mixup=t.mixup, channels_last=t.channels_last, device=t.device,
+                   progress=ctx.progress, **kw)
 
 
 def _train(ctx: RunContext, X: dict, Y: dict, df: pd.DataFrame, roles, train_idx: np.ndarray):
@@ -194,7 +195,8 @@ def _train(ctx: RunContext, X: dict, Y: dict, df: pd.DataFrame, roles, train_idx
                                           "epochs_run": len(trainer.history_), "best_epoch": trainer.best_epoch_},
                          outputs={"checkpoints": ctx.dir / "model" / "checkpoints"})
         return model, {"mode": "central", "history": trainer.history_, "best_epoch": trainer.best_epoch_,
-                       "train_seconds": trainer.train_seconds_, "stopped_early": trainer.stopped_early_}
+                       "train_seconds": trainer.train_seconds_, "stopped_early": trainer.stopped_early_,
+                       "device": trainer.device_}
     return _train_federated(ctx, model_fn, X, Y, df, roles, train_idx, train_ds, val_ds)
 
 

@@ -230,7 +230,7 @@ class _Run:
         trainer = dict(optimizer=t.optimizer, lr=lr, weight_decay=t.weight_decay, epochs=epochs or t.epochs,
                        batch_size=t.batch_size, patience=t.patience, monitor="auc", pos_weight=self.pos_weight(train_ds.y),
                        ema_decay=t.ema_decay if local else None, mixup=t.mixup if local else 0.0,
-                       channels_last=t.channels_last, warmup_epochs=self.cfg.warmup_epochs)
+                       channels_last=t.channels_last, warmup_epochs=self.cfg.warmup_epochs, device=t.device)
         return FitJob(name=name, model=self.rc.model.name, params=self.model_params(prep), seed=seed, train=train_ds,
                       val=val_ds, trainer=trainer, trainer_cls=FineTuneTrainer, init=init,
                       freeze=list(self.rc.transfer.freeze) if init is not None and local else [], priority=priority)
@@ -458,7 +458,9 @@ def run(ctx) -> None:
 
     fixed = {None: arms[0], "auto": None}.get(cfg.primary, cfg.primary)
     handles: dict[tuple[str, int], Handle] = {}
-    with TrainPool(rc.train.processes, progress=bool(ctx.progress)) as pool, contextlib.ExitStack() as stack:
+    with TrainPool(rc.train.processes, progress=bool(ctx.progress), executor=rc.train.executor,
+                   ray_address=rc.train.ray_address, job_timeout=rc.train.job_timeout) as pool, \
+            contextlib.ExitStack() as stack:
         # after the checks: pretraining can take minutes (in the pool, beside the scratch models)
         source = _pretrain(r, prep, pool, stack)
         init: dict | None = None

@@ -133,7 +133,8 @@ def _trainer(ctx, description: str, seed: int | None = None, overrides: dict | N
     t = ctx.recipe.train.model_copy(update=overrides or {})
     return Trainer(optimizer=t.optimizer, lr=t.lr, weight_decay=t.weight_decay, epochs=t.epochs,
                    batch_size=t.batch_size, patience=t.patience, seed=t.seed if seed is None else seed, grad_clip=1.0,
-                   ema_decay=t.ema_decay, mixup=t.mixup, channels_last=t.channels_last, progress=bool(getattr(ctx, "progress", False)), description=description)
+                   ema_decay=t.ema_decay, mixup=t.mixup, channels_last=t.channels_last, device=t.device,
+                   progress=bool(getattr(ctx, "progress", False)), description=description)
 
 
 @dataclass

@@ -8,6 +8,7 @@ so sequence models (one prediction per time step) train with the same loop as ta
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import logging
 import math
@@ -22,6 +23,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from bentu.errors import ConfigError
+from bentu.train.device import device_info, resolve_device
 
 __all__ = ["Trainer", "make_optimizer", "OPTIMIZERS", "seed_everything"]
 
@@ -110,6 +112,11 @@ class Trainer:
         for ``resnet_small``, with or without attention; ``bench/trainer_speed.py``). The numbers
         agree up to float rounding, so runs are not bit-identical with and without it. ``fit``
         returns the model in the default layout. Other tensors (tables, sequences) are unaffected.
+    device : {"cpu", "auto", "cuda", "cuda:N"} or torch.device
+        Where to train (:func:`bentu.train.device.resolve_device`). On the CPU (the default) the
+        operations are exactly those without the option. On CUDA the model and each batch move to
+        the device, the forward pass runs under bfloat16 autocast when the GPU supports it, and
+        ``fit`` hands the model back on the CPU. ``device_`` records what was used.
     """
 
     _ema = None  # the weight average while fit() runs with ema_decay
@@ -135,6 +142,7 @@ class Trainer:
         ema_decay: float | None = None,
         mixup: float = 0.0,
         channels_last: bool = False,
+        device: str | torch.device = "cpu",
     ):
         self.optimizer = optimizer
         self.lr = lr
@@ -154,6 +162,7 @@ class Trainer:
         self.ema_decay = ema_decay
         self.mixup = mixup
         self.channels_last = channels_last
+        self.device = device
 
     # -- validation of parameters (once, at the boundary) -------------------------------
     def _validate(self) -> None:
@@ -189,6 +198,10 @@ class Trainer:
         ``stopped_early_``, ``train_seconds_``.
         """
         self._validate()
+        self._dev = resolve_device(self.device)
+        self.device_ = device_info(self._dev)
+        if self._dev.type != "cpu":
+            model.to(self._dev)
         generator = seed_everything(self.seed)
         loader = DataLoader(train, batch_size=self.batch_size, shuffle=True, generator=generator)
         if self.channels_last:
@@ -236,6 +249,9 @@ class Trainer:
             model.load_state_dict(best_state)
         if self.channels_last:
             model.to(memory_format=torch.contiguous_format)  # handed back as without the option
+        if self._dev.type != "cpu":
+            model.to("cpu")
+            self._dev = torch.device("cpu")  # later predictions run where the model now is
         self._ema = None
         self.best_epoch_ = best_epoch
         self.best_score_ = best_score if higher_better else -best_score
@@ -259,8 +275,11 @@ class Trainer:
         """One optimisation step on one batch (mixup, loss, backward, clipping, weight average);
         the batch's mean loss and the number of target elements it counted."""
         opt.zero_grad(set_to_none=True)
+        inputs, y, mask = self._to_device(inputs, y, mask)
         inputs, y = self._mix(self._layout(inputs), y, mask)
-        loss = self._loss(model(*inputs), y, mask)
+        with self._autocast():
+            logits = model(*inputs)
+        loss = self._loss(logits.float(), y, mask)
         if self.extra_loss is not None:
             loss = loss + self.extra_loss(model)
         loss.backward()
@@ -270,6 +289,21 @@ class Trainer:
         if self._ema is not None:
             self._ema.update_parameters(model)
         return float(loss.detach()), int(mask.sum()) if mask is not None else y.numel()
+
+    _dev = torch.device("cpu")
+
+    def _to_device(self, inputs: tuple[torch.Tensor, ...], y: torch.Tensor, mask: torch.Tensor | None):
+        """The batch on the training device (unchanged on the CPU)."""
+        if self._dev.type == "cpu":
+            return inputs, y, mask
+        move = lambda t: t.to(self._dev, non_blocking=True)  # noqa: E731
+        return tuple(move(x) for x in inputs), move(y), None if mask is None else move(mask)
+
+    def _autocast(self):
+        """bfloat16 autocast of the forward pass on a CUDA device that supports it; else nothing."""
+        if self._dev.type == "cuda" and torch.cuda.is_bf16_supported():
+            return torch.autocast("cuda", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
 
     def _layout(self, inputs: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
         """The 4-D inputs in channels-last layout when ``channels_last`` is on; others unchanged."""
@@ -309,16 +343,17 @@ class Trainer:
         model.eval()
         probs, labels, loss_sum, count = [], [], 0.0, 0
         for batch in DataLoader(data, batch_size=max(self.batch_size, 1024), shuffle=False):
-            inputs, y, mask = _split_batch(batch)
-            logits = model(*self._layout(inputs))
+            inputs, y, mask = self._to_device(*_split_batch(batch))
+            with self._autocast():
+                logits = model(*self._layout(inputs)).float()
             if with_loss:
                 n = int(mask.sum()) if mask is not None else y.numel()
                 loss_sum += float(self._loss(logits, y, mask)) * n
                 count += n
             if mask is not None:
                 logits, y = logits[mask], y[mask]
-            probs.append(torch.sigmoid(logits).reshape(-1).numpy())
-            labels.append(y.reshape(-1).numpy())
+            probs.append(torch.sigmoid(logits).reshape(-1).cpu().numpy())
+            labels.append(y.reshape(-1).cpu().numpy())
         p = np.concatenate(probs) if probs else np.zeros(0)
         y = np.concatenate(labels) if labels else np.zeros(0)
         return (p, y, loss_sum / max(count, 1)) if with_loss else (p, y)
