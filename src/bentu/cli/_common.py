@@ -5,7 +5,9 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-from collections.abc import Iterator
+import tempfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
 
 import typer
 from rich.console import Console
@@ -13,7 +15,8 @@ from rich.console import Console
 from bentu.errors import BentuError
 from bentu.i18n import normalize_lang
 
-__all__ = ["err_console", "out_console", "user_errors", "pick_lang", "LangOption", "os_error", "encoding_error"]
+__all__ = ["err_console", "out_console", "user_errors", "pick_lang", "LangOption", "os_error", "encoding_error",
+           "check_new_output", "write_text_atomic"]
 
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 out_console = Console(highlight=False, soft_wrap=True)
@@ -87,3 +90,59 @@ def user_errors(lang: str | None) -> Iterator[None]:
     except KeyboardInterrupt:
         err_console.print("Interrupted." if pick_lang(lang) == "en" else "已中断。")
         raise typer.Exit(130) from None
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    try:
+        path.resolve().relative_to(folder.resolve())
+    except ValueError:
+        return False
+    return True
+
+
+def check_new_output(out: Path, inputs: Iterable[Path], option: str, force: bool = False) -> None:
+    """Refuse an output path that is (or is inside) one of the command's ``inputs``, a
+    directory, or an existing file (unless ``force``) — before any work is done.
+
+    Raises
+    ------
+    BentuError
+        Naming ``option`` (e.g. ``--out``) and the path.
+    """
+    for inp in inputs:
+        same = _inside(out, inp) if inp.is_dir() else out.resolve() == inp.resolve()
+        if not same and out.exists() and inp.exists():
+            with contextlib.suppress(OSError):
+                same = os.path.samefile(out, inp)
+        if same:
+            raise BentuError(
+                f"{option} {out} would overwrite the command's input {inp}. Give another path.",
+                f"{option} {out} 会覆盖命令的输入 {inp}。请换一个路径。",
+            )
+    if out.is_dir():
+        raise BentuError(
+            f"{option} {out} is a directory; give the path of a file to write.",
+            f"{option} {out} 是目录；请给出要写入的文件路径。",
+        )
+    if out.exists() and not force:
+        raise BentuError(
+            f"{option} {out} already exists, and bentu does not overwrite a file it did not create: "
+            "remove it, give another path, or pass --force.",
+            f"{option} {out} 已存在，bentu 不会覆盖并非由它创建的文件：请删除它、换一个路径，或使用 --force。",
+        )
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write ``text`` (UTF-8) to a temporary file beside ``path`` and rename it into place, so
+    ``path`` is never left half-written."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
