@@ -200,19 +200,15 @@ def test_pii_mask_out_under_a_file(tmp_path):
 
 def test_only_user_os_errors_are_converted():
     """A bug (an OSError without a path, any other exception) keeps its traceback."""
-    with pytest.raises(typer.Exit) as ex:
-        with user_errors("en"):
-            raise FileNotFoundError(errno.ENOENT, "No such file or directory", "/nowhere/x")
+    with pytest.raises(typer.Exit) as ex, user_errors("en"):
+        raise FileNotFoundError(errno.ENOENT, "No such file or directory", "/nowhere/x")
     assert ex.value.exit_code == 2
-    with pytest.raises(OSError, match="device busy"):
-        with user_errors("en"):
-            raise OSError(errno.EBUSY, "device busy")
-    with pytest.raises(LookupError):
-        with user_errors("en"):
-            raise LookupError("no such thing")
-    with pytest.raises(KeyError):
-        with user_errors("en"):
-            raise KeyError("bug")
+    with pytest.raises(OSError, match="device busy"), user_errors("en"):
+        raise OSError(errno.EBUSY, "device busy")
+    with pytest.raises(LookupError), user_errors("en"):
+        raise LookupError("no such thing")
+    with pytest.raises(KeyError), user_errors("en"):
+        raise KeyError("bug")
 
 
 # --- encodings, csv.Error, pii scan on bad CSV ---------------------------------------------------
@@ -247,8 +243,8 @@ def test_csv_field_over_128_kib_in_a_malformed_data_file(tmp_path):
 @pytest.mark.parametrize("body, expected", [
     ("", "Error: CSV file 'd.csv' is empty."),
     ("\n\n", "Error: CSV file 'd.csv' is empty."),
-    ('a,b\n1,"never closed\n2,3\n', "Error: CSV file 'd.csv' is malformed: Error tokenizing data. C error: "
-                                    "EOF inside string starting at row 1."),
+    ('a,b\n1,"never closed\n2,3\n', ("Error: CSV file 'd.csv' is malformed: Error tokenizing data. C error: "
+                                     "EOF inside string starting at row 1.")),
 ])
 def test_pii_scan_empty_or_malformed_csv(tmp_path, body, expected):
     (tmp_path / "d.csv").write_text(body, encoding="utf-8")
@@ -319,3 +315,16 @@ def test_monitor_out_under_a_file(finished_run, tmp_path):
     (tmp_path / "afile").write_text("keep")
     r = _invoke(tmp_path, ["monitor", str(run_dir), str(data), "--out", "afile/x.json"])
     _one_paragraph(r, "Error: Cannot read, write or create 'afile': a file or directory of that name already exists.")
+
+
+@pytest.mark.parametrize("cmd", [["pii", "scan", "d.parquet"], ["pii", "mask", "d.parquet", "o.parquet", "--ephemeral-key"]])
+def test_pii_on_a_damaged_parquet_file(tmp_path, cmd):
+    import pandas as pd
+
+    pd.DataFrame({"mobile": ["13800138000"] * 50, "n": range(50)}).to_parquet(tmp_path / "good.parquet")
+    blob = (tmp_path / "good.parquet").read_bytes()
+    (tmp_path / "d.parquet").write_bytes(blob[: len(blob) // 2])  # cut short: header kept, footer lost
+    r = _invoke(tmp_path, cmd)
+    _one_paragraph(r, "Error: File 'd.parquet' is not a readable Parquet file: Parquet magic bytes not found in "
+                      "footer. Either the file is corrupted or this is not a parquet file.")
+    assert not (tmp_path / "o.parquet").exists()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import bz2  # noqa: F401  (its errors are OSError without a file name: see _DECOMPRESSION_ERRORS)
 import csv
 import gzip
 import io

@@ -217,16 +217,42 @@ def _is_text(col: pd.Series) -> bool:
     return pd.api.types.is_string_dtype(col.dtype) or pd.api.types.is_object_dtype(col.dtype)
 
 
+def _bad_parquet(path: Path, err: Exception) -> DataError:
+    return DataError(f"File '{path}' is not a readable Parquet file: {err}",
+                     f"文件 '{path}' 不是可读取的 Parquet 文件：{err}")
+
+
+def _parquet(path: Path):
+    """``pyarrow.parquet.ParquetFile(path)``; a damaged file is a DataError naming it."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.ParquetFile(path)
+    except pa.ArrowException as err:
+        raise _bad_parquet(path, err) from None
+
+
+def _parquet_batches(pf, path: Path, size: int):
+    """The record batches of ``pf``; a damaged page is a DataError naming the file."""
+    import pyarrow as pa
+
+    try:
+        yield from pf.iter_batches(batch_size=size)
+    except pa.ArrowException as err:
+        raise _bad_parquet(path, err) from None
+
+
 def _mask_parquet(inp, out, policy, key, engine, counts) -> int:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    pf = pq.ParquetFile(inp)
+    pf = _parquet(inp)
     policy.check_columns(pf.schema_arrow.names)
     n, plan, writer = 0, None, None
     with atomic_output(out, mode="wb", encoding=None) as fh:
         try:
-            for batch in pf.iter_batches(batch_size=_BATCH * 5):
+            for batch in _parquet_batches(pf, inp, _BATCH * 5):
                 df = batch.to_pandas()
                 if plan is None:
                     plan = _column_plan(classify_table(df, engine=engine), policy)
@@ -313,9 +339,7 @@ def scan_file(path: str | Path, *, encoding: str = "utf-8", max_rows: int = 5000
         if kind == "csv":
             df = _read_csv_head(path, max_rows, encoding)
         else:
-            import pyarrow.parquet as pq
-
-            batch = next(pq.ParquetFile(path).iter_batches(batch_size=max_rows), None)
+            batch = next(_parquet_batches(_parquet(path), path, max_rows), None)
             df = batch.to_pandas() if batch is not None else pd.DataFrame()
         infos = classify_table(df, engine=engine)
         return {"path": str(path), "kind": kind, "rows_scanned": int(len(df)),
