@@ -245,10 +245,10 @@ def test_mask_csv_late_identifiers_and_fields_beyond_the_header(tmp_path, key_en
     rng = random.Random(7)
     ids = [_make_id(rng) for _ in range(120)]
     mobiles = [_make_mobile(rng) for _ in range(60)]
-    rows = [["note", "kind", "amount"]]
+    rows = [["note", "kind", "amount", f"seen {_make_mobile(rng)}"]]  # even a header cell
     for i in range(1500):
         note, kind = rng.choice(("ok", "fine", "follow up", "paid")), rng.choice(("A", "B", "C"))
-        row = [note, kind, f"{rng.uniform(10, 9000):.2f}"]
+        row = [note, kind, f"{rng.uniform(10, 9000):.2f}", ""]
         if 1100 <= i < 1200:  # a free-text column clean in the first 1,000 rows
             row[0] = f"customer id {ids[i - 1100]} called"
         if 1200 <= i < 1260:  # a categorical column that holds mobiles later
@@ -260,7 +260,7 @@ def test_mask_csv_late_identifiers_and_fields_beyond_the_header(tmp_path, key_en
     with inp.open("w", encoding="utf-8", newline="") as fh:
         csv.writer(fh, lineterminator="\n").writerows(rows)
     planted = _raw_identifiers(inp.read_text(encoding="utf-8"))
-    assert len(planted) == 180  # the test's own count
+    assert len(planted) == 181  # the test's own count
     result = run("mask", str(inp), str(out), "--lang", "en")
     assert result.exit_code == 0, result.output
     text = out.read_text(encoding="utf-8")
@@ -271,6 +271,7 @@ def test_mask_csv_late_identifiers_and_fields_beyond_the_header(tmp_path, key_en
     assert len(masked) == len(rows) and [len(r) for r in masked] == [len(r) for r in rows]
     assert [r[2] for r in masked] == [r[2] for r in rows]  # measurements untouched
     assert masked[5] == rows[5]  # clean rows untouched
+    assert masked[0][:3] == rows[0][:3] and masked[0][3].startswith("seen ")
 
 
 def test_mask_jsonl_every_value_key_number_and_line(tmp_path, key_env):

@@ -89,6 +89,7 @@ def _column_plan(infos: dict[str, ColumnInfo], policy: Policy) -> dict:
 
 
 EXTRA_FIELDS = "(fields beyond the header)"
+HEADER = "(header)"
 
 
 def _mask_cells(cells: list[str], engine: PiiEngine, policy: Policy, key, counts: dict) -> list[str]:
@@ -150,7 +151,7 @@ def _mask_csv(inp, out, policy, key, engine, encoding, counts) -> int:
     n = 0
     with atomic_output(out, newline="") as fh:
         writer = csv.writer(fh, delimiter=delimiter, lineterminator="\n")
-        writer.writerow(header)
+        writer.writerow(_mask_cells(header, engine, policy, key, counts.setdefault(HEADER, {})))
         for batch in itertools.chain([head], _chunks(reader, _BATCH)):
             writer.writerows(_apply_plan(batch, header, plan, engine, policy, key, counts))
             n += len(batch)
