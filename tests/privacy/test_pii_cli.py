@@ -245,6 +245,7 @@ def test_mask_csv_late_identifiers_and_fields_beyond_the_header(tmp_path, key_en
     rng = random.Random(7)
     ids = [_make_id(rng) for _ in range(120)]
     mobiles = [_make_mobile(rng) for _ in range(60)]
+    early_mobile = _make_mobile(rng)
     rows = [["note", "kind", "amount", f"seen {_make_mobile(rng)}"]]  # even a header cell
     for i in range(1500):
         note, kind = rng.choice(("ok", "fine", "follow up", "paid")), rng.choice(("A", "B", "C"))
@@ -255,17 +256,19 @@ def test_mask_csv_late_identifiers_and_fields_beyond_the_header(tmp_path, key_en
             row[1] = mobiles[i - 1200]
         if 1300 <= i < 1320:  # fields beyond the header
             row += ["extra", f"id={ids[100 + i - 1300]}"]
+        if i == 3:  # a field beyond the header in the rows the columns are classified from
+            row += [f"tel {early_mobile}"]
         rows.append(row)
     inp, out = tmp_path / "late.csv", tmp_path / "late.masked.csv"
     with inp.open("w", encoding="utf-8", newline="") as fh:
         csv.writer(fh, lineterminator="\n").writerows(rows)
     planted = _raw_identifiers(inp.read_text(encoding="utf-8"))
-    assert len(planted) == 181  # the test's own count
+    assert len(planted) == 182  # the test's own count
     result = run("mask", str(inp), str(out), "--lang", "en")
     assert result.exit_code == 0, result.output
     text = out.read_text(encoding="utf-8")
     assert _raw_identifiers(text) == []
-    assert not any(v in text for v in ids + mobiles)
+    assert not any(v in text for v in [*ids, *mobiles, early_mobile])
     assert _printed_total(result) == len(planted)
     masked = list(csv.reader(text.splitlines()))
     assert len(masked) == len(rows) and [len(r) for r in masked] == [len(r) for r in rows]

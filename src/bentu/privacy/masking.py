@@ -145,7 +145,7 @@ def _mask_csv(inp, out, policy, key, engine, encoding, counts) -> int:
         raise DataError(f"CSV file '{inp}' is empty.", f"CSV 文件 '{inp}' 为空。")
     policy.check_columns(header)
     head = list(itertools.islice(reader, _SAMPLE_ROWS))
-    sample = pd.DataFrame([r + [""] * (len(header) - len(r)) for r in head],
+    sample = pd.DataFrame([(r + [""] * (len(header) - len(r)))[:len(header)] for r in head],
                           columns=header, dtype="string").replace("", pd.NA)
     plan = _column_plan(classify_table(sample, engine=engine), policy)
     n = 0
