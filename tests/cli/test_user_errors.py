@@ -328,3 +328,10 @@ def test_pii_on_a_damaged_parquet_file(tmp_path, cmd):
     _one_paragraph(r, "Error: File 'd.parquet' is not a readable Parquet file: Parquet magic bytes not found in "
                       "footer. Either the file is corrupted or this is not a parquet file.")
     assert not (tmp_path / "o.parquet").exists()
+
+
+def test_bentu_lang_picks_chinese(tmp_path):
+    (tmp_path / "d.csv").write_text("", encoding="utf-8")
+    os.chdir(tmp_path)
+    r = runner.invoke(app, ["pii", "scan", "d.csv"], env={"BENTU_LANG": "zh"})
+    _one_paragraph(r, "错误: CSV 文件 'd.csv' 为空。")
