@@ -351,9 +351,74 @@ def _explain(err: ValidationError, source: str) -> RecipeError:
     )
 
 
+_YAML_MAX_NODES = 100_000  # a recipe has a few hundred; an alias bomb has billions
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that refuses documents whose aliases expand to more than
+    ``_YAML_MAX_NODES`` nodes, or refer to themselves ("billion laughs" bombs), before
+    anything is built from them."""
+
+    def compose_document(self):
+        node = super().compose_document()
+        sizes: dict[int, int] = {}
+        open_: set[int] = set()
+
+        def size(n) -> int:  # nodes after expanding every alias; each node is walked once
+            key = id(n)
+            if key in sizes:
+                return sizes[key]
+            if key in open_:
+                raise _YamlBomb("an alias refers to the mapping or list that contains it")
+            open_.add(key)
+            total = 1
+            if isinstance(n, yaml.SequenceNode):
+                for child in n.value:
+                    total += size(child)
+                    if total > _YAML_MAX_NODES:
+                        break
+            elif isinstance(n, yaml.MappingNode):
+                for k, v in n.value:
+                    total += size(k) + size(v)
+                    if total > _YAML_MAX_NODES:
+                        break
+            open_.discard(key)
+            if total > _YAML_MAX_NODES:
+                raise _YamlBomb(f"its aliases (*name) expand to more than {_YAML_MAX_NODES:,} values")
+            sizes[key] = total
+            return total
+
+        if node is not None:
+            size(node)
+        return node
+
+
+class _YamlBomb(yaml.YAMLError):
+    """A YAML document too large once its aliases are expanded."""
+
+    def __init__(self, why: str):
+        super().__init__(why)
+        self.why = why
+
+
+def _safe_load(text: str):
+    """``yaml.safe_load`` with aliases bounded (see :class:`_BoundedLoader`)."""
+    loader = _BoundedLoader(text)
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
+
+
 def _parse_yaml(text: str, source: str) -> dict:
     try:
-        raw = yaml.safe_load(text)
+        raw = _safe_load(text)
+    except _YamlBomb as err:
+        raise RecipeError(
+            f"Recipe {source} is refused: {err.why}. Write the values out instead of nesting aliases.",
+            f"配方 {source} 被拒绝：其别名（*name）展开后超过 {_YAML_MAX_NODES:,} 个值，或别名引用了包含它的映射/列表。"
+            "请直接写出取值，不要嵌套别名。",
+        ) from err
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -390,7 +455,27 @@ def resolve_recipe(name_or_path: str) -> tuple[dict, str]:
             f"未知配方 {name_or_path!r}。{hint_zh}内置配方：{'、'.join(sorted(builtins))}（见 `bentu recipes`），"
             "也可以给出 .yaml 文件的路径。",
         )
-    return _parse_yaml(path.read_text(encoding="utf-8"), str(path if name_or_path not in builtins else name_or_path)), str(path)
+    source = str(path if name_or_path not in builtins else name_or_path)
+    return _parse_yaml(_read_recipe_text(path, source), source), str(path)
+
+
+def _read_recipe_text(path: Path, source: str) -> str:
+    """The recipe file's text; a file that is not UTF-8 (e.g. saved as GBK) is a RecipeError."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        try:
+            data.decode("gb18030")
+            enc_en, enc_zh = "it looks like GBK/GB18030", "看起来是 GBK/GB18030"
+        except UnicodeDecodeError:
+            enc_en, enc_zh = "an unknown encoding", "未知编码"
+        raise RecipeError(
+            f"Recipe {source} is not UTF-8 (byte {err.start}: {enc_en}). Save it as UTF-8, e.g. "
+            f"`iconv -f GB18030 -t UTF-8 {path.name} > {path.stem}.utf8.yaml`.",
+            f"配方 {source} 不是 UTF-8 编码（第 {err.start} 字节：{enc_zh}）。请另存为 UTF-8，例如 "
+            f"`iconv -f GB18030 -t UTF-8 {path.name} > {path.stem}.utf8.yaml`。",
+        ) from err
 
 
 def _set_path(raw: dict, dotted: str, value: Any) -> None:
@@ -419,7 +504,10 @@ def apply_overrides(raw: dict, overrides: list[str]) -> dict:
             )
         key, _, text = item.partition("=")
         try:
-            value = yaml.safe_load(text) if text else ""
+            value = _safe_load(text) if text else ""
+        except _YamlBomb as err:
+            raise RecipeError(f"--set {item.partition('=')[0]}: the value is refused: {err.why}.",
+                              f"--set {item.partition('=')[0]}：该值被拒绝：别名展开过大或自引用。") from err
         except yaml.YAMLError:
             value = text
         _set_path(raw, key.strip(), value)

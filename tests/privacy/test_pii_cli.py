@@ -198,3 +198,128 @@ def test_mask_killed_halfway_leaves_no_output(tmp_path):
     child.send_signal(signal.SIGKILL)
     child.wait()
     assert not out.exists()
+
+
+# --- pii mask masks every row and every field; its counts are true --------------------------------
+# The checks below use their own identity-number checksum (GB 11643-1999) and mobile pattern,
+# not bentu's detectors.
+
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_ID_RE = __import__("re").compile(r"(?<![0-9])[1-9][0-9]{16}[0-9Xx](?![0-9])")
+_MOBILE_RE = __import__("re").compile(r"(?<![0-9])1[3-9][0-9]{9}(?![0-9])")
+
+
+def _id_ok(s: str) -> bool:
+    return "10X98765432"[sum(int(c) * w for c, w in zip(s[:17], _ID_WEIGHTS)) % 11] == s[17].upper()
+
+
+def _raw_identifiers(text: str) -> list[str]:
+    return [m for m in _ID_RE.findall(text) if _id_ok(m)] + _MOBILE_RE.findall(text)
+
+
+def _make_id(rng, digit_check: bool = False) -> str:
+    while True:
+        body = f"{rng.choice((110101, 310104, 440305, 510107))}{rng.randint(1960, 2004)}" \
+               f"{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}{rng.randint(0, 999):03d}"
+        check = "10X98765432"[sum(int(c) * w for c, w in zip(body, _ID_WEIGHTS)) % 11]
+        if not digit_check or check != "X":
+            return body + check
+
+
+def _make_mobile(rng) -> str:
+    return rng.choice(("138", "159", "186", "135")) + f"{rng.randrange(10 ** 8):08d}"
+
+
+def _printed_total(result) -> int:
+    import re
+
+    m = re.search(r"records, (\d+) PII values replaced", result.stderr)
+    assert m, result.stderr
+    return int(m.group(1))
+
+
+def test_mask_csv_late_identifiers_and_fields_beyond_the_header(tmp_path, key_env):
+    import csv
+    import random
+
+    rng = random.Random(7)
+    ids = [_make_id(rng) for _ in range(120)]
+    mobiles = [_make_mobile(rng) for _ in range(60)]
+    early_mobile = _make_mobile(rng)
+    rows = [["note", "kind", "amount", f"seen {_make_mobile(rng)}"]]  # even a header cell
+    for i in range(1500):
+        note, kind = rng.choice(("ok", "fine", "follow up", "paid")), rng.choice(("A", "B", "C"))
+        row = [note, kind, f"{rng.uniform(10, 9000):.2f}", ""]
+        if 1100 <= i < 1200:  # a free-text column clean in the first 1,000 rows
+            row[0] = f"customer id {ids[i - 1100]} called"
+        if 1200 <= i < 1260:  # a categorical column that holds mobiles later
+            row[1] = mobiles[i - 1200]
+        if 1300 <= i < 1320:  # fields beyond the header
+            row += ["extra", f"id={ids[100 + i - 1300]}"]
+        if i == 3:  # a field beyond the header in the rows the columns are classified from
+            row += [f"tel {early_mobile}"]
+        rows.append(row)
+    inp, out = tmp_path / "late.csv", tmp_path / "late.masked.csv"
+    with inp.open("w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh, lineterminator="\n").writerows(rows)
+    planted = _raw_identifiers(inp.read_text(encoding="utf-8"))
+    assert len(planted) == 182  # the test's own count
+    result = run("mask", str(inp), str(out), "--lang", "en")
+    assert result.exit_code == 0, result.output
+    text = out.read_text(encoding="utf-8")
+    assert _raw_identifiers(text) == []
+    assert not any(v in text for v in [*ids, *mobiles, early_mobile])
+    assert _printed_total(result) == len(planted)
+    masked = list(csv.reader(text.splitlines()))
+    assert len(masked) == len(rows) and [len(r) for r in masked] == [len(r) for r in rows]
+    assert [r[2] for r in masked] == [r[2] for r in rows]  # measurements untouched
+    assert masked[5] == rows[5]  # clean rows untouched
+    assert masked[0][:3] == rows[0][:3] and masked[0][3].startswith("seen ")
+
+
+def test_mask_jsonl_every_value_key_number_and_line(tmp_path, key_env):
+    import random
+
+    rng = random.Random(11)
+    id_a, id_b, id_num, id_key = (_make_id(rng, digit_check=True) for _ in range(4))
+    mob_a, mob_b, mob_num, mob_line = (_make_mobile(rng) for _ in range(4))
+    values = [
+        {"id": 1, "text": "no personal data"},
+        {"id": 2, "patient": {"contact": {"phone": f"call {mob_a}"}}},  # nested object
+        {"id": 3, "tags": ["x", f"ID {id_a}", [f"mobile {mob_b}"]]},  # arrays, nested
+        {"id": 4, "id_number": int(id_num), "mobile": int(mob_num), "count": 12},  # numbers
+        {"id": 5, "by_id": {id_key: "seen"}},  # a JSON key
+        f"free text line with {id_b}",  # a bare string per line
+        ["array line", mob_line, 3.5],  # a bare array per line
+        42,
+    ]
+    inp, out = tmp_path / "records.jsonl", tmp_path / "records.masked.jsonl"
+    inp.write_text("".join(json.dumps(v, ensure_ascii=False) + "\n" for v in values), encoding="utf-8")
+    planted = _raw_identifiers(inp.read_text(encoding="utf-8"))
+    assert len(planted) == 8
+    result = run("mask", str(inp), str(out), "--lang", "en")
+    assert result.exit_code == 0, result.output
+    text = out.read_text(encoding="utf-8")
+    assert _raw_identifiers(text) == []
+    assert not any(v in text for v in (id_a, id_b, id_num, id_key, mob_a, mob_b, mob_num, mob_line))
+    assert _printed_total(result) == len(planted)
+    masked = [json.loads(line) for line in text.splitlines()]
+    assert masked[0] == values[0] and masked[7] == 42
+    assert masked[3]["count"] == 12 and isinstance(masked[3]["id_number"], str)
+    assert masked[6][0] == "array line" and masked[6][2] == 3.5
+    assert list(masked[4]["by_id"].values()) == ["seen"]
+
+
+def test_mask_refuses_an_existing_output_unless_forced(tmp_path, key_env):
+    inp, out = tmp_path / "in.txt", tmp_path / "out.txt"
+    inp.write_text("电话13800138000\n", encoding="utf-8")
+    out.write_text("not yours\n", encoding="utf-8")
+    result = run("mask", str(inp), str(out), "--lang", "en")
+    assert result.exit_code == 2
+    assert (f"The output file '{out}' already exists. bentu pii mask does not overwrite a file it did not "
+            "create: remove it, give another path, or pass --force.") in " ".join(result.stderr.split())
+    assert out.read_text(encoding="utf-8") == "not yours\n"
+    result = run("mask", str(inp), str(out), "--force", "--lang", "en")
+    assert result.exit_code == 0 and _raw_identifiers(out.read_text(encoding="utf-8")) == []
+    result = run("mask", str(inp), str(inp), "--force", "--lang", "en")  # never the input, even forced
+    assert result.exit_code == 2 and f"The output path '{inp}' is the input file." in result.stderr

@@ -47,6 +47,7 @@ def compress_run(run_dir: Path, data: Path, *, overrides: dict | None = None, st
     import torch
     from torch.utils.data import TensorDataset
 
+    from bentu.cli._common import write_text_atomic
     from bentu.compliance.audit_log import AuditLog, verify_run
     from bentu.errors import DataError
     from bentu.inference.compress import compress_model
@@ -97,7 +98,7 @@ def compress_run(run_dir: Path, data: Path, *, overrides: dict | None = None, st
     )
     result["data"] = {"source": str(data), "calibration_rows": int(half), "test_rows": int(len(test_idx)), "seed": seed}
     out = run_dir / "compression.json"
-    out.write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
+    write_text_atomic(out, json.dumps(result, ensure_ascii=False, indent=2))
     outputs = {"compression": out, **{f"model_{k}": run_dir / v["file"] for k, v in result["variants"].items() if k != "fp32"}}
     AuditLog(run_dir / "audit.jsonl", root=run_dir).append(
         "compress", params={"compress": cfg.model_dump(), "chosen": result["chosen"], "threads": threads},

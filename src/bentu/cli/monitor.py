@@ -15,7 +15,7 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from bentu.cli._common import out_console, pick_lang, user_errors
+from bentu.cli._common import check_new_output, out_console, pick_lang, user_errors, write_text_atomic
 from bentu.errors import ConfigError, DataError
 
 __all__ = ["monitor", "load_reference", "build_report"]
@@ -148,6 +148,7 @@ def monitor(
     threshold: Annotated[float, typer.Option(help="Exit with code 1 when any PSI is at or above this.")] = 0.25,
     fmt: Annotated[str, typer.Option("--format", help="Output on stdout: table or json.")] = "table",
     out: Annotated[Optional[Path], typer.Option("--out", help="Also write the report: .html, else JSON.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing --out file (never an input).")] = False,
     lang: Annotated[Optional[str], typer.Option("--lang", help="Language of the output: zh or en.")] = None,
 ) -> None:
     """PSI of every input feature and of the model score, NEW_DATA against RUN_DIR's training data.
@@ -163,12 +164,14 @@ def monitor(
         if not (math.isfinite(threshold) and threshold > 0):
             raise ConfigError(f"--threshold must be a number > 0. Got {threshold!r} instead.",
                               f"--threshold 必须是大于 0 的数，实际为 {threshold!r}。")
+        if out is not None:
+            check_new_output(out, [run_dir, new_data], "--out", force)
         report = _jsonable(build_report(run_dir, new_data, threshold))
         if out is not None:
             out.parent.mkdir(parents=True, exist_ok=True)
             text = (_html(report, lang) if out.suffix.lower() in (".html", ".htm")
                     else json.dumps(report, ensure_ascii=False, indent=2) + "\n")
-            out.write_text(text, encoding="utf-8")
+            write_text_atomic(out, text)
     if fmt == "json":
         typer.echo(json.dumps(report, ensure_ascii=False, indent=2))
     else:

@@ -348,6 +348,7 @@ def mask(
     ephemeral_key: Annotated[bool, typer.Option("--ephemeral-key", help="Use a random key "
                              "(pseudonyms will not match any other run).")] = False,
     encoding: EncodingOpt = "utf-8",
+    force: Annotated[bool, typer.Option("--force", help="Overwrite OUT if it exists (never IN).")] = False,
     lang: LangOpt = None,
 ) -> None:
     """De-identify IN into OUT with the policy's operators, streaming, atomically."""
@@ -358,10 +359,10 @@ def mask(
 
     with user_errors(lang):
         check_input(inp, encoding)
-        check_output(inp, out)
+        check_output(inp, out, force)
         pol = load_policy(policy)
         key = load_key(key_env, key_file, ephemeral=ephemeral_key)
-        summary = mask_file(inp, out, policy=pol, key=key, encoding=encoding)
+        summary = mask_file(inp, out, policy=pol, key=key, encoding=encoding, overwrite=force)
         zh = pick_lang(lang) == "zh"
         total = sum(sum(v.values()) for v in summary["replaced"].values())
         msg = (f"已写入 {out}：{summary['records']} 条记录，替换 {total} 处个人信息（密钥来源：{key.source}）。"

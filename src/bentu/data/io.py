@@ -5,8 +5,11 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import lzma
+import zlib
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from bentu.errors import DataError
@@ -14,6 +17,12 @@ from bentu.errors import DataError
 __all__ = ["read_table", "sha256_file", "FORMATS"]
 
 FORMATS = ("csv", "parquet", "jsonl")
+
+# A compressed file that is cut short or corrupt: gzip/zlib, xz/lzma, and bz2 (which raises an
+# OSError without a file name).  Caught only around reading the user's file.
+_DECOMPRESSION_ERRORS = (zlib.error, gzip.BadGzipFile, EOFError, lzma.LZMAError)
+# The largest magnitude a number may have: models compute in float32.
+_MAX_ABS = float(np.finfo(np.float32).max)
 
 
 def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
@@ -91,14 +100,62 @@ def read_table(path: str | Path, fmt: str | None = None) -> pd.DataFrame:
         except Exception as err:  # pyarrow raises several types for a bad file
             raise DataError(f"{path} is not a readable Parquet file: {err}", f"{path} 不是可读取的 Parquet 文件：{err}") from err
     else:
-        _check_text_encoding(path)
-        df = _read_text(path, fmt)
+        try:
+            _check_text_encoding(path)
+            df = _read_text(path, fmt)
+        except _DECOMPRESSION_ERRORS as err:
+            raise _corrupt(path, err) from err
+        except OSError as err:
+            if err.filename is not None:  # cannot open it: the command line names the path
+                raise
+            raise _corrupt(path, err) from err
+    _check_finite(df, path)
     if df.shape[0] == 0 or df.shape[1] == 0:
         raise DataError(
             f"Data file {path} has no data rows (only a header, or nothing at all).",
             f"数据文件 {path} 没有数据行（只有表头或为空）。",
         )
     return df
+
+
+def _corrupt(path: Path, err: Exception) -> DataError:
+    return DataError(
+        f"{path} is a damaged or truncated compressed file ({err}). Download or copy it again, or "
+        "give the uncompressed file.",
+        f"{path} 是已损坏或不完整的压缩文件（{err}）。请重新下载或复制，或改用未压缩的文件。",
+    )
+
+
+def _check_finite(df: pd.DataFrame, path: Path) -> None:
+    """Refuse inf, -inf and numbers beyond the float32 range (1e308 overflows training)."""
+    for col in df.columns:
+        values = df[col]
+        if not pd.api.types.is_float_dtype(values.dtype):
+            continue
+        arr = values.to_numpy(dtype="float64", na_value=np.nan)
+        with np.errstate(invalid="ignore"):
+            bad = np.flatnonzero(np.abs(arr) > _MAX_ABS)
+        if bad.size == 0:
+            continue
+        first = int(bad[0])
+        value = float(arr[first])
+        what_en = "is not a finite number" if np.isinf(value) else f"is beyond ±{_MAX_ABS:.3g}, the largest a model can use"
+        what_zh = "不是有限数" if np.isinf(value) else f"超出模型可用的最大范围 ±{_MAX_ABS:.3g}"
+        raise DataError(
+            f"{path}, column {col!r}, data row {first + 1}: the value {value:g} {what_en} ({bad.size} such "
+            "value(s) in this column). Replace them with real values or leave the cells empty (missing).",
+            f"{path} 的列 {col!r} 第 {first + 1} 个数据行：值 {value:g} {what_zh}（该列共 {bad.size} 个这样的值）。"
+            "请替换为真实数值，或留空（视为缺失）。",
+        )
+
+
+def _not_utf8_later(path: Path, err: UnicodeDecodeError) -> DataError:
+    return DataError(
+        f"{path} is not UTF-8 (a byte after the first 64 KiB, {err.reason}). Convert it first, e.g. "
+        f"`iconv -f GB18030 -t UTF-8 {path.name} > {path.stem}.utf8.csv`.",
+        f"{path} 不是 UTF-8 编码（前 64 KiB 之后有无效字节：{err.reason}）。请先转换，例如 "
+        f"`iconv -f GB18030 -t UTF-8 {path.name} > {path.stem}.utf8.csv`。",
+    )
 
 
 def _read_text(path: Path, fmt: str) -> pd.DataFrame:
@@ -109,8 +166,14 @@ def _read_text(path: Path, fmt: str) -> pd.DataFrame:
         return pd.read_csv(path, sep=sep)
     except pd.errors.EmptyDataError as err:
         raise DataError(f"Data file {path} is empty.", f"数据文件 {path} 是空的。") from err
+    except UnicodeDecodeError as err:
+        raise _not_utf8_later(path, err) from err
     except pd.errors.ParserError as err:
-        line = _bad_line(path)
+        try:
+            line = _bad_line(path)
+        except csv.Error as csv_err:  # e.g. a field over the csv module's 128 KiB limit
+            raise DataError(f"{path} has a malformed row: {csv_err}. Fix or remove that row.",
+                            f"{path} 有格式错误的行：{csv_err}。请修正或删除该行。") from err
         where_en = f" at line {line[0]}: expected {line[1]} fields, found {line[2]}" if line else f": {err}"
         where_zh = f"：第 {line[0]} 行应有 {line[1]} 个字段，实际有 {line[2]} 个" if line else f"：{err}"
         raise DataError(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import os
 import tempfile
@@ -15,6 +16,13 @@ TABLE_SUFFIXES = (".csv", ".tsv", ".parquet", ".pq", ".jsonl", ".ndjson")
 
 def check_input(path: Path, encoding: str = "utf-8") -> None:
     """Fail clearly on a missing, binary, or non-UTF-8 file (GBK/GB18030 is recognised)."""
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise DataError(
+            f"Unknown text encoding {encoding!r} (--encoding). Use a Python codec name such as "
+            "utf-8, gb18030 or gbk.",
+            f"未知的文本编码 {encoding!r}（--encoding）。请使用 Python 编码名称，例如 utf-8、gb18030 或 gbk。") from None
     if not path.exists():
         raise DataError(f"Input file '{path}' does not exist.", f"输入文件 '{path}' 不存在。")
     if path.is_dir():
@@ -62,8 +70,9 @@ def not_utf8(path, data: bytes, offset: int) -> DataError:
         f"文件 '{path}' 不是 UTF-8 文本（第 {offset} 字节无效），也不是 GBK/GB18030。请先转换为 UTF-8。")
 
 
-def check_output(inp: Path, out: Path) -> None:
-    """Refuse to write over the input (same path, or the same file through a link)."""
+def check_output(inp: Path, out: Path, overwrite: bool = False) -> None:
+    """Refuse to write over the input (same path, or the same file through a link), and over
+    any existing file unless ``overwrite``."""
     same = inp.resolve() == out.resolve()
     if not same and out.exists():
         with contextlib.suppress(OSError):
@@ -73,6 +82,15 @@ def check_output(inp: Path, out: Path) -> None:
             f"The output path '{out}' is the input file. bentu pii mask never writes over its "
             "input; give another output path.",
             f"输出路径 '{out}' 就是输入文件。bentu pii mask 不会覆盖输入文件，请指定其他输出路径。")
+    if out.is_dir():
+        raise DataError(f"The output path '{out}' is a directory; give a file path.",
+                        f"输出路径 '{out}' 是目录，请给出文件路径。")
+    if out.exists() and not overwrite:
+        raise DataError(
+            f"The output file '{out}' already exists. bentu pii mask does not overwrite a file it "
+            "did not create: remove it, give another path, or pass --force.",
+            f"输出文件 '{out}' 已存在。bentu pii mask 不会覆盖并非由它创建的文件：请删除它、换一个路径，"
+            "或使用 --force。")
     if not out.parent.exists():
         raise DataError(f"The output directory '{out.parent}' does not exist.",
                         f"输出目录 '{out.parent}' 不存在。")

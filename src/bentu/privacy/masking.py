@@ -44,6 +44,15 @@ def mask_text(text: str, spans: list[Span], policy: Policy, key: PseudonymKey | 
     return "".join(out)
 
 
+def _not_decimals(text: str, spans: list[Span]) -> list[Span]:
+    """``spans`` less those that are the digits after the point of a decimal number
+    (``0.420571580830845`` holds no 15-digit identity number): what every column is
+    searched with must not turn a table's measurements into pseudonyms."""
+    return [s for s in spans
+            if not (s.start >= 2 and text[s.start - 1] == "." and text[s.start - 2].isdigit()
+                    and text[s.start:s.end].isdigit())]
+
+
 def _kind(path: Path) -> str:
     suffix = path.suffix.lower()
     if suffix in (".csv", ".tsv"):
@@ -64,28 +73,35 @@ def _lines(path: Path, encoding: str):
             raise not_utf8(path, err.object, err.start) from None
 
 
-def _column_plan(infos: dict[str, ColumnInfo], policy: Policy, df: pd.DataFrame) -> dict:
-    """Per column: ("cell", op, type) for direct identifiers and policy columns, ("span",)
-    for text columns where PII was seen, or None."""
+def _column_plan(infos: dict[str, ColumnInfo], policy: Policy) -> dict:
+    """Per column: ("cell", op, type) for direct identifiers and policy columns, else ("span",):
+    every other cell of every row is searched for PII (the sample only decides which columns
+    are replaced whole, never which ones are left unread)."""
     plan = {}
     for col, info in infos.items():
         if col in policy.columns:
             plan[col] = ("cell", policy.columns[col], info.main_type)
         elif info.cls == "direct_identifier":
             plan[col] = ("cell", policy.for_type(info.main_type or "PERSON"), info.main_type)
-        elif info.pii or (df[col].dropna().astype(str).str.len().mean() or 0) > 20:
-            plan[col] = ("span",)
         else:
-            plan[col] = None
+            plan[col] = ("span",)
     return plan
+
+
+EXTRA_FIELDS = "(fields beyond the header)"
+HEADER = "(header)"
+
+
+def _mask_cells(cells: list[str], engine: PiiEngine, policy: Policy, key, counts: dict) -> list[str]:
+    """``cells`` with the PII spans in each replaced."""
+    return [mask_text(c, _not_decimals(c, spans), policy, key, counts) if spans else c
+            for c, spans in zip(cells, engine.detect_batch(cells))]
 
 
 def _apply_plan(rows: list[list[str]], header: list[str], plan: dict, engine: PiiEngine,
                 policy: Policy, key, counts: dict) -> list[list]:
     for j, col in enumerate(header):
-        step = plan.get(col)
-        if step is None:
-            continue
+        step = plan.get(col) or ("span",)
         col_counts = counts.setdefault(col, {})
         if step[0] == "cell":
             _, op, pii_type = step
@@ -96,27 +112,46 @@ def _apply_plan(rows: list[list[str]], header: list[str], plan: dict, engine: Pi
                     col_counts[pii_type or op["op"]] = col_counts.get(pii_type or op["op"], 0) + 1
         else:
             cells = [row[j] if j < len(row) else "" for row in rows]
-            for row, cell, spans in zip(rows, cells, engine.detect_batch(cells)):
-                if spans:
-                    row[j] = mask_text(cell, spans, policy, key, col_counts)
+            for row, new in zip(rows, _mask_cells(cells, engine, policy, key, col_counts)):
+                if j < len(row):
+                    row[j] = new
+    # Fields beyond the header (a row longer than the header): searched like free text.
+    where = [(i, j) for i, row in enumerate(rows) for j in range(len(header), len(row))]
+    if where:
+        extra_counts = counts.setdefault(EXTRA_FIELDS, {})
+        new = _mask_cells([rows[i][j] for i, j in where], engine, policy, key, extra_counts)
+        for (i, j), cell in zip(where, new):
+            rows[i][j] = cell
     return rows
+
+
+def _csv_rows(reader, path: Path):
+    """Yield the rows of a ``csv.reader``; a malformed row is a DataError naming its line."""
+    try:
+        yield from reader
+    except csv.Error as err:
+        raise DataError(
+            f"Line {reader.line_num} of '{path}' is not valid CSV: {err}. Fix that row (a field "
+            "over 128 KiB, or an unbalanced quote).",
+            f"'{path}' 第 {reader.line_num} 行不是有效的 CSV：{err}。请修正该行（字段超过 128 KiB，"
+            "或引号不成对）。") from None
 
 
 def _mask_csv(inp, out, policy, key, engine, encoding, counts) -> int:
     delimiter = "\t" if inp.suffix.lower() == ".tsv" else ","
-    reader = csv.reader(_lines(inp, encoding), delimiter=delimiter)
+    reader = _csv_rows(csv.reader(_lines(inp, encoding), delimiter=delimiter), inp)
     header = next(reader, None)
     if header is None:
         raise DataError(f"CSV file '{inp}' is empty.", f"CSV 文件 '{inp}' 为空。")
     policy.check_columns(header)
     head = list(itertools.islice(reader, _SAMPLE_ROWS))
-    sample = pd.DataFrame([r + [""] * (len(header) - len(r)) for r in head],
+    sample = pd.DataFrame([(r + [""] * (len(header) - len(r)))[:len(header)] for r in head],
                           columns=header, dtype="string").replace("", pd.NA)
-    plan = _column_plan(classify_table(sample, engine=engine), policy, sample)
+    plan = _column_plan(classify_table(sample, engine=engine), policy)
     n = 0
     with atomic_output(out, newline="") as fh:
         writer = csv.writer(fh, delimiter=delimiter, lineterminator="\n")
-        writer.writerow(header)
+        writer.writerow(_mask_cells(header, engine, policy, key, counts.setdefault(HEADER, {})))
         for batch in itertools.chain([head], _chunks(reader, _BATCH)):
             writer.writerows(_apply_plan(batch, header, plan, engine, policy, key, counts))
             n += len(batch)
@@ -142,40 +177,91 @@ def _mask_lines(inp, out, policy, key, engine, encoding, counts, jsonl: bool) ->
                     except ValueError:
                         raise DataError(f"Line {n + i + 1} of '{inp}' is not valid JSON.",
                                         f"'{inp}' 第 {n + i + 1} 行不是有效的 JSON。") from None
-                for obj in objs:
-                    if isinstance(obj, dict):
-                        for k, v in obj.items():
-                            if isinstance(v, str):
-                                obj[k] = mask_text(v, engine.detect(v), policy, key, col_counts)
+                objs = [None if o is None else _mask_json(o, engine, policy, key, col_counts)
+                        for o in objs]
                 fh.writelines(("" if o is None else json.dumps(o, ensure_ascii=False)) + "\n"
                               for o in objs)
             else:
                 texts = [line.rstrip("\r\n") for line in batch]
                 ends = [line[len(t):] for line, t in zip(batch, texts)]
                 for t, e, spans in zip(texts, ends, engine.detect_batch(texts)):
-                    fh.write(mask_text(t, spans, policy, key, col_counts) + e)
+                    fh.write(mask_text(t, _not_decimals(t, spans), policy, key, col_counts) + e)
             n += len(batch)
     return n
+
+
+def _mask_json(value, engine: PiiEngine, policy: Policy, key, counts: dict):
+    """``value`` (any JSON value) with PII replaced in every string, every object key and
+    every number that is an identifier (an ID or mobile written as a JSON number becomes the
+    replacement string)."""
+    if isinstance(value, str):
+        spans = _not_decimals(value, engine.detect(value))
+        return mask_text(value, spans, policy, key, counts) if spans else value
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, (int, float)):
+        text = str(value)
+        spans = _not_decimals(text, engine.detect(text))
+        return mask_text(text, spans, policy, key, counts) if spans else value
+    if isinstance(value, list):
+        return [_mask_json(v, engine, policy, key, counts) for v in value]
+    out: dict = {}
+    for k, v in value.items():
+        new_key = _mask_json(k, engine, policy, key, counts)
+        while new_key in out:  # two keys masked to the same text: keep both values
+            new_key = f"{new_key}#"
+        out[new_key] = _mask_json(v, engine, policy, key, counts)
+    return out
+
+
+def _is_text(col: pd.Series) -> bool:
+    return pd.api.types.is_string_dtype(col.dtype) or pd.api.types.is_object_dtype(col.dtype)
+
+
+def _bad_parquet(path: Path, err: Exception) -> DataError:
+    return DataError(f"File '{path}' is not a readable Parquet file: {err}",
+                     f"文件 '{path}' 不是可读取的 Parquet 文件：{err}")
+
+
+def _parquet(path: Path):
+    """``pyarrow.parquet.ParquetFile(path)``; a damaged file is a DataError naming it."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.ParquetFile(path)
+    except pa.ArrowException as err:
+        raise _bad_parquet(path, err) from None
+
+
+def _parquet_batches(pf, path: Path, size: int):
+    """The record batches of ``pf``; a damaged page is a DataError naming the file."""
+    import pyarrow as pa
+
+    try:
+        yield from pf.iter_batches(batch_size=size)
+    except pa.ArrowException as err:
+        raise _bad_parquet(path, err) from None
 
 
 def _mask_parquet(inp, out, policy, key, engine, counts) -> int:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    pf = pq.ParquetFile(inp)
+    pf = _parquet(inp)
     policy.check_columns(pf.schema_arrow.names)
     n, plan, writer = 0, None, None
     with atomic_output(out, mode="wb", encoding=None) as fh:
         try:
-            for batch in pf.iter_batches(batch_size=_BATCH * 5):
+            for batch in _parquet_batches(pf, inp, _BATCH * 5):
                 df = batch.to_pandas()
                 if plan is None:
-                    plan = _column_plan(classify_table(df, engine=engine), policy, df)
+                    plan = _column_plan(classify_table(df, engine=engine), policy)
                 header = [str(c) for c in df.columns]
                 for col in header:
-                    if plan.get(col) is not None:
+                    if plan.get(col, ("span",))[0] == "cell" or _is_text(df[col]):
                         rows = [[v] for v in df[col].astype("string").fillna("").tolist()]
-                        _apply_plan(rows, [col], {col: plan[col]}, engine, policy, key, counts)
+                        _apply_plan(rows, [col], {col: plan.get(col, ("span",))}, engine, policy, key, counts)
                         df[col] = [r[0] for r in rows]
                 table = pa.Table.from_pandas(df, preserve_index=False)
                 if writer is None:
@@ -189,18 +275,22 @@ def _mask_parquet(inp, out, policy, key, engine, counts) -> int:
 
 
 def mask_file(inp: str | Path, out: str | Path, *, policy: Policy, key: PseudonymKey | None,
-              encoding: str = "utf-8") -> dict:
+              encoding: str = "utf-8", overwrite: bool = False) -> dict:
     """De-identify ``inp`` into ``out`` (atomically); returns counts per column and type.
+
+    Every field of every row is searched: columns classified as direct identifiers (from the
+    first rows) are replaced whole, every other cell, field beyond a CSV header, JSON string,
+    key and number is searched for PII spans.  ``out`` must not exist unless ``overwrite``.
 
     Raises
     ------
     DataError
-        Missing, binary or non-UTF-8 input; ``out`` is ``inp``; the policy names a column the
-        table lacks.
+        Missing, binary or non-UTF-8 input; ``out`` is ``inp`` or exists; the policy names a
+        column the table lacks.
     """
     inp, out = Path(inp), Path(out)
     check_input(inp, encoding)
-    check_output(inp, out)
+    check_output(inp, out, overwrite)
     engine = PiiEngine()
     counts: dict[str, dict] = {}
     kind = _kind(inp)
@@ -221,6 +311,25 @@ def mask_file(inp: str | Path, out: str | Path, *, policy: Policy, key: Pseudony
             "key_source": key.source if key else None}
 
 
+def _read_csv_head(path: Path, max_rows: int, encoding: str) -> pd.DataFrame:
+    """The first ``max_rows`` rows of a CSV/TSV as strings; an empty or malformed file is a
+    DataError naming it."""
+    try:
+        df = pd.read_csv(path, sep="\t" if path.suffix.lower() == ".tsv" else ",",
+                         nrows=max_rows, dtype="string", encoding=encoding)
+    except pd.errors.EmptyDataError:
+        raise DataError(f"CSV file '{path}' is empty.", f"CSV 文件 '{path}' 为空。") from None
+    except pd.errors.ParserError as err:
+        raise DataError(f"CSV file '{path}' is malformed: {err}. Fix that row (quote fields that "
+                        "contain commas, balance the quotes).",
+                        f"CSV 文件 '{path}' 格式错误：{err}。请修正该行（含逗号的字段加引号，引号需成对）。") from None
+    except UnicodeDecodeError as err:
+        raise not_utf8(path, err.object, err.start) from None
+    if df.shape[1] == 0:
+        raise DataError(f"CSV file '{path}' is empty.", f"CSV 文件 '{path}' 为空。")
+    return df
+
+
 def scan_file(path: str | Path, *, encoding: str = "utf-8", max_rows: int = 5000) -> dict:
     """What PII is where: per column for tables, per type (with line numbers) for text."""
     path = Path(path)
@@ -229,12 +338,9 @@ def scan_file(path: str | Path, *, encoding: str = "utf-8", max_rows: int = 5000
     engine = PiiEngine()
     if kind in ("csv", "parquet"):
         if kind == "csv":
-            df = pd.read_csv(path, sep="\t" if path.suffix.lower() == ".tsv" else ",",
-                             nrows=max_rows, dtype="string", encoding=encoding)
+            df = _read_csv_head(path, max_rows, encoding)
         else:
-            import pyarrow.parquet as pq
-
-            batch = next(pq.ParquetFile(path).iter_batches(batch_size=max_rows), None)
+            batch = next(_parquet_batches(_parquet(path), path, max_rows), None)
             df = batch.to_pandas() if batch is not None else pd.DataFrame()
         infos = classify_table(df, engine=engine)
         return {"path": str(path), "kind": kind, "rows_scanned": int(len(df)),
