@@ -446,19 +446,59 @@ class PlateDetector(RegexDetector):
 
 # A Han character that can be part of a place name (not a common function word, so that a
 # component cannot run across "北京市的朋友来自朝阳区").
-_PLACE_HAN = "(?:(?![的了是在与或我你他她这那有为被把让从向对但而也都就又还将请])[\u4e00-\u9fff])"
+_PLACE_HAN = "(?:(?![的了是在与或我你他她这那有为被把让从向对但而也就又还将请和及到去来])[\u4e00-\u9fff])"
+_PLACE_HAN_LOOSE = "(?:(?![的了是在与或我你他她这那有为被把让从向对但而也就又还将请])[\u4e00-\u9fff])"
+_DIGIT = "[0-9\uff10-\uff19]"
 _NUM = "[0-9\uff10-\uff19一二三四五六七八九十百零〇]{1,5}"
-_ADDR_COMPONENT = re.compile(
-    f"(?P<a>{_PLACE_HAN}{{1,8}}?)(?P<asuf>自治州|地区|盟|市|新区|区|县|街道|镇|乡|大道|大街|路|街|"
-    f"巷|胡同|村)"
-    f"|(?P<n>{_NUM}(?:[-\uff0d]{_NUM})?)(?P<nsuf>号院|号楼|号房|号|弄|栋|幢|座|单元|室|房|层|楼)"
-    f"|(?P<e>{_PLACE_HAN}{{1,8}}?)(?P<esuf>小区|花园|公寓|大厦|广场|家园|新村|苑|园|城)"
-)
-_LEVEL = {"自治州": 1, "地区": 1, "盟": 1, "市": 1, "新区": 2, "区": 2, "县": 2,
-          "街道": 3, "镇": 3, "乡": 3, "大道": 4, "大街": 4, "路": 4, "街": 4, "巷": 4,
-          "胡同": 4, "村": 4, "号院": 5, "号": 5, "弄": 5, "小区": 6, "花园": 6, "公寓": 6,
-          "大厦": 6, "广场": 6, "家园": 6, "新村": 6, "苑": 6, "园": 6, "城": 6, "号楼": 7,
-          "栋": 7, "幢": 7, "座": 7, "单元": 8, "室": 9, "房": 9, "号房": 9, "层": 9, "楼": 9}
+_DIRECTION = "(?:东南|西南|东北|西北|东|西|南|北)"
+_METRES = f"(?:{_DIGIT}{{1,4}}|[一二三四五六七八九十百]{{1,3}})(?:米|公里)"
+# One component of an address after its head; every alternative is tried at a position and the
+# longest match taken.  "kind": admin (district ... village), road, number, compound, room, tail.
+_ADDR_TOKENS = [
+    ("admin", re.compile(f"{_PLACE_HAN_LOOSE}{{1,8}}?(?:自治州|自治县|地区|盟|市|新区|开发区|区|县|旗|"
+                         "街道|镇|乡|村|社区|屯)")),
+    ("road", re.compile(f"{_PLACE_HAN_LOOSE}{{1,8}}?(?:大道|大街|路|街|巷|胡同|弄)"
+                        f"(?:[东西南北中]段|[一二三四五六七八九十]段|{_DIGIT}{{1,2}}段)?")),
+    ("road", re.compile(f"{_NUM}(?:号线|环路|条|巷|弄|街|路)")),
+    ("number", re.compile(f"{_NUM}(?:[-\uff0d]{_NUM})?(?:号院|号楼|号房|号|弄|栋|幢|座|单元|室|房|层|楼|组|期|排|户|区|支弄)")),
+    ("number", re.compile(f"[A-Za-z\uff21-\uff3a]{{1,2}}{_DIGIT}{{0,2}}(?:号楼|座|栋|幢|区|楼|单元)")),
+    ("room", re.compile(f"{_DIGIT}{{1,3}}(?:[-\uff0d]{_DIGIT}{{1,4}}){{1,3}}(?:室|号|房)?(?!{_DIGIT})")),
+    ("compound", re.compile(f"{_PLACE_HAN_LOOSE}{{1,10}}?(?:小区|花园|公寓|大厦|广场|家园|新村|苑|园|城|"
+                            "中心|公馆|府|庭|湾|邸|国际|名都|华府|社区|宿舍|大院|山庄|别墅|雅居|"
+                            "商城|市场|医院|学校|小学|中学|大学|公司|工业园|产业园|科技园|写字楼|"
+                            "馆|站|酒店|宾馆|村委会|居委会)")),
+    # a compound without a suffix, followed by a building, unit or room
+    ("compound", re.compile(f"{_PLACE_HAN}{{2,8}}?(?=(?:{_DIGIT}{{1,3}}|[A-Za-z]{{1,2}})(?:号楼|栋|幢|座|单元|[-\uff0d]))")),
+    ("tail", re.compile(f"与{_PLACE_HAN_LOOSE}{{1,8}}?(?:大道|大街|路|街|巷|胡同)(?:交叉口|交汇处|路口|口)?"
+                        f"(?:{_DIRECTION}(?:角|侧|方向)?)?")),
+    ("tail", re.compile(f"(?:交叉口|路口|十字路口|交汇处)(?:{_DIRECTION}(?:角|侧)?)?")),
+    ("tail", re.compile(f"(?:{_DIRECTION}(?:侧|门|角|面)|附近|对面|旁边|隔壁|斜对面|正门|后门|楼下|旁)"
+                        f"(?:{_METRES})?")),
+    ("tail", re.compile(f"(?:往|向)?{_DIRECTION}(?:走)?{_METRES}(?:处)?")),
+]
+_ROOM_BARE = re.compile(f"{_DIGIT}{{2,5}}(?:室|号|房)?(?![0-9\uff10-\uff19A-Za-z])")
+# After a building, unit or number, a bare number is the room (3单元501).
+_BEFORE_ROOM = ("number", "room")
+_ADDR_MAX = 80
+
+
+def _address_end(text: str, pos: int, parts: int, endpos: int) -> tuple[int, int]:
+    """Follow address components from ``pos``; returns the end and the number of components."""
+    prev = "admin"
+    limit = min(endpos, pos + _ADDR_MAX)
+    while pos < limit:
+        best, kind = None, None
+        for k, regex in _ADDR_TOKENS:
+            m = regex.match(text, pos, limit)
+            if m is not None and m.end() > pos and (best is None or m.end() > best.end()):
+                best, kind = m, k
+        if best is None and prev in _BEFORE_ROOM:
+            best, kind = _ROOM_BARE.match(text, pos, limit), "room"
+        if best is None:
+            break
+        pos, prev, parts = best.end(), kind, parts + 1
+    return pos, parts
+
 # Literal alternatives as a prefix tree (longest first): the regex engine skips quickly to
 # their first characters and picks a branch by one character at a time.
 _ADDR_HEADS = lex.PROVINCE_FULL + lex.PROVINCES + lex.CITIES
@@ -474,59 +514,62 @@ def _address_heads(text: str, pos: int, end: int) -> Iterator[re.Match]:
 _ADDR_PROVINCES = frozenset(lex.PROVINCE_FULL + lex.PROVINCES)
 _ADDR_SUFFIX = re.compile("省|自治区|市")
 _ADDR_CITY = re.compile(f"(?:{lex.trie_pattern(lex.CITIES)})市?")
+# A district written without its city, followed by a road and a number (搬到了金水区体育西路3号):
+# the district's name is the two to four Han characters before 区/县 that are not a function
+# word or a verb of moving or living (住, 到, 搬 ...).
+_ADDR_DISTRICT = re.compile("(?<=[\u4e00-\u9fff]{2})(?:新区|区|县)"
+                            f"(?={_PLACE_HAN}{{1,8}}?(?:大道|大街|路|街|巷){_DIGIT})")
+_DISTRICT_STOP = frozenset("的了是在与或我你他她这那有为被把让从向对但而也就又还将请和及到去来住址搬迁发送寄往至于位现")
+
+
+def _district_start(text: str, at: int, floor: int) -> int:
+    start = at - 2
+    while start > floor and at - start < 4 and "\u4e00" <= text[start - 1] <= "\u9fff" \
+            and text[start - 1] not in _DISTRICT_STOP:
+        start -= 1
+    return start
+
+
 _ADDR_CONTEXT = re.compile("(?:地址|住址|住在|家住|位于|居住在|居住于|现住|户籍地|籍贯|寄往|送至|送到|"
                            "寄至)[：: \u3000]*")
 
 
-def _address_end(text: str, pos: int, level: int, parts: int, endpos: int) -> tuple[int, int]:
-    """Follow address components from ``pos`` while their level increases."""
-    while pos < endpos:
-        m = _ADDR_COMPONENT.match(text, pos, endpos)
-        if m is None:
-            break
-        suffix = m.group("asuf") or m.group("nsuf") or m.group("esuf")
-        new = _LEVEL[suffix]
-        if suffix == "市" and level >= 1:
-            new = 2
-        if new <= level:
-            break
-        level, pos, parts = new, m.end(), parts + 1
-    return pos, parts
 
 
 @register_detector
 class AddressDetector(Detector):
-    """Addresses: province → city → district → street → number → building → room."""
+    """Addresses: one span from the province (or city, or district) to the room, with the
+    road, number, compound, building, unit, room and landmark descriptions that follow."""
 
     type = "ADDRESS"
     priority = 30
 
     def find(self, text: str, pos: int = 0, endpos: int | None = None) -> Iterator[Span]:
+        # Candidates may overlap (a city inside an address found from its context word): the
+        # engine keeps the longest.
         end = len(text) if endpos is None else endpos
         last = -1
         for m in _address_heads(text, pos, end):
             if m.start() < last:
                 continue
-            name = m.group()
-            stop, parts = m.end(), 1
-            level = 0 if name in _ADDR_PROVINCES else 1
+            stop = m.end()
+            province = m.group() in _ADDR_PROVINCES
             suffix = _ADDR_SUFFIX.match(text, stop, end)
-            if suffix and (level == 0 or suffix.group() == "市"):
+            if suffix and (province or suffix.group() == "市"):
                 stop = suffix.end()
-            if level == 0 and not text[m.start():stop].endswith("市"):
-                city = _ADDR_CITY.match(text, stop, end)
-                if city:
-                    stop, level, parts = city.end(), 1, 2
-            stop, parts = _address_end(text, stop, level, parts, end)
+            stop, parts = _address_end(text, stop, 1, end)
             if parts >= 2:
                 last = stop
                 yield Span(m.start(), stop, self.type)
         for m in _ADDR_CONTEXT.finditer(text, pos, end):
-            if m.end() < last:
-                continue
-            stop, parts = _address_end(text, m.end(), 0, 0, end)
+            stop, parts = _address_end(text, m.end(), 0, end)
             if parts >= 2:
                 yield Span(m.end(), stop, self.type)
+        for m in _ADDR_DISTRICT.finditer(text, pos, end):
+            at = _district_start(text, m.start(), pos)
+            stop, parts = _address_end(text, at, 0, end)
+            if parts >= 2:
+                yield Span(at, stop, self.type)
 
 
 # --- persons --------------------------------------------------------------------------------
