@@ -85,10 +85,11 @@ CITIES = (
 POSITIVE_CONTEXT = {
     "CN_ID_CARD": "身份证 身份证号 证件号 公民身份号码 身份号码 身份证号码 证件号码 ID",
     "CN_PHONE": "手机 手机号 电话 联系电话 联系方式 致电 来电 拨打 短信 微信 tel Tel TEL",
-    "CN_LANDLINE": "电话 座机 固话 办公电话 联系电话 传真 热线 tel Tel TEL",
+    "CN_LANDLINE": ("电话 座机 固话 办公电话 联系电话 传真 热线 tel Tel TEL 拨打 致电 来电 "
+                    "客服电话 咨询电话 单位电话 固定电话 联系方式"),
     "BANK_CARD": "卡号 银行卡 信用卡 借记卡 储蓄卡 账号 帐号 账户 帐户 收款账号 还款账户 尾号",
-    "CN_USCC": "统一社会信用代码 信用代码 社会信用代码 税号 纳税人识别号 营业执照",
-    "CN_PASSPORT": "护照 护照号 护照号码 passport Passport",
+    "CN_USCC": "统一社会信用代码 代码 信用代码 社会信用代码 税号 纳税人识别号 营业执照",
+    "CN_PASSPORT": "护照 护照号 护照号码 passport Passport PASSPORT 出入境证件 旅行证件 证照号码 签证",
     "CN_LICENSE_PLATE": "车牌 车牌号 号牌",
     "IP_ADDRESS": "IP ip 地址 服务器 登录",
 }
@@ -97,7 +98,9 @@ NEGATIVE_CONTEXT = (
     "订单 单号 订单号 流水 流水号 运单 快递 物流 交易号 交易编号 发票 合同号 合同编号 编号 工号 学号 "
     "批号 批次 序列号 住院号 病案号 门诊号 病历号 检验号 票号 凭证号 金额 余额 价格 型号 版本 条码 "
     "货号 商品编码 验证码 密码 工单 案号 文号 邮编 邮政编码 时间戳 trace 会员号 会员编号 积分 "
-    "保单号 报案号 申请号 专利号 编码 序号 UUID uuid"
+    "保单号 报案号 申请号 专利号 编码 序号 UUID uuid "
+    "故障 故障码 故障代码 错误码 错误代码 报错 error Error ERROR 固件 版本号 软件版本 批次号 "
+    "批次 设备 机型 产品 零件号 料号 SKU sku 单据 工单号 参考号 订单编号 发票号码 发票代码 发票号"
 ).split()
 # Units that make a number an amount or a count.
 AMOUNT_AFTER = tuple("元块万亿角分円%％个件次台股份吨米克")

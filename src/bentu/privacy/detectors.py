@@ -52,6 +52,10 @@ _ALNUM = "0-9\uff10-\uff19A-Za-z\uff21-\uff3a\uff41-\uff5a"
 NB = f"(?<![{_ALNUM}_].)"
 NA = f"(?![{_ALNUM}_])"
 NA_NUM = f"(?![{_ALNUM}_]|[.\uff0e][0-9\uff10-\uff19])"
+# Digit-only boundaries, for identifiers whose check digit (ID, card) or allocated ranges (mobile)
+# make a chance match unlikely: found even when glued to Latin letters (ID420106…abc).
+NB_DIGIT = "(?<![0-9\uff10-\uff19].)"
+NA_DIGIT = "(?![0-9\uff10-\uff19]|[.\uff0e][0-9\uff10-\uff19])"
 _LAST_BREAK = re.compile("[，。；;！!？?\\n\\r、\\x00](?!.*[，。；;！!？?\\n\\r、\\x00])", re.S)
 
 
@@ -216,8 +220,8 @@ class IdCardDetector(RegexDetector):
     type = "CN_ID_CARD"
     priority = 90
     scope = "window"
-    pattern = (f"{D}{NB}{D}{{5}}{S}(?:{D}{{4}}{S}{D}{{4}}{S}{D}{{3}}[0-9\uff10-\uff19Xx\uff38\uff58]"
-               f"|{D}{{6}}{S}{D}{{3}}){NA_NUM}")
+    pattern = (f"{D}{NB_DIGIT}{D}{{5}}{S}{D}{{4}}{S}{D}{{4}}{S}{D}{{3}}[0-9\uff10-\uff19Xx\uff38\uff58]"
+               f"{NA_DIGIT}|{D}{NB}{D}{{5}}{S}{D}{{6}}{S}{D}{{3}}{NA_NUM}")
 
     def accept(self, text, m):
         code = ck.compact(m.group())
@@ -241,8 +245,8 @@ class MobileDetector(RegexDetector):
     pattern = (
         "(?:(?:(?:[+\uff0b]|00|\uff10\uff10)[8\uff18][6\uff16][ \\-\uff0d]?"
         "|[(\uff08][+\uff0b]?[8\uff18][6\uff16][)\uff09][ \\-]?"
-        f"|[8\uff18][6\uff16]-)[1\uff11]|[1\uff11]{NB})"
-        f"{D}{{2}}{S}{D}{{4}}{S}{D}{{4}}{NA_NUM}"
+        f"|[8\uff18][6\uff16]-)[1\uff11]|[1\uff11]{NB_DIGIT})"
+        f"{D}{{2}}{S}{D}{{4}}{S}{D}{{4}}{NA_DIGIT}"
     )
 
     def accept(self, text, m):
@@ -261,6 +265,8 @@ class MobileDetector(RegexDetector):
 
 
 _AREA3 = re.compile(r"0(?:10|2\d)")
+# An extension written after a landline (-806, 转806, 分机806, ext. 806): part of the span.
+_EXTENSION = re.compile(f"(?:[-\uff0d转]|分机|[ ]?(?:ext|EXT|Ext)\\.?[ ]?){D}{{1,5}}(?![0-9\uff10-\uff19A-Za-z])")
 _ALNUM_RE = re.compile(f"[{_ALNUM}]")
 
 
@@ -280,14 +286,17 @@ class LandlineDetector(RegexDetector):
 
     def accept(self, text, m):
         start, end = m.span()
-        digits = ck.compact(m.group())
-        if digits.startswith("86") and not digits.startswith("0"):
+        digits = ck.compact(m.group()).lstrip("+\uff0b")
+        if digits.startswith("0086"):
+            digits = "0" + digits[4:]
+        elif digits.startswith("86"):
             digits = "0" + digits[2:]
         if not self._valid(digits) or _is_amount(text, start, end):
             return None
         if context_verdict(text, start, self.type) < 0:
             return None
-        return start, end
+        ext = _EXTENSION.match(text, end)
+        return start, ext.end() if ext else end
 
     @staticmethod
     def _valid(digits: str) -> bool:
@@ -311,7 +320,7 @@ class BankCardDetector(RegexDetector):
     type = "BANK_CARD"
     priority = 80
     scope = "window"
-    pattern = f"{D}{NB}{D}{{3}}{S}{D}{{4}}{S}{D}{{4}}{S}{D}{{4}}(?:{S}{D}{{1,3}})?{NA_NUM}"
+    pattern = f"{D}{NB_DIGIT}{D}{{3}}{S}{D}{{4}}{S}{D}{{4}}{S}{D}{{4}}(?:{S}{D}{{1,3}})?{NA_DIGIT}"
 
     def accept(self, text, m):
         start, end = m.span()
@@ -414,7 +423,9 @@ class PassportDetector(RegexDetector):
     def accept(self, text, m):
         if m.group()[0] in "G\uff27" and not m.group()[1:].isdigit():
             return None
-        if context_verdict(text, m.start(), self.type) < 0:
+        # A letter and eight digits is also the shape of batch, fault, order and invoice
+        # numbers: a passport needs a passport word in its clause (护照, passport ...).
+        if context_verdict(text, m.start(), self.type) <= 0:
             return None
         return m.span()
 
@@ -430,13 +441,13 @@ class PlateDetector(RegexDetector):
     type = "CN_LICENSE_PLATE"
     priority = 45
     pattern = (
-        f"[{_PLATE_PROVINCES}][A-HJ-NP-Z][·•・ ]?"
+        f"[{_PLATE_PROVINCES}][A-HJ-NP-Z][·•・ \u3000\\-\uff0d]?"
         f"(?:[DF]{_PLATE_CHAR}[0-9]{{4}}|[0-9]{{5}}[DF]|{_PLATE_CHAR}{{4}}(?:{_PLATE_CHAR}|[挂学警港澳]))"
         "(?![A-Za-z0-9])"
     )
 
     def accept(self, text, m):
-        serial = m.group()[2:].lstrip("·•・ ")
+        serial = m.group()[2:].lstrip("·•・ \u3000-\uff0d")
         if sum(c.isdigit() for c in serial) < 2:
             return None
         return m.span()
