@@ -23,6 +23,12 @@ _RARE_COMPOUND = _COMPOUND - frozenset("东方 西门 南宫 百里 第五 城�
 # Surnames searched without context: the common ones, minus characters mostly used otherwise.
 _FREE = frozenset(lex.SINGLE_SURNAMES[:150]) - frozenset("于向和时成安平明全海都来那公利干支国云东乐"
                                                           "文方石白金万常温齐易关宁单华路解")
+# Rarer surnames that are seldom anything else, also searched without context.
+_FREE |= frozenset(lex.SINGLE_SURNAMES[150:]) - frozenset(
+    "和时成明全海都来那公利干支国云东乐单华路解车连管蒙尤阳司古吉简麦景党宫费冷席卫米柏宗全应"
+    "师和商沙荣巫桑郎丛仲虞明池查麻苑官封谈匡鞠惠荆乐冀郁南班储原燕楚劳皮粟盘满闻位厉伊区海"
+    "阚花权强帅屠豆盖练廉井祖漆巴丰支卿国狄平计索宣晋相初门云容敬来都普阙浦戈伏鹿薄羊阿乌母"
+    "修亢赫杭况那宿鲜印隆茹诸战慕危玉银公哈湛宾戎勾茅利於呼居揭干")
 _GIVEN = lex.GIVEN_NAME_CHARS
 _FUNCTION = frozenset("和与跟在是的说去来到给把被也都就又于从向对为将已正曾了着过等及或今昨后前这那"
                       "上下中里外请已将要会能可")
@@ -44,6 +50,18 @@ _PREFIX_RE = re.compile(
     "(?:[：:=]|是|为)?[ \u3000]?(?=[\u4e00-\u9fff])"
 )
 _WORD_FREQ = 300  # a bigram seen this often in jieba's dictionary is a word, not a name
+# Places where a document's layout, not a word, says "a name": a chat sender at the start of a
+# line ("王芳：", "[09:12] 王芳: ", "王芳 09:12"), a name in 【】, a CSV / TSV cell.
+_NAME_RUN = "([\u4e00-\u9fff]{2,4})"
+_LAYOUT_RES = (
+    re.compile("^[ \t]*(?:\[[0-9]{1,2}:[0-9]{2}(?::[0-9]{2})?\][ \t]*)?" + _NAME_RUN
+               + "(?=[：:][ \t]?[^0-9A-Za-z\s]|[ \t]+[0-9]{1,2}:[0-9]{2}(?![0-9]))", re.M),
+    re.compile("【" + _NAME_RUN + "】"),
+    re.compile("(?:^|(?<=[,\t|]))" + _NAME_RUN + "(?=[,\t|]|$)", re.M),
+)
+_PLACES = frozenset(lex.CITIES + lex.PROVINCES)
+# Last characters of form labels and other nouns, not of names (门诊号：, 申请日期：).
+_LABEL_END = frozenset("号码人员名址期间型式类别称数额率量证表单项目科室部门院处局所站点栏")
 
 
 
@@ -98,6 +116,8 @@ def _given_len(text: str, j: int, strong: bool) -> int:
     c3 = text[j + 2:j + 3]
     if c3 and _is_han(c3) and _is_word(c2 + c3) and not _TITLE_RE.match(text, j + 2):
         return 1  # 张伟|明天
+    if not (c3 and _is_han(c3)) and c1 in _GIVEN:
+        return 2  # the name ends at a boundary: 我是兰璐桦。
     return 2 if c2 in _GIVEN or strong and not (c3 and _is_han(c3) and c3 not in _FUNCTION
                                                  and not _TITLE_RE.match(text, j + 2)) else 1
 
@@ -122,6 +142,10 @@ def _name_before(text: str, pos: int) -> tuple[int, int] | None:
         i = pos - length
         if i < 0 or not all(_is_han(c) for c in text[i:pos]):
             continue
+        if (i == 0 or not _is_han(text[i - 1])) and (
+                text[i:i + 2] in _COMPOUND if length == 4 else text[i] in _SINGLE
+                or text[i:i + 2] in _COMPOUND):
+            return i, pos  # the name starts at a boundary: 客服：房宁|先生
         if length == 4 and text[i:i + 2] not in _COMPOUND:
             continue
         if length == 3 and text[i:i + 2] not in _COMPOUND and not (
@@ -135,6 +159,17 @@ def _name_before(text: str, pos: int) -> tuple[int, int] | None:
     if pos and text[pos - 1] in _SINGLE:
         return pos - 1, pos
     return None
+
+
+def _layout_name(run: str) -> bool:
+    """Whether a run of 2-4 Han characters that the layout marks as a name is one: a surname,
+    a one- or two-character given name, not a common word, place or title."""
+    sl = 2 if run[:2] in _COMPOUND else 1 if run[0] in _SINGLE else 0
+    if not sl or not 1 <= len(run) - sl <= 2:
+        return False
+    if _is_word(run) or run in _PLACES or _TITLE_RE.search(run, 1) or run[-1] in _LABEL_END:
+        return False
+    return not any(c in _FUNCTION for c in run[sl:])
 
 
 _PLACEHOLDER_RE = re.compile("|".join(lex.PLACEHOLDER_NAMES))
@@ -160,6 +195,10 @@ def find_names(text: str, occupied=frozenset()) -> list[tuple[int, int]]:
     """
     occ = _mask(text, occupied)
     spans: list[tuple[int, int]] = []
+    for regex in _LAYOUT_RES:
+        for m in regex.finditer(text):
+            if _layout_name(m.group(1)) and not occ[m.start(1)]:
+                spans.append(m.span(1))
     for m in _PREFIX_RE.finditer(text):
         i = m.end()
         n = _name_at(text, i, strong=m.group(1) not in _WEAK_PREFIXES)
