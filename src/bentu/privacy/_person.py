@@ -47,8 +47,11 @@ _WEAK_PREFIXES = frozenset(
 )
 _PREFIX_RE = re.compile(
     "(" + lex.trie_pattern(lex.PERSON_PREFIXES) + ")"
-    "(?:[：:=]|是|为)?[ \u3000]?(?=[\u4e00-\u9fff])"
+    "([：:=]|是|为)?[ \u3000]?(?=[\u4e00-\u9fff])"
 )
+# Role words that end with a title (班主任, 客户经理): the title there does not follow a name.
+_ROLE_WITH_TITLE = tuple(sorted({p for p in lex.PERSON_PREFIXES if _TITLE_RE.search(p, 1)},
+                                key=len, reverse=True))
 _WORD_FREQ = 300  # a bigram seen this often in jieba's dictionary is a word, not a name
 # Places where a document's layout, not a word, says "a name": a chat sender at the start of a
 # line ("王芳：", "[09:12] 王芳: ", "王芳 09:12"), a name in 【】, a CSV / TSV cell.
@@ -201,12 +204,17 @@ def find_names(text: str, occupied=frozenset()) -> list[tuple[int, int]]:
                 spans.append(m.span(1))
     for m in _PREFIX_RE.finditer(text):
         i = m.end()
-        n = _name_at(text, i, strong=m.group(1) not in _WEAK_PREFIXES)
+        # a weak word (护士, 学生 ...) is a label when a colon follows it: 护士：甄桦楷
+        strong = m.group(1) not in _WEAK_PREFIXES or m.group(2) in ("：", ":", "=")
+        n = _name_at(text, i, strong=strong)
         if n:
             spans.append((i, i + n))
     for regex in (_TITLE_RE, _CUE_RE):
         for m in regex.finditer(text):
             at = m.start()
+            if regex is _TITLE_RE and any(text.startswith(w, m.end() - len(w))
+                                          for w in _ROLE_WITH_TITLE if len(w) > m.end() - at):
+                continue
             if at and not occ[at] and "\u4e00" <= text[at - 1] <= "\u9fff":
                 found = _name_before(text, at)
                 if found and not occ[found[0]]:

@@ -111,12 +111,22 @@ def context_verdict(text: str, start: int, pii_type: str) -> int:
 _CLAUSE_TAIL = re.compile("[^，。；;！!？?\\n\\r、\\x00]*\\Z")
 
 
+# A label's value that comes between a context word and the number ends the word's reach
+# (【快递面单】收件人：王芳 138…: 快递 does not speak of the phone): a separator followed by Han text.
+_OTHER_VALUE = re.compile("[：:】\\]][^：:】\\]]*[\u4e00-\u9fff][^：:】\\]]*\\Z")
+
+
 @lru_cache(maxsize=16384)
 def _nearest_context(window: str) -> frozenset[str] | None:
     last = None
     for last in _CONTEXT_RE.finditer(window):
         pass
-    return None if last is None else _CONTEXT_TYPES[last.group()]
+    if last is None:
+        return None
+    types = _CONTEXT_TYPES[last.group()]
+    if not types and _OTHER_VALUE.search(window, last.end()):
+        return None
+    return types
 
 
 _AMOUNT_AFTER = frozenset(lex.AMOUNT_AFTER)
@@ -494,21 +504,40 @@ _ADDR_MAX = 80
 
 
 def _address_end(text: str, pos: int, parts: int, endpos: int) -> tuple[int, int]:
-    """Follow address components from ``pos``; returns the end and the number of components."""
-    prev = "admin"
+    """Follow address components from ``pos``; returns the end and the number of components.
+
+    Of the ways to read the text as a chain of components (the longest match of one
+    alternative may hide a better chain: 天山区天府|大道 against 天山区|天府大道), the one that
+    reaches furthest is taken.
+    """
     limit = min(endpos, pos + _ADDR_MAX)
-    while pos < limit:
-        best, kind = None, None
-        for k, regex in _ADDR_TOKENS:
-            m = regex.match(text, pos, limit)
-            if m is not None and m.end() > pos and (best is None or m.end() > best.end()):
-                best, kind = m, k
-        if best is None and prev in _BEFORE_ROOM:
-            best, kind = _ROOM_BARE.match(text, pos, limit), "room"
-        if best is None:
-            break
-        pos, prev, parts = best.end(), kind, parts + 1
-    return pos, parts
+    memo: dict = {}
+
+    def best(at: int, room_ok: bool) -> tuple[int, int]:
+        key = (at, room_ok)
+        if key in memo:
+            return memo[key]
+        memo[key] = (at, 0)  # no cycles: every component advances
+        result = (at, 0)
+        ends = {}
+        for kind, regex in _ADDR_TOKENS:
+            m = regex.match(text, at, limit)
+            if m is not None and m.end() > at:
+                ends[m.end()] = ends.get(m.end(), False) or kind in _BEFORE_ROOM
+        if not ends and room_ok:
+            m = _ROOM_BARE.match(text, at, limit)
+            if m is not None:
+                ends[m.end()] = True
+        for stop, before_room in ends.items():
+            e, n = best(stop, before_room)
+            if (e, n + 1) > result:
+                result = (e, n + 1)
+        memo[key] = result
+        return result
+
+    stop, n = best(pos, False)
+    return stop, parts + n
+
 
 # Literal alternatives as a prefix tree (longest first): the regex engine skips quickly to
 # their first characters and picks a branch by one character at a time.
@@ -529,7 +558,7 @@ _ADDR_CITY = re.compile(f"(?:{lex.trie_pattern(lex.CITIES)})市?")
 # the district's name is the two to four Han characters before 区/县 that are not a function
 # word or a verb of moving or living (住, 到, 搬 ...).
 _ADDR_DISTRICT = re.compile("(?<=[\u4e00-\u9fff]{2})(?:新区|区|县)"
-                            f"(?={_PLACE_HAN}{{1,8}}?(?:大道|大街|路|街|巷){_DIGIT})")
+                            f"(?={_PLACE_HAN_LOOSE}{{1,8}}?(?:大道|大街|路|街|巷){_DIGIT})")
 _DISTRICT_STOP = frozenset("的了是在与或我你他她这那有为被把让从向对但而也就又还将请和及到去来住址搬迁发送寄往至于位现")
 
 
