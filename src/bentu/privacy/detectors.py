@@ -497,10 +497,15 @@ _ADDR_TOKENS = [
                         f"(?:{_METRES})?")),
     ("tail", re.compile(f"(?:往|向)?{_DIRECTION}(?:走)?{_METRES}(?:处)?")),
 ]
+# The components that can start with a digit or Latin letter, and those that start with Han.
+_ADDR_TOKENS_ALNUM = [(k, r) for k, r in _ADDR_TOKENS if k in ("number", "room")
+                      or r.pattern.startswith(_NUM)]
+_ADDR_TOKENS_HAN = [t for t in _ADDR_TOKENS if t not in _ADDR_TOKENS_ALNUM]
 _ROOM_BARE = re.compile(f"{_DIGIT}{{2,5}}(?:室|号|房)?(?![0-9\uff10-\uff19A-Za-z])")
 # After a building, unit or number, a bare number is the room (3单元501).
 _BEFORE_ROOM = ("number", "room")
 _ADDR_MAX = 80
+_HAN_NUMERALS = frozenset("一二三四五六七八九十百零〇")
 
 
 def _address_end(text: str, pos: int, parts: int, endpos: int) -> tuple[int, int]:
@@ -514,13 +519,16 @@ def _address_end(text: str, pos: int, parts: int, endpos: int) -> tuple[int, int
     memo: dict = {}
 
     def best(at: int, room_ok: bool) -> tuple[int, int]:
-        key = (at, room_ok)
+        key = at if not room_ok else -1 - at
         if key in memo:
             return memo[key]
         memo[key] = (at, 0)  # no cycles: every component advances
         result = (at, 0)
         ends = {}
-        for kind, regex in _ADDR_TOKENS:
+        ch = text[at:at + 1]
+        tokens = (_ADDR_TOKENS if ch in _HAN_NUMERALS else _ADDR_TOKENS_HAN
+                  if "\u4e00" <= ch <= "\u9fff" else _ADDR_TOKENS_ALNUM)
+        for kind, regex in tokens:
             m = regex.match(text, at, limit)
             if m is not None and m.end() > at:
                 ends[m.end()] = ends.get(m.end(), False) or kind in _BEFORE_ROOM
@@ -585,31 +593,30 @@ class AddressDetector(Detector):
     priority = 30
 
     def find(self, text: str, pos: int = 0, endpos: int | None = None) -> Iterator[Span]:
-        # Candidates may overlap (a city inside an address found from its context word): the
-        # engine keeps the longest.
+        # Three kinds of start: a province or city name, a context word (住址：), a district
+        # followed by a road.  Taken in order of start; one inside an address found is skipped.
         end = len(text) if endpos is None else endpos
-        last = -1
+        starts = []
         for m in _address_heads(text, pos, end):
-            if m.start() < last:
-                continue
             stop = m.end()
-            province = m.group() in _ADDR_PROVINCES
             suffix = _ADDR_SUFFIX.match(text, stop, end)
-            if suffix and (province or suffix.group() == "市"):
+            if suffix and (m.group() in _ADDR_PROVINCES or suffix.group() == "市"):
                 stop = suffix.end()
-            stop, parts = _address_end(text, stop, 1, end)
-            if parts >= 2:
-                last = stop
-                yield Span(m.start(), stop, self.type)
+            starts.append((m.start(), stop, 1))
         for m in _ADDR_CONTEXT.finditer(text, pos, end):
-            stop, parts = _address_end(text, m.end(), 0, end)
-            if parts >= 2:
-                yield Span(m.end(), stop, self.type)
+            starts.append((m.end(), m.end(), 0))
         for m in _ADDR_DISTRICT.finditer(text, pos, end):
             at = _district_start(text, m.start(), pos)
-            stop, parts = _address_end(text, at, 0, end)
+            starts.append((at, at, 0))
+        starts.sort()
+        last = -1
+        for start, stop, parts in starts:
+            if start < last:
+                continue
+            stop, parts = _address_end(text, stop, parts, end)
             if parts >= 2:
-                yield Span(at, stop, self.type)
+                last = stop
+                yield Span(start, stop, self.type)
 
 
 # --- persons --------------------------------------------------------------------------------
