@@ -56,6 +56,12 @@ PERSON_PREFIXES = (
     "验收人 制表人 填表人 录入人 值班人 值班员 负责医生 主诊医生 接诊医生 送检医生 "
     "联系人姓名".split()
 )
+# Words that follow a person word (客户来电, 患者主诉) and begin with a surname character, yet
+# are not names.
+NOT_NAMES = frozenset(
+    "来电 来访 来函 来信 来人 反映 表示 要求 咨询 投诉 同意 签字 确认 本人 主诉 自述 家属 方面 "
+    "信息 资料 经理 姓名 名称 编号 代表 服务 满意 于是 向我 常规 安全 金额 明确 高兴 方便 马上 "
+    "王府 黄金 周末 白天 何时 任何 程序 成功 简单 关于 连续 车辆 包装 宁愿 华为 江边 路过 石材".split())
 # ... and titles that follow it (not part of the span).
 PERSON_TITLES = (
     "先生 女士 小姐 经理 总经理 主任 医生 医师 大夫 护士 老师 教授 同学 同志 律师 院长 校长 "

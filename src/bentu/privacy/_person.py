@@ -205,8 +205,12 @@ def find_names(text: str, occupied=frozenset()) -> list[tuple[int, int]]:
     for m in _PREFIX_RE.finditer(text):
         i = m.end()
         # a weak word (护士, 学生 ...) is a label when a colon follows it: 护士：甄桦楷
-        strong = m.group(1) not in _WEAK_PREFIXES or m.group(2) in ("：", ":", "=")
+        label = m.group(2) in ("：", ":", "=")
+        strong = m.group(1) not in _WEAK_PREFIXES or label
         n = _name_at(text, i, strong=strong)
+        if n and not label and (text[i:i + 2] in lex.NOT_NAMES
+                                or text[i] not in _FREE and _is_word(text[i:i + n])):
+            continue  # 客户来电: a person word followed by a common word, not a name
         if n:
             spans.append((i, i + n))
     for regex in (_TITLE_RE, _CUE_RE):
