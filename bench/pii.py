@@ -172,13 +172,14 @@ def jieba_ablation(seed: int) -> dict:
                 jieba.setLogLevel(60)
                 jieba.initialize()
             row = {}
+            fn(corpora["v2"][0]["text"])  # warm: dictionaries loaded before timing
             for cname, recs in corpora.items():
-                t0 = time.perf_counter()
+                t0 = time.process_time()
                 q = score(recs, fn)
-                wall = time.perf_counter() - t0
+                cpu = time.process_time() - t0
                 row[cname] = {"PERSON": q["PERSON"], "micro_f1": q["micro"]["f1"]}
                 if cname == "v2":
-                    row["mb_per_s_in_process"] = mb / wall
+                    row["mb_per_cpu_s_in_process"] = mb / cpu
             out[name] = row
         finally:
             _person._freq = original
@@ -284,9 +285,10 @@ def throughput(mb: float, workers: int, cpus, seed: int, kind: str = "corpus") -
                           "mb_per_s": text_bytes / 1e6 / wall,
                           "mb_per_s_excluding_startup": text_bytes / 1e6 / max(wall - startup, 1e-9),
                           "mb_per_cpu_s": text_bytes / 1e6 / max(cpu, 1e-9)}
-    naive = runs["naive_regex"]["mb_per_s_excluding_startup"]
+    naive = runs["naive_regex"]
     for r in runs.values():
-        r["vs_naive"] = r["mb_per_s_excluding_startup"] / naive
+        r["vs_naive"] = r["mb_per_s_excluding_startup"] / naive["mb_per_s_excluding_startup"]
+        r["vs_naive_cpu"] = r["mb_per_cpu_s"] / naive["mb_per_cpu_s"]
     return {"kind": kind, "text_mb": text_bytes / 1e6, "file_mb": file_bytes / 1e6,
             "workers": workers, "cpus": sorted(cpus) if cpus else None, "runs": runs}
 
@@ -335,22 +337,22 @@ def markdown(res: dict) -> str:
                            ("records", lambda v: str(v["records"]))):
             lines.append(f"| {label} | " + " | ".join(fmt(q[k]) for k, _ in names) + " |")
     if "jieba" in res:
-        lines.append("\n| jieba | v2 PERSON P / R | regression PERSON P / R | v2 micro F1 | in-process MB/s (v2) |")
+        lines.append("\n| jieba | v2 PERSON P / R | regression PERSON P / R | v2 micro F1 | in-process MB per CPU-s (v2, incl. scoring) |")
         lines.append("|---|---|---|---|---|")
         for name, row in res["jieba"].items():
             a, b = row["v2"]["PERSON"], row["regression"]["PERSON"]
             lines.append(f"| {name} | {a['precision']:.3f} / {a['recall']:.3f} | {b['precision']:.3f} / "
-                         f"{b['recall']:.3f} | {row['v2']['micro_f1']:.4f} | {row['mb_per_s_in_process']:.2f} |")
+                         f"{b['recall']:.3f} | {row['v2']['micro_f1']:.4f} | {row['mb_per_cpu_s_in_process']:.2f} |")
     for key in ("throughput_v2", "throughput", "throughput_documents"):
         if key not in res:
             continue
         t = res[key]
         lines.append(f"\n`pii detect` on {t['kind']} records ({t['text_mb']:.1f} MB of text, cpus={t['cpus']}):\n")
-        lines.append("| detector | MB/s excl. start-up | start-up s | wall s | MB per CPU-s | × naive |")
-        lines.append("|---|---|---|---|---|---|")
+        lines.append("| detector | MB/s excl. start-up | start-up s | wall s | MB per CPU-s | × naive (wall excl. start-up) | × naive (CPU) |")
+        lines.append("|---|---|---|---|---|---|---|")
         for name, r in t["runs"].items():
             lines.append(f"| {name} | {r['mb_per_s_excluding_startup']:.2f} | {r['startup_s']:.2f} | "
-                         f"{r['wall_s']:.1f} | {r['mb_per_cpu_s']:.2f} | {r['vs_naive']:.2f} |")
+                         f"{r['wall_s']:.1f} | {r['mb_per_cpu_s']:.2f} | {r['vs_naive']:.2f} | {r['vs_naive_cpu']:.2f} |")
     if "mask" in res:
         m = res["mask"]
         lines.append(f"\n`bentu pii mask` on {m['input_mb']:.0f} MB CSV ({m['rows']} rows): peak RSS "
@@ -362,7 +364,8 @@ def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--records", type=int, default=5000, help="regression corpus records")
     ap.add_argument("--seed", type=int, default=2024)
-    ap.add_argument("--fresh-seed", type=int, default=7, help="seed of the fresh v2 corpus")
+    ap.add_argument("--fresh-seed", type=int, default=11,
+                    help="seed of the fresh v2 corpus (7 was looked at while tuning; 11 was not)")
     ap.add_argument("--fresh-records", type=int, default=600)
     ap.add_argument("--detect-mb", type=float, default=5.0, help="text fed to each pii detect run")
     ap.add_argument("--workers", type=int, default=2)
