@@ -170,8 +170,11 @@ def _layout_name(run: str) -> bool:
     sl = 2 if run[:2] in _COMPOUND else 1 if run[0] in _SINGLE else 0
     if not sl or not 1 <= len(run) - sl <= 2:
         return False
-    if _is_word(run) or run in _PLACES or _TITLE_RE.search(run, 1) or run[-1] in _LABEL_END:
+    if (_is_word(run) or run in _PLACES or run in lex.NOT_NAMES or _TITLE_RE.search(run, 1)
+            or run[-1] in _LABEL_END):
         return False
+    if sl == 1 and len(run) == 3 and (_is_word(run[:2]) or run[:2] in lex.NOT_NAMES):
+        return False  # 管理岗, 高级工: a word and a suffix, not a surname and a given name
     return not any(c in _FUNCTION for c in run[sl:])
 
 
