@@ -60,7 +60,7 @@ _LAYOUT_RES = (
     re.compile("^[ \t]*(?:\[[0-9]{1,2}:[0-9]{2}(?::[0-9]{2})?\][ \t]*)?" + _NAME_RUN
                + "(?=[：:][ \t]?[^0-9A-Za-z\s]|[ \t]+[0-9]{1,2}:[0-9]{2}(?![0-9]))", re.M),
     re.compile("【" + _NAME_RUN + "】"),
-    re.compile("(?:^|(?<=[,\t|]))" + _NAME_RUN + "(?=[,\t|]|$)", re.M),
+    re.compile("(?<=[,\t|])" + _NAME_RUN + "(?=[,\t|]|$)|^" + _NAME_RUN + "(?=[,\t|])", re.M),
 )
 _PLACES = frozenset(lex.CITIES + lex.PROVINCES)
 # Last characters of form labels and other nouns, not of names (门诊号：, 申请日期：).
@@ -145,7 +145,7 @@ def _name_before(text: str, pos: int) -> tuple[int, int] | None:
         i = pos - length
         if i < 0 or not all(_is_han(c) for c in text[i:pos]):
             continue
-        if (i == 0 or not _is_han(text[i - 1])) and (
+        if (i == 0 or not _is_han(text[i - 1])) and text[i] not in _FUNCTION and (
                 text[i:i + 2] in _COMPOUND if length == 4 else text[i] in _SINGLE
                 or text[i:i + 2] in _COMPOUND):
             return i, pos  # the name starts at a boundary: 客服：房宁|先生
@@ -203,8 +203,9 @@ def find_names(text: str, occupied=frozenset()) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     for regex in _LAYOUT_RES:
         for m in regex.finditer(text):
-            if _layout_name(m.group(1)) and not occ[m.start(1)]:
-                spans.append(m.span(1))
+            g = 1 if m.group(1) is not None else 2
+            if _layout_name(m.group(g)) and not occ[m.start(g)]:
+                spans.append(m.span(g))
     for m in _PREFIX_RE.finditer(text):
         i = m.end()
         # a weak word (护士, 学生 ...) is a label when a colon follows it: 护士：甄桦楷
@@ -240,8 +241,13 @@ def find_names(text: str, occupied=frozenset()) -> list[tuple[int, int]]:
         i = m.start()
         if covered[i]:
             continue
-        if i and "\u4e00" <= text[i - 1] <= "\u9fff" and freq.get(text[i - 1:i + 1], 0) >= _WORD_FREQ:
-            continue
+        if i and "\u4e00" <= text[i - 1] <= "\u9fff" and (
+                freq.get(text[i - 1:i + 1], 0) >= _WORD_FREQ or text[i - 1:i + 1] in _COMPOUND):
+            continue  # 最高 …, or the second character of a compound surname (诸葛亮)
+        two = text[i:i + 2]
+        if two in _COMPOUND and two not in _RARE_COMPOUND or (
+                text[i] not in _FREE and two not in _RARE_COMPOUND):
+            continue  # 东方明珠: a compound surname that is also a word needs context
         n = _name_at(text, i, strong=False)
         if n and covered.find(1, i, i + n) < 0:
             spans.append((i, i + n))

@@ -530,7 +530,8 @@ def _address_end(text: str, pos: int, parts: int, endpos: int) -> tuple[int, int
                   if "\u4e00" <= ch <= "\u9fff" else _ADDR_TOKENS_ALNUM)
         for kind, regex in tokens:
             m = regex.match(text, at, limit)
-            if m is not None and m.end() > at:
+            if m is not None and m.end() > at and (kind in ("number", "room", "tail") or _ADDR_HEAD.search(
+                    text, at + 1, m.end()) is None):  # 北京市|民反映上海市: no place name inside
                 ends[m.end()] = ends.get(m.end(), False) or kind in _BEFORE_ROOM
         if not ends and room_ok:
             m = _ROOM_BARE.match(text, at, limit)
