@@ -245,8 +245,7 @@ def find_names(text: str, occupied=frozenset()) -> list[tuple[int, int]]:
                 freq.get(text[i - 1:i + 1], 0) >= _WORD_FREQ or text[i - 1:i + 1] in _COMPOUND):
             continue  # 最高 …, or the second character of a compound surname (诸葛亮)
         two = text[i:i + 2]
-        if two in _COMPOUND and two not in _RARE_COMPOUND or (
-                text[i] not in _FREE and two not in _RARE_COMPOUND):
+        if two in _COMPOUND and two not in _RARE_COMPOUND:
             continue  # 东方明珠: a compound surname that is also a word needs context
         n = _name_at(text, i, strong=False)
         if n and covered.find(1, i, i + n) < 0:
