@@ -489,7 +489,7 @@ def st_chat(rng, d: Doc):
         else:
             d.t("快递到了，")
             lookalike(rng, d)
-        d.t("\n" if style != 1 else "\n")
+        d.t("\n")
 
 
 def st_medical(rng, d: Doc):

@@ -57,8 +57,8 @@ _WORD_FREQ = 300  # a bigram seen this often in jieba's dictionary is a word, no
 # line ("王芳：", "[09:12] 王芳: ", "王芳 09:12"), a name in 【】, a CSV / TSV cell.
 _NAME_RUN = "([\u4e00-\u9fff]{2,4})"
 _LAYOUT_RES = (
-    re.compile("^[ \t]*(?:\[[0-9]{1,2}:[0-9]{2}(?::[0-9]{2})?\][ \t]*)?" + _NAME_RUN
-               + "(?=[：:][ \t]?[^0-9A-Za-z\s]|[ \t]+[0-9]{1,2}:[0-9]{2}(?![0-9]))", re.M),
+    re.compile("^[ \t]*(?:\\[[0-9]{1,2}:[0-9]{2}(?::[0-9]{2})?\\][ \t]*)?" + _NAME_RUN
+               + "(?=[：:][ \t]?[^0-9A-Za-z\\s]|[ \t]+[0-9]{1,2}:[0-9]{2}(?![0-9]))", re.M),
     re.compile("【" + _NAME_RUN + "】"),
     re.compile("(?<=[,\t|])" + _NAME_RUN + "(?=[,\t|]|$)|^" + _NAME_RUN + "(?=[,\t|])", re.M),
 )
