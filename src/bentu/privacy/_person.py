@@ -23,6 +23,12 @@ _RARE_COMPOUND = _COMPOUND - frozenset("东方 西门 南宫 百里 第五 城�
 # Surnames searched without context: the common ones, minus characters mostly used otherwise.
 _FREE = frozenset(lex.SINGLE_SURNAMES[:150]) - frozenset("于向和时成安平明全海都来那公利干支国云东乐"
                                                           "文方石白金万常温齐易关宁单华路解")
+# Rarer surnames that are seldom anything else, also searched without context.
+_FREE |= frozenset(lex.SINGLE_SURNAMES[150:]) - frozenset(
+    "和时成明全海都来那公利干支国云东乐单华路解车连管蒙尤阳司古吉简麦景党宫费冷席卫米柏宗全应"
+    "师和商沙荣巫桑郎丛仲虞明池查麻苑官封谈匡鞠惠荆乐冀郁南班储原燕楚劳皮粟盘满闻位厉伊区海"
+    "阚花权强帅屠豆盖练廉井祖漆巴丰支卿国狄平计索宣晋相初门云容敬来都普阙浦戈伏鹿薄羊阿乌母"
+    "修亢赫杭况那宿鲜印隆茹诸战慕危玉银公哈湛宾戎勾茅利於呼居揭干")
 _GIVEN = lex.GIVEN_NAME_CHARS
 _FUNCTION = frozenset("和与跟在是的说去来到给把被也都就又于从向对为将已正曾了着过等及或今昨后前这那"
                       "上下中里外请已将要会能可")
@@ -41,9 +47,24 @@ _WEAK_PREFIXES = frozenset(
 )
 _PREFIX_RE = re.compile(
     "(" + lex.trie_pattern(lex.PERSON_PREFIXES) + ")"
-    "(?:[：:=]|是|为)?[ \u3000]?(?=[\u4e00-\u9fff])"
+    "([：:=]|是|为)?[ \u3000]?(?=[\u4e00-\u9fff])"
 )
+# Role words that end with a title (班主任, 客户经理): the title there does not follow a name.
+_ROLE_WITH_TITLE = tuple(sorted({p for p in lex.PERSON_PREFIXES if _TITLE_RE.search(p, 1)},
+                                key=len, reverse=True))
 _WORD_FREQ = 300  # a bigram seen this often in jieba's dictionary is a word, not a name
+# Places where a document's layout, not a word, says "a name": a chat sender at the start of a
+# line ("王芳：", "[09:12] 王芳: ", "王芳 09:12"), a name in 【】, a CSV / TSV cell.
+_NAME_RUN = "([\u4e00-\u9fff]{2,4})"
+_LAYOUT_RES = (
+    re.compile("^[ \t]*(?:\\[[0-9]{1,2}:[0-9]{2}(?::[0-9]{2})?\\][ \t]*)?" + _NAME_RUN
+               + "(?=[：:][ \t]?[^0-9A-Za-z\\s]|[ \t]+[0-9]{1,2}:[0-9]{2}(?![0-9]))", re.M),
+    re.compile("【" + _NAME_RUN + "】"),
+    re.compile("(?<=[,\t|])" + _NAME_RUN + "(?=[,\t|]|$)|^" + _NAME_RUN + "(?=[,\t|])", re.M),
+)
+_PLACES = frozenset(lex.CITIES + lex.PROVINCES)
+# Last characters of form labels and other nouns, not of names (门诊号：, 申请日期：).
+_LABEL_END = frozenset("号码人员名址期间型式类别称数额率量证表单项目科室部门院处局所站点栏")
 
 
 
@@ -98,6 +119,8 @@ def _given_len(text: str, j: int, strong: bool) -> int:
     c3 = text[j + 2:j + 3]
     if c3 and _is_han(c3) and _is_word(c2 + c3) and not _TITLE_RE.match(text, j + 2):
         return 1  # 张伟|明天
+    if not (c3 and _is_han(c3)) and c1 in _GIVEN:
+        return 2  # the name ends at a boundary: 我是兰璐桦。
     return 2 if c2 in _GIVEN or strong and not (c3 and _is_han(c3) and c3 not in _FUNCTION
                                                  and not _TITLE_RE.match(text, j + 2)) else 1
 
@@ -122,6 +145,10 @@ def _name_before(text: str, pos: int) -> tuple[int, int] | None:
         i = pos - length
         if i < 0 or not all(_is_han(c) for c in text[i:pos]):
             continue
+        if (i == 0 or not _is_han(text[i - 1])) and text[i] not in _FUNCTION and (
+                text[i:i + 2] in _COMPOUND if length == 4 else text[i] in _SINGLE
+                or text[i:i + 2] in _COMPOUND):
+            return i, pos  # the name starts at a boundary: 客服：房宁|先生
         if length == 4 and text[i:i + 2] not in _COMPOUND:
             continue
         if length == 3 and text[i:i + 2] not in _COMPOUND and not (
@@ -135,6 +162,20 @@ def _name_before(text: str, pos: int) -> tuple[int, int] | None:
     if pos and text[pos - 1] in _SINGLE:
         return pos - 1, pos
     return None
+
+
+def _layout_name(run: str) -> bool:
+    """Whether a run of 2-4 Han characters that the layout marks as a name is one: a surname,
+    a one- or two-character given name, not a common word, place or title."""
+    sl = 2 if run[:2] in _COMPOUND else 1 if run[0] in _SINGLE else 0
+    if not sl or not 1 <= len(run) - sl <= 2:
+        return False
+    if (_is_word(run) or run in _PLACES or run in lex.NOT_NAMES or _TITLE_RE.search(run, 1)
+            or run[-1] in _LABEL_END):
+        return False
+    if sl == 1 and len(run) == 3 and (_is_word(run[:2]) or run[:2] in lex.NOT_NAMES):
+        return False  # 管理岗, 高级工: a word and a suffix, not a surname and a given name
+    return not any(c in _FUNCTION for c in run[sl:])
 
 
 _PLACEHOLDER_RE = re.compile("|".join(lex.PLACEHOLDER_NAMES))
@@ -160,14 +201,28 @@ def find_names(text: str, occupied=frozenset()) -> list[tuple[int, int]]:
     """
     occ = _mask(text, occupied)
     spans: list[tuple[int, int]] = []
+    for regex in _LAYOUT_RES:
+        for m in regex.finditer(text):
+            g = 1 if m.group(1) is not None else 2
+            if _layout_name(m.group(g)) and not occ[m.start(g)]:
+                spans.append(m.span(g))
     for m in _PREFIX_RE.finditer(text):
         i = m.end()
-        n = _name_at(text, i, strong=m.group(1) not in _WEAK_PREFIXES)
+        # a weak word (护士, 学生 ...) is a label when a colon follows it: 护士：甄桦楷
+        label = m.group(2) in ("：", ":", "=")
+        strong = m.group(1) not in _WEAK_PREFIXES or label
+        n = _name_at(text, i, strong=strong)
+        if n and not label and (text[i:i + 2] in lex.NOT_NAMES
+                                or text[i] not in _FREE and _is_word(text[i:i + n])):
+            continue  # 客户来电: a person word followed by a common word, not a name
         if n:
             spans.append((i, i + n))
     for regex in (_TITLE_RE, _CUE_RE):
         for m in regex.finditer(text):
             at = m.start()
+            if regex is _TITLE_RE and any(text.startswith(w, m.end() - len(w))
+                                          for w in _ROLE_WITH_TITLE if len(w) > m.end() - at):
+                continue
             if at and not occ[at] and "\u4e00" <= text[at - 1] <= "\u9fff":
                 found = _name_before(text, at)
                 if found and not occ[found[0]]:
@@ -186,8 +241,12 @@ def find_names(text: str, occupied=frozenset()) -> list[tuple[int, int]]:
         i = m.start()
         if covered[i]:
             continue
-        if i and "\u4e00" <= text[i - 1] <= "\u9fff" and freq.get(text[i - 1:i + 1], 0) >= _WORD_FREQ:
-            continue
+        if i and "\u4e00" <= text[i - 1] <= "\u9fff" and (
+                freq.get(text[i - 1:i + 1], 0) >= _WORD_FREQ or text[i - 1:i + 1] in _COMPOUND):
+            continue  # 最高 …, or the second character of a compound surname (诸葛亮)
+        two = text[i:i + 2]
+        if two in _COMPOUND and two not in _RARE_COMPOUND:
+            continue  # 东方明珠: a compound surname that is also a word needs context
         n = _name_at(text, i, strong=False)
         if n and covered.find(1, i, i + n) < 0:
             spans.append((i, i + n))

@@ -52,6 +52,10 @@ _ALNUM = "0-9\uff10-\uff19A-Za-z\uff21-\uff3a\uff41-\uff5a"
 NB = f"(?<![{_ALNUM}_].)"
 NA = f"(?![{_ALNUM}_])"
 NA_NUM = f"(?![{_ALNUM}_]|[.\uff0e][0-9\uff10-\uff19])"
+# Digit-only boundaries, for identifiers whose check digit (ID, card) or allocated ranges (mobile)
+# make a chance match unlikely: found even when glued to Latin letters (ID420106…abc).
+NB_DIGIT = "(?<![0-9\uff10-\uff19].)"
+NA_DIGIT = "(?![0-9\uff10-\uff19]|[.\uff0e][0-9\uff10-\uff19])"
 _LAST_BREAK = re.compile("[，。；;！!？?\\n\\r、\\x00](?!.*[，。；;！!？?\\n\\r、\\x00])", re.S)
 
 
@@ -107,12 +111,22 @@ def context_verdict(text: str, start: int, pii_type: str) -> int:
 _CLAUSE_TAIL = re.compile("[^，。；;！!？?\\n\\r、\\x00]*\\Z")
 
 
+# A label's value that comes between a context word and the number ends the word's reach
+# (【快递面单】收件人：王芳 138…: 快递 does not speak of the phone): a separator followed by Han text.
+_OTHER_VALUE = re.compile("[：:】\\]][^：:】\\]]*[\u4e00-\u9fff][^：:】\\]]*\\Z")
+
+
 @lru_cache(maxsize=16384)
 def _nearest_context(window: str) -> frozenset[str] | None:
     last = None
     for last in _CONTEXT_RE.finditer(window):
         pass
-    return None if last is None else _CONTEXT_TYPES[last.group()]
+    if last is None:
+        return None
+    types = _CONTEXT_TYPES[last.group()]
+    if not types and _OTHER_VALUE.search(window, last.end()):
+        return None
+    return types
 
 
 _AMOUNT_AFTER = frozenset(lex.AMOUNT_AFTER)
@@ -216,8 +230,8 @@ class IdCardDetector(RegexDetector):
     type = "CN_ID_CARD"
     priority = 90
     scope = "window"
-    pattern = (f"{D}{NB}{D}{{5}}{S}(?:{D}{{4}}{S}{D}{{4}}{S}{D}{{3}}[0-9\uff10-\uff19Xx\uff38\uff58]"
-               f"|{D}{{6}}{S}{D}{{3}}){NA_NUM}")
+    pattern = (f"{D}{NB_DIGIT}{D}{{5}}{S}{D}{{4}}{S}{D}{{4}}{S}{D}{{3}}[0-9\uff10-\uff19Xx\uff38\uff58]"
+               f"{NA_DIGIT}|{D}{NB}{D}{{5}}{S}{D}{{6}}{S}{D}{{3}}{NA_NUM}")
 
     def accept(self, text, m):
         code = ck.compact(m.group())
@@ -241,8 +255,8 @@ class MobileDetector(RegexDetector):
     pattern = (
         "(?:(?:(?:[+\uff0b]|00|\uff10\uff10)[8\uff18][6\uff16][ \\-\uff0d]?"
         "|[(\uff08][+\uff0b]?[8\uff18][6\uff16][)\uff09][ \\-]?"
-        f"|[8\uff18][6\uff16]-)[1\uff11]|[1\uff11]{NB})"
-        f"{D}{{2}}{S}{D}{{4}}{S}{D}{{4}}{NA_NUM}"
+        f"|[8\uff18][6\uff16]-)[1\uff11]|[1\uff11]{NB_DIGIT})"
+        f"{D}{{2}}{S}{D}{{4}}{S}{D}{{4}}{NA_DIGIT}"
     )
 
     def accept(self, text, m):
@@ -261,6 +275,8 @@ class MobileDetector(RegexDetector):
 
 
 _AREA3 = re.compile(r"0(?:10|2\d)")
+# An extension written after a landline (-806, 转806, 分机806, ext. 806): part of the span.
+_EXTENSION = re.compile(f"(?:[-\uff0d转]|分机|[ ]?(?:ext|EXT|Ext)\\.?[ ]?){D}{{1,5}}(?![0-9\uff10-\uff19A-Za-z])")
 _ALNUM_RE = re.compile(f"[{_ALNUM}]")
 
 
@@ -280,14 +296,17 @@ class LandlineDetector(RegexDetector):
 
     def accept(self, text, m):
         start, end = m.span()
-        digits = ck.compact(m.group())
-        if digits.startswith("86") and not digits.startswith("0"):
+        digits = ck.compact(m.group()).lstrip("+\uff0b")
+        if digits.startswith("0086"):
+            digits = "0" + digits[4:]
+        elif digits.startswith("86"):
             digits = "0" + digits[2:]
         if not self._valid(digits) or _is_amount(text, start, end):
             return None
         if context_verdict(text, start, self.type) < 0:
             return None
-        return start, end
+        ext = _EXTENSION.match(text, end)
+        return start, ext.end() if ext else end
 
     @staticmethod
     def _valid(digits: str) -> bool:
@@ -311,7 +330,7 @@ class BankCardDetector(RegexDetector):
     type = "BANK_CARD"
     priority = 80
     scope = "window"
-    pattern = f"{D}{NB}{D}{{3}}{S}{D}{{4}}{S}{D}{{4}}{S}{D}{{4}}(?:{S}{D}{{1,3}})?{NA_NUM}"
+    pattern = f"{D}{NB_DIGIT}{D}{{3}}{S}{D}{{4}}{S}{D}{{4}}{S}{D}{{4}}(?:{S}{D}{{1,3}})?{NA_DIGIT}"
 
     def accept(self, text, m):
         start, end = m.span()
@@ -414,7 +433,9 @@ class PassportDetector(RegexDetector):
     def accept(self, text, m):
         if m.group()[0] in "G\uff27" and not m.group()[1:].isdigit():
             return None
-        if context_verdict(text, m.start(), self.type) < 0:
+        # A letter and eight digits is also the shape of batch, fault, order and invoice
+        # numbers: a passport needs a passport word in its clause (护照, passport ...).
+        if context_verdict(text, m.start(), self.type) <= 0:
             return None
         return m.span()
 
@@ -430,13 +451,13 @@ class PlateDetector(RegexDetector):
     type = "CN_LICENSE_PLATE"
     priority = 45
     pattern = (
-        f"[{_PLATE_PROVINCES}][A-HJ-NP-Z][·•・ ]?"
+        f"[{_PLATE_PROVINCES}][A-HJ-NP-Z][·•・ \u3000\\-\uff0d]?"
         f"(?:[DF]{_PLATE_CHAR}[0-9]{{4}}|[0-9]{{5}}[DF]|{_PLATE_CHAR}{{4}}(?:{_PLATE_CHAR}|[挂学警港澳]))"
         "(?![A-Za-z0-9])"
     )
 
     def accept(self, text, m):
-        serial = m.group()[2:].lstrip("·•・ ")
+        serial = m.group()[2:].lstrip("·•・ \u3000-\uff0d")
         if sum(c.isdigit() for c in serial) < 2:
             return None
         return m.span()
@@ -446,19 +467,87 @@ class PlateDetector(RegexDetector):
 
 # A Han character that can be part of a place name (not a common function word, so that a
 # component cannot run across "北京市的朋友来自朝阳区").
-_PLACE_HAN = "(?:(?![的了是在与或我你他她这那有为被把让从向对但而也都就又还将请])[\u4e00-\u9fff])"
+_PLACE_HAN = "(?:(?![的了是在与或我你他她这那有为被把让从向对但而也就又还将请和及到去来])[\u4e00-\u9fff])"
+_PLACE_HAN_LOOSE = "(?:(?![的了是在与或我你他她这那有为被把让从向对但而也就又还将请])[\u4e00-\u9fff])"
+_DIGIT = "[0-9\uff10-\uff19]"
 _NUM = "[0-9\uff10-\uff19一二三四五六七八九十百零〇]{1,5}"
-_ADDR_COMPONENT = re.compile(
-    f"(?P<a>{_PLACE_HAN}{{1,8}}?)(?P<asuf>自治州|地区|盟|市|新区|区|县|街道|镇|乡|大道|大街|路|街|"
-    f"巷|胡同|村)"
-    f"|(?P<n>{_NUM}(?:[-\uff0d]{_NUM})?)(?P<nsuf>号院|号楼|号房|号|弄|栋|幢|座|单元|室|房|层|楼)"
-    f"|(?P<e>{_PLACE_HAN}{{1,8}}?)(?P<esuf>小区|花园|公寓|大厦|广场|家园|新村|苑|园|城)"
-)
-_LEVEL = {"自治州": 1, "地区": 1, "盟": 1, "市": 1, "新区": 2, "区": 2, "县": 2,
-          "街道": 3, "镇": 3, "乡": 3, "大道": 4, "大街": 4, "路": 4, "街": 4, "巷": 4,
-          "胡同": 4, "村": 4, "号院": 5, "号": 5, "弄": 5, "小区": 6, "花园": 6, "公寓": 6,
-          "大厦": 6, "广场": 6, "家园": 6, "新村": 6, "苑": 6, "园": 6, "城": 6, "号楼": 7,
-          "栋": 7, "幢": 7, "座": 7, "单元": 8, "室": 9, "房": 9, "号房": 9, "层": 9, "楼": 9}
+_DIRECTION = "(?:东南|西南|东北|西北|东|西|南|北)"
+_METRES = f"(?:{_DIGIT}{{1,4}}|[一二三四五六七八九十百]{{1,3}})(?:米|公里)"
+# One component of an address after its head; every alternative is tried at a position and the
+# longest match taken.  "kind": admin (district ... village), road, number, compound, room, tail.
+_ADDR_TOKENS = [
+    ("admin", re.compile(f"{_PLACE_HAN_LOOSE}{{1,8}}?(?:自治州|自治县|地区|盟|市|新区|开发区|区|县|旗|"
+                         "街道|镇|乡|村|社区|屯)")),
+    ("road", re.compile(f"{_PLACE_HAN_LOOSE}{{1,8}}?(?:大道|大街|路|街|巷|胡同|弄)"
+                        f"(?:[东西南北中]段|[一二三四五六七八九十]段|{_DIGIT}{{1,2}}段)?")),
+    ("road", re.compile(f"{_NUM}(?:号线|环路|条|巷|弄|街|路)")),
+    ("number", re.compile(f"{_NUM}(?:[-\uff0d]{_NUM})?(?:号院|号楼|号房|号|弄|栋|幢|座|单元|室|房|层|楼|组|期|排|户|区|支弄)")),
+    ("number", re.compile(f"[A-Za-z\uff21-\uff3a]{{1,2}}{_DIGIT}{{0,2}}(?:号楼|座|栋|幢|区|楼|单元)")),
+    ("room", re.compile(f"{_DIGIT}{{1,3}}(?:[-\uff0d]{_DIGIT}{{1,4}}){{1,3}}(?:室|号|房)?(?!{_DIGIT})")),
+    ("compound", re.compile(f"{_PLACE_HAN_LOOSE}{{1,10}}?(?:小区|花园|公寓|大厦|广场|家园|新村|苑|园|城|"
+                            "中心|公馆|府|庭|湾|邸|国际|名都|华府|社区|宿舍|大院|山庄|别墅|雅居|"
+                            "商城|市场|医院|学校|小学|中学|大学|公司|工业园|产业园|科技园|写字楼|"
+                            "馆|站|酒店|宾馆|村委会|居委会)")),
+    # a compound without a suffix, followed by a building, unit or room
+    ("compound", re.compile(f"{_PLACE_HAN}{{2,8}}?(?=(?:{_DIGIT}{{1,3}}|[A-Za-z]{{1,2}})(?:号楼|栋|幢|座|单元|[-\uff0d]))")),
+    ("tail", re.compile(f"与{_PLACE_HAN_LOOSE}{{1,8}}?(?:大道|大街|路|街|巷|胡同)(?:交叉口|交汇处|路口|口)?"
+                        f"(?:{_DIRECTION}(?:角|侧|方向)?)?")),
+    ("tail", re.compile(f"(?:交叉口|路口|十字路口|交汇处)(?:{_DIRECTION}(?:角|侧)?)?")),
+    ("tail", re.compile(f"(?:{_DIRECTION}(?:侧|门|角|面)|附近|对面|旁边|隔壁|斜对面|正门|后门|楼下|旁)"
+                        f"(?:{_METRES})?")),
+    ("tail", re.compile(f"(?:往|向)?{_DIRECTION}(?:走)?{_METRES}(?:处)?")),
+]
+# The components that can start with a digit or Latin letter, and those that start with Han.
+_ADDR_TOKENS_ALNUM = [(k, r) for k, r in _ADDR_TOKENS if k in ("number", "room")
+                      or r.pattern.startswith(_NUM)]
+_ADDR_TOKENS_HAN = [t for t in _ADDR_TOKENS if t not in _ADDR_TOKENS_ALNUM]
+_ROOM_BARE = re.compile(f"{_DIGIT}{{2,5}}(?:室|号|房)?(?![0-9\uff10-\uff19A-Za-z])")
+# After a building, unit or number, a bare number is the room (3单元501).
+_BEFORE_ROOM = ("number", "room")
+_ADDR_MAX = 80
+_HAN_NUMERALS = frozenset("一二三四五六七八九十百零〇")
+
+
+def _address_end(text: str, pos: int, parts: int, endpos: int) -> tuple[int, int]:
+    """Follow address components from ``pos``; returns the end and the number of components.
+
+    Of the ways to read the text as a chain of components (the longest match of one
+    alternative may hide a better chain: 天山区天府|大道 against 天山区|天府大道), the one that
+    reaches furthest is taken.
+    """
+    limit = min(endpos, pos + _ADDR_MAX)
+    memo: dict = {}
+
+    def best(at: int, room_ok: bool) -> tuple[int, int]:
+        key = at if not room_ok else -1 - at
+        if key in memo:
+            return memo[key]
+        memo[key] = (at, 0)  # no cycles: every component advances
+        result = (at, 0)
+        ends = {}
+        ch = text[at:at + 1]
+        tokens = (_ADDR_TOKENS if ch in _HAN_NUMERALS else _ADDR_TOKENS_HAN
+                  if "\u4e00" <= ch <= "\u9fff" else _ADDR_TOKENS_ALNUM)
+        for kind, regex in tokens:
+            m = regex.match(text, at, limit)
+            if m is not None and m.end() > at and (kind in ("number", "room", "tail") or _ADDR_HEAD.search(
+                    text, at + 1, m.end()) is None):  # 北京市|民反映上海市: no place name inside
+                ends[m.end()] = ends.get(m.end(), False) or kind in _BEFORE_ROOM
+        if not ends and room_ok:
+            m = _ROOM_BARE.match(text, at, limit)
+            if m is not None:
+                ends[m.end()] = True
+        for stop, before_room in ends.items():
+            e, n = best(stop, before_room)
+            if (e, n + 1) > result:
+                result = (e, n + 1)
+        memo[key] = result
+        return result
+
+    stop, n = best(pos, False)
+    return stop, parts + n
+
+
 # Literal alternatives as a prefix tree (longest first): the regex engine skips quickly to
 # their first characters and picks a branch by one character at a time.
 _ADDR_HEADS = lex.PROVINCE_FULL + lex.PROVINCES + lex.CITIES
@@ -474,59 +563,61 @@ def _address_heads(text: str, pos: int, end: int) -> Iterator[re.Match]:
 _ADDR_PROVINCES = frozenset(lex.PROVINCE_FULL + lex.PROVINCES)
 _ADDR_SUFFIX = re.compile("省|自治区|市")
 _ADDR_CITY = re.compile(f"(?:{lex.trie_pattern(lex.CITIES)})市?")
+# A district written without its city, followed by a road and a number (搬到了金水区体育西路3号):
+# the district's name is the two to four Han characters before 区/县 that are not a function
+# word or a verb of moving or living (住, 到, 搬 ...).
+_ADDR_DISTRICT = re.compile("(?<=[\u4e00-\u9fff]{2})(?:新区|区|县)"
+                            f"(?={_PLACE_HAN_LOOSE}{{1,8}}?(?:大道|大街|路|街|巷){_DIGIT})")
+_DISTRICT_STOP = frozenset("的了是在与或我你他她这那有为被把让从向对但而也就又还将请和及到去来住址搬迁发送寄往至于位现")
+
+
+def _district_start(text: str, at: int, floor: int) -> int:
+    start = at - 2
+    while start > floor and at - start < 4 and "\u4e00" <= text[start - 1] <= "\u9fff" \
+            and text[start - 1] not in _DISTRICT_STOP:
+        start -= 1
+    return start
+
+
 _ADDR_CONTEXT = re.compile("(?:地址|住址|住在|家住|位于|居住在|居住于|现住|户籍地|籍贯|寄往|送至|送到|"
                            "寄至)[：: \u3000]*")
 
 
-def _address_end(text: str, pos: int, level: int, parts: int, endpos: int) -> tuple[int, int]:
-    """Follow address components from ``pos`` while their level increases."""
-    while pos < endpos:
-        m = _ADDR_COMPONENT.match(text, pos, endpos)
-        if m is None:
-            break
-        suffix = m.group("asuf") or m.group("nsuf") or m.group("esuf")
-        new = _LEVEL[suffix]
-        if suffix == "市" and level >= 1:
-            new = 2
-        if new <= level:
-            break
-        level, pos, parts = new, m.end(), parts + 1
-    return pos, parts
 
 
 @register_detector
 class AddressDetector(Detector):
-    """Addresses: province → city → district → street → number → building → room."""
+    """Addresses: one span from the province (or city, or district) to the room, with the
+    road, number, compound, building, unit, room and landmark descriptions that follow."""
 
     type = "ADDRESS"
     priority = 30
 
     def find(self, text: str, pos: int = 0, endpos: int | None = None) -> Iterator[Span]:
+        # Three kinds of start: a province or city name, a context word (住址：), a district
+        # followed by a road.  Taken in order of start; one inside an address found is skipped.
         end = len(text) if endpos is None else endpos
-        last = -1
+        starts = []
         for m in _address_heads(text, pos, end):
-            if m.start() < last:
-                continue
-            name = m.group()
-            stop, parts = m.end(), 1
-            level = 0 if name in _ADDR_PROVINCES else 1
+            stop = m.end()
             suffix = _ADDR_SUFFIX.match(text, stop, end)
-            if suffix and (level == 0 or suffix.group() == "市"):
+            if suffix and (m.group() in _ADDR_PROVINCES or suffix.group() == "市"):
                 stop = suffix.end()
-            if level == 0 and not text[m.start():stop].endswith("市"):
-                city = _ADDR_CITY.match(text, stop, end)
-                if city:
-                    stop, level, parts = city.end(), 1, 2
-            stop, parts = _address_end(text, stop, level, parts, end)
+            starts.append((m.start(), stop, 1))
+        for m in _ADDR_CONTEXT.finditer(text, pos, end):
+            starts.append((m.end(), m.end(), 0))
+        for m in _ADDR_DISTRICT.finditer(text, pos, end):
+            at = _district_start(text, m.start(), pos)
+            starts.append((at, at, 0))
+        starts.sort()
+        last = -1
+        for start, stop, parts in starts:
+            if start < last:
+                continue
+            stop, parts = _address_end(text, stop, parts, end)
             if parts >= 2:
                 last = stop
-                yield Span(m.start(), stop, self.type)
-        for m in _ADDR_CONTEXT.finditer(text, pos, end):
-            if m.end() < last:
-                continue
-            stop, parts = _address_end(text, m.end(), 0, 0, end)
-            if parts >= 2:
-                yield Span(m.end(), stop, self.type)
+                yield Span(start, stop, self.type)
 
 
 # --- persons --------------------------------------------------------------------------------
