@@ -42,7 +42,7 @@ from torch.utils.data import Dataset
 
 from bentu.errors import ConfigError
 
-__all__ = ["FitJob", "Fitted", "TrainPool", "fit_job", "EXECUTORS"]
+__all__ = ["FitJob", "Fitted", "TrainPool", "fit_job", "start_ray", "EXECUTORS"]
 
 EXECUTORS = ("inline", "processes", "ray")
 
@@ -248,36 +248,12 @@ class TrainPool:
             self._ray = self._remote = None
 
     def _start_ray(self) -> None:
-        try:
-            import ray
-        except ImportError as err:
-            from bentu.errors import MissingDependencyError
-
-            raise MissingDependencyError(
-                "train.executor: ray needs Ray (pip install 'ray[default]').",
-                "train.executor: ray 需要安装 Ray（pip install 'ray[default]'）。") from err
-        address = self.ray_address or os.environ.get("RAY_ADDRESS")
-        if address and address != "auto":
-            _check_reachable(address)
-        kwargs = {"address": address} if address else {"num_cpus": max(int(self.processes * self.cpus_per_job), 1),
-                                                      "num_gpus": int(self.gpus_per_job * self.processes)}
-        if not ray.is_initialized():
-            # Ray ends the whole process when its GCS does not answer in time: give a loaded
-            # machine the start-up time asked for (Ray's default is 60 s).
-            os.environ.setdefault("RAY_gcs_rpc_server_reconnect_timeout_s", str(int(self.start_timeout)))
-            try:
-                ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False, **kwargs)
-            except Exception as err:  # Ray raises ConnectionError, RuntimeError, TimeoutError …
-                ray.shutdown()
-                where = address or "a local cluster"
-                raise ConfigError(
-                    f"Ray did not start on {where}: {err}. Check the address (train.ray_address / RAY_ADDRESS), "
-                    "or use train.executor: processes.",
-                    f"Ray 未能在 {where} 启动：{err}。请检查地址（train.ray_address / RAY_ADDRESS），"
-                    "或改用 train.executor: processes。") from err
-            self._own_ray = True
-        self._ray = ray
-        self._remote = ray.remote(num_cpus=self.cpus_per_job, num_gpus=self.gpus_per_job, max_retries=0)(_fit_in_worker)
+        num_cpus = max(int(self.processes * self.cpus_per_job), 1)
+        self._ray, self._own_ray = start_ray(self.ray_address, num_cpus=num_cpus,
+                                             num_gpus=int(self.gpus_per_job * self.processes),
+                                             start_timeout=self.start_timeout)
+        self._remote = self._ray.remote(num_cpus=self.cpus_per_job, num_gpus=self.gpus_per_job,
+                                        max_retries=0)(_fit_in_worker)
 
     def submit(self, job: FitJob) -> Handle:
         """Queue ``job`` (with ``processes=0``: train it now) and return its handle."""
@@ -379,6 +355,39 @@ def _timeout_error(name: str, timeout: float) -> ConfigError:
         "with the other running jobs. Raise train.job_timeout, or lower train.epochs.",
         f"训练任务 {name!r} 超过了 {timeout:g} 秒的时限（train.job_timeout），已与其他运行中的任务一起停止。"
         "请调大 train.job_timeout，或减少 train.epochs。")
+
+
+def start_ray(address: str | None = None, *, num_cpus: int = 1, num_gpus: int = 0, start_timeout: float = 120.0):
+    """Connect to the Ray cluster at ``address`` (or ``RAY_ADDRESS``), or start a local one with
+    ``num_cpus`` / ``num_gpus``; return ``(ray, started_here)`` — shut it down if started here."""
+    try:
+        import ray
+    except ImportError as err:
+        from bentu.errors import MissingDependencyError
+
+        raise MissingDependencyError(
+            "train.executor: ray needs Ray (pip install 'ray[default]').",
+            "train.executor: ray 需要安装 Ray（pip install 'ray[default]'）。") from err
+    address = address or os.environ.get("RAY_ADDRESS")
+    if address and address != "auto":
+        _check_reachable(address)
+    if ray.is_initialized():
+        return ray, False
+    kwargs = {"address": address} if address else {"num_cpus": num_cpus, "num_gpus": num_gpus}
+    # Ray ends the whole process when its GCS does not answer in time: give a loaded machine the
+    # start-up time asked for (Ray's default is 60 s).
+    os.environ.setdefault("RAY_gcs_rpc_server_reconnect_timeout_s", str(int(start_timeout)))
+    try:
+        ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False, **kwargs)
+    except Exception as err:  # Ray raises ConnectionError, RuntimeError, TimeoutError …
+        ray.shutdown()
+        where = address or "a local cluster"
+        raise ConfigError(
+            f"Ray did not start on {where}: {err}. Check the address (train.ray_address / RAY_ADDRESS), "
+            "or use train.executor: processes.",
+            f"Ray 未能在 {where} 启动：{err}。请检查地址（train.ray_address / RAY_ADDRESS），"
+            "或改用 train.executor: processes。") from err
+    return ray, True
 
 
 def _check_reachable(address: str, timeout: float = 5.0) -> None:
