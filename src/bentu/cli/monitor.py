@@ -163,6 +163,7 @@ def monitor(
         if not (math.isfinite(threshold) and threshold > 0):
             raise ConfigError(f"--threshold must be a number > 0. Got {threshold!r} instead.",
                               f"--threshold 必须是大于 0 的数，实际为 {threshold!r}。")
+        require_complete_run(run_dir)  # an interrupted, tampered or wrongly keyed run is refused
         report = _jsonable(build_report(run_dir, new_data, threshold))
         if out is not None:
             out.parent.mkdir(parents=True, exist_ok=True)
