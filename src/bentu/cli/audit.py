@@ -41,12 +41,12 @@ register(
             "zh": "通过：{path} — {entries} 条决策记录，哈希链完整。",
         },
         "audit.verify.broken": {
-            "en": "BROKEN: {path} line {line} (step {step}): {reason}",
-            "zh": "已被篡改：{path} 第 {line} 行（步骤 {step}）：{reason}",
+            "en": "BROKEN: {path} line {line} ({label} {step}): {reason}",
+            "zh": "已被篡改：{path} 第 {line} 行（{label_zh} {step}）：{reason}",
         },
         "audit.verify.wrong_key": {
-            "en": "WRONG KEY: {path} line {line} (step {step}): {reason}",
-            "zh": "密钥不符：{path} 第 {line} 行（步骤 {step}）：{reason}",
+            "en": "WRONG KEY: {path} line {line} ({label} {step}): {reason}",
+            "zh": "密钥不符：{path} 第 {line} 行（{label_zh} {step}）：{reason}",
         },
         "audit.verify.incomplete": {
             "en": "INCOMPLETE: {path}: {reason}",
@@ -99,13 +99,14 @@ def _expected(value: str | None) -> str | None:
 
 def _report(path: Path, report: VerifyReport, ok_text: str, lang: str, want: str | None,
             need_complete: bool) -> None:
+    label, label_zh = ("step", "步骤") if need_complete else ("request", "请求")
     """Print the outcome (integrity note, head digest) and exit 1 on any failure."""
     console = Console(highlight=False, soft_wrap=True)
     zh = lang == "zh"
     if not report.ok:
         first = report.problems[0]
         key = "audit.verify.wrong_key" if first["kind"] in ("wrong_key", "no_key") else "audit.verify.broken"
-        console.print(t(key, lang, path=path, line=first["line"], step=first["step"] or "?",
+        console.print(t(key, lang, path=path, line=first["line"], step=first["step"] or "?", label=label, label_zh=label_zh,
                         reason=first["reason_zh"] if zh else first["reason"]), markup=False)
         if len(report.problems) > 1:
             console.print(t("audit.verify.more", lang, n=len(report.problems) - 1), markup=False)

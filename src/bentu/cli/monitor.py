@@ -16,6 +16,7 @@ import typer
 from rich.table import Table
 
 from bentu.cli._common import out_console, pick_lang, user_errors
+from bentu.compliance.audit_log import require_complete_run
 from bentu.errors import ConfigError, DataError
 
 __all__ = ["monitor", "load_reference", "build_report"]

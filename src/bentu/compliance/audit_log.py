@@ -163,6 +163,11 @@ MSG_UNKEYED_WITH_KEY = (
     "已设置审计密钥，但该记录未使用密钥：它是在没有密钥时写入的，或被不持有密钥的人改写"
     "（检查未使用密钥的运行时请取消设置 BENTU_AUDIT_KEY）",
 )
+MSG_MIXED_KEYS = (
+    "the entry was authenticated with audit key id {got}, but the log began with key id {want} "
+    "(the log was rewritten under another key)",
+    "该记录使用编号为 {got} 的审计密钥认证，而日志开头使用编号为 {want} 的密钥（日志被用其它密钥改写过）",
+)
 MSG_INTEGRITY = (
     "the entry's integrity field is {got!r}; expected 'hmac-sha256' or 'unkeyed'",
     "该记录的 integrity 字段为 {got!r}；应为 'hmac-sha256' 或 'unkeyed'",
@@ -640,9 +645,15 @@ def _safe_digest(entry: dict, key: bytes | None) -> str | None:
         return None
 
 
-def _key_problem(i: int, entry: dict, key: bytes | None) -> dict | None:
-    """A problem when the entry's integrity does not fit the key held now, else None."""
-    integrity, step = entry.get("integrity", UNKEYED), entry.get("step")
+def _key_problem(i: int, entry: dict, key: bytes | None, first_key_id: Any) -> dict | None:
+    """A problem when the entry's integrity does not fit the key held now, else None.
+
+    A key id that differs from the first entry's is tampering (keys never change inside a
+    log); only a first entry's mismatch is reported as a wrong key.
+    """
+    integrity, step = entry.get("integrity", UNKEYED), entry.get("step", entry.get("request_id"))
+    if i > 1 and integrity == KEYED and first_key_id is not None and entry.get("key_id") != first_key_id:
+        return _problem(i, MSG_MIXED_KEYS, step=step, got=entry.get("key_id"), want=first_key_id)
     if integrity == UNKEYED:
         if key is not None:
             return _problem(i, MSG_UNKEYED_WITH_KEY, step=step, kind="unkeyed_with_key")
@@ -670,6 +681,7 @@ def check_chain(
     """
     problems, entries = [], []
     prev_hash, prev_line, prev_seq = GENESIS_HASH, 0, 0
+    first_key_id = None
     for i, raw in enumerate(lines, start=1):
         if i == len(lines) and not ends_with_newline:
             problems.append(_problem(i, MSG_NO_NEWLINE))
@@ -681,11 +693,13 @@ def check_chain(
             problems.append(_problem(i, MSG_NOT_JSON))
             prev_hash, prev_line, prev_seq = None, i, None
             continue
-        step = entry.get("step")
+        if i == 1:
+            first_key_id = entry.get("key_id")
+        step = entry.get("step", entry.get("request_id"))  # a decision log names its request
         missing = [k for k in required if k not in entry]
         if missing:
             problems.append(_problem(i, MSG_FIELDS, step=step, fields=", ".join(missing)))
-        elif (bad_key := _key_problem(i, entry, key)) is not None:
+        elif (bad_key := _key_problem(i, entry, key, first_key_id)) is not None:
             problems.append(bad_key)
         elif _safe_digest(entry, key) != entry["hash"]:
             problems.append(_problem(i, MSG_HASH if key is None else MSG_MAC, step=step))
