@@ -21,6 +21,7 @@ from bentu.cli.app import app as bentu_app
 from bentu.pipeline import OWNER_FILE, clean_stale_partials
 
 TINY = ["--set", "data.options.n_rows=1000", "--set", "train.epochs=1", "--quiet", "--lang", "en"]
+LIGHT = [*TINY, "--set", "compress.int8=false", "--set", "audit.explain=null", "--set", "audit.fairness=false"]
 MAIN = "from bentu.cli.app import main; main()"
 # the same wall-clock second for every run started with it: both pick the same default name
 FROZEN = (
@@ -124,10 +125,33 @@ def test_stale_partials_of_live_or_unknown_owners_are_kept(tmp_path) -> None:
     assert _partials(tmp_path) == [live, other_host, unknown]
 
 
+def test_publish_never_replaces_a_finished_directory(tmp_path, caplog) -> None:
+    from bentu.pipeline import _publish
+
+    final = tmp_path / "credit-20261204-010203"
+    final.mkdir()
+    (final / "audit.jsonl").write_text("theirs\n")
+    (tmp_path / "credit-20261204-010203-2").write_text("a file in the way")
+    mine = tmp_path / ".mine.partial-1"
+    mine.mkdir()
+    (mine / "audit.jsonl").write_text("mine\n")
+    with caplog.at_level("WARNING", logger="bentu.pipeline"):
+        got = _publish(mine, final)
+    assert got == tmp_path / "credit-20261204-010203-3" and (got / "audit.jsonl").read_text() == "mine\n"
+    assert (final / "audit.jsonl").read_text() == "theirs\n" and not mine.exists()
+    assert f"{final} already exists; this run was written to {got} instead" in caplog.text
+    empty = tmp_path / "out-empty"
+    empty.mkdir()
+    again = tmp_path / ".again.partial-2"
+    again.mkdir()
+    assert _publish(again, empty) == empty  # an empty --out directory is the one thing replaced
+
+
+@pytest.mark.slow  # two real runs side by side: about 60 s idle, over 2 min on a loaded machine
 def test_two_runs_racing_for_one_name_both_keep_their_results(tmp_path, monkeypatch) -> None:
     monkeypatch.delenv("BENTU_AUDIT_KEY", raising=False)
     monkeypatch.delenv("BENTU_AUDIT_KEY_FILE", raising=False)
-    procs = [_start(["run", "credit", *TINY], tmp_path, FROZEN) for _ in range(2)]
+    procs = [_start(["run", "credit", *LIGHT], tmp_path, FROZEN) for _ in range(2)]
     results = [p.communicate(timeout=400) for p in procs]
     for p, (stdout, stderr) in zip(procs, results):
         assert p.returncode == 0, stderr[-3000:]

@@ -273,10 +273,11 @@ def _finish(ctx: RunContext, resolved: dict) -> None:
     cards = write_model_cards(ctx.dir, resolved)
     ctx.audit.append("model_card", outputs={p.name: p for p in cards})
     compliance_section(ctx, compliance)
+    key = getattr(ctx.audit, "key", None)
     ctx.report.section("integrity", ctx.tr("Record integrity", "记录完整性")).paragraph(ctx.tr(
-        f"{integrity_note(ctx.audit.key, 'en')}. Check this run with 'bentu audit verify RUN_DIR'; it prints the "
+        f"{integrity_note(key, 'en')}. Check this run with 'bentu audit verify RUN_DIR'; it prints the "
         "head digest to keep elsewhere.",
-        f"{integrity_note(ctx.audit.key, 'zh')}。可用 'bentu audit verify 运行目录' 校验本次运行；它会打印链头摘要，"
+        f"{integrity_note(key, 'zh')}。可用 'bentu audit verify 运行目录' 校验本次运行；它会打印链头摘要，"
         "请另行保存。"))
     from bentu.report.html import render_html
 
