@@ -619,6 +619,7 @@ class VerifyReport:
     integrity: str | None = None
     key_id: str | None = None
     complete: bool = False
+    parsed: list = field(default_factory=list, repr=False, compare=False)  # (line, entry) pairs
 
     @property
     def first(self) -> dict | None:
@@ -729,9 +730,8 @@ def read_chain(path: Path, key: bytes | None, required: tuple[str, ...] = _REQUI
         ok=not problems, entries=len(lines), problems=problems,
         head=last.get("hash") if isinstance(last.get("hash"), str) else None,
         integrity=first.get("integrity", UNKEYED) if first else None, key_id=first.get("key_id"),
-        complete=any(e.get("step") == COMPLETE_STEP for _, e in entries),
+        complete=any(e.get("step") == COMPLETE_STEP for _, e in entries), parsed=entries,
     )
-    report._entries = entries  # type: ignore[attr-defined]  # for the artifact check
     return report
 
 
@@ -816,8 +816,8 @@ def verify_run(run_dir: Path, *, key: bytes | None = FROM_ENV) -> VerifyReport:
     report = read_chain(log, _key(key))
     if report.problems:  # a broken log cannot say which hash is the last one; report the break
         return report
-    checked, problems = _check_artifacts(report._entries, run_dir)  # type: ignore[attr-defined]
-    steps = {i: e.get("step") for i, e in report._entries}  # type: ignore[attr-defined]
+    checked, problems = _check_artifacts(report.parsed, run_dir)
+    steps = {i: e.get("step") for i, e in report.parsed}
     for p in problems:
         p["step"], p["kind"] = steps.get(p["line"]), "artifact"
     report.ok, report.problems, report.artifacts = not problems, problems, checked
