@@ -5,6 +5,7 @@ The server's decision log is checked the same way."""
 from __future__ import annotations
 
 import hashlib
+import os
 import hmac
 import json
 import shutil
@@ -354,3 +355,15 @@ def test_a_server_does_not_continue_a_log_under_another_key(copy, key, tmp_path,
         f"decision log {log} was written with integrity 'hmac-sha256 {KEY_ID}', but the server now has "
         f"'hmac-sha256 {other_id}'; set the same BENTU_AUDIT_KEY it was written with, or give a new "
         "--decision-log file.")
+
+
+def test_run_with_an_unusable_key_fails_before_writing(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("BENTU_AUDIT_KEY", "short")
+    monkeypatch.delenv("BENTU_AUDIT_KEY_FILE", raising=False)
+    out = tmp_path / "runs" / "credit-x"
+    result = runner.invoke(bentu_app, ["run", "credit", "--out", str(out), *TINY])
+    assert result.exit_code == 2
+    assert " ".join(result.output.split()) == (
+        "Error: the audit key in BENTU_AUDIT_KEY has 5 bytes; it must have at least 16 (make one with: "
+        "python -c \"import secrets; print(secrets.token_hex(32))\").")
+    assert os.listdir(tmp_path) == []
