@@ -56,9 +56,9 @@ def serve(
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     with user_errors(lang):
+        require_complete_run(run_dir, only_completeness=True)  # an interrupted or wrongly keyed run: refused
         app = create_app(run_dir, api_keys_file=api_keys_file, decision_log=decision_log,
                          max_body_bytes=max_body_bytes, variant=variant)  # checks the run before any worker starts
-        require_complete_run(run_dir)  # an interrupted (no 'complete' record) or wrongly keyed run is refused
     state = app.state.serving
     zh = pick_lang(lang) == "zh"
     err_console.print(

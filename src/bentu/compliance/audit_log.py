@@ -824,8 +824,20 @@ def verify_run(run_dir: Path, *, key: bytes | None = FROM_ENV) -> VerifyReport:
     return report
 
 
-def require_complete_run(run_dir: Path, *, key: bytes | None = FROM_ENV) -> VerifyReport:
+def require_complete_run(
+    run_dir: Path, *, key: bytes | None = FROM_ENV, only_completeness: bool = False
+) -> VerifyReport | None:
     """Verify ``run_dir`` and require its ``"complete"`` entry; the gate of serve/compress/monitor.
+
+    Parameters
+    ----------
+    run_dir : Path
+    key : bytes or None, optional
+        The audit key; default from the environment.
+    only_completeness : bool, default False
+        For a caller that reports a missing or broken log itself (``bentu serve``): refuse only a
+        readable, intact log without the ``"complete"`` entry, or one made under another key (or
+        none); return None when there is no log and the failing report when it is broken.
 
     Returns
     -------
@@ -840,7 +852,12 @@ def require_complete_run(run_dir: Path, *, key: bytes | None = FROM_ENV) -> Veri
         never finished (no ``"complete"`` entry).
     """
     run_dir = Path(run_dir)
+    if only_completeness and not (run_dir / AUDIT_FILE).is_file():
+        return None
     report = verify_run(run_dir, key=key)
+    key_kinds = ("wrong_key", "no_key", "unkeyed_with_key")
+    if not report.ok and only_completeness and report.first["kind"] not in key_kinds:
+        return report
     if not report.ok:
         p = report.first
         raise DataError(
