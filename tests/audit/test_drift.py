@@ -79,6 +79,7 @@ def test_profile_is_json(frames):
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory, frames):
     """A run directory as `bentu run` writes it: model/model.onnx, preprocess.json, reference.json."""
+    from bentu.compliance.audit_log import AuditLog
     from bentu.data.preprocess import TabularPreprocessor
     from bentu.inference.export import export_onnx
     from bentu.inference.predictor import Predictor
@@ -96,6 +97,7 @@ def run_dir(tmp_path_factory, frames):
     scores = Predictor.from_run_dir(run).predict_proba(train)
     prof = reference_profile(train, features=FEATURES, scores=scores)
     (run / "model" / "reference.json").write_text(json.dumps(prof), encoding="utf-8")
+    AuditLog(run / "audit.jsonl", root=run).complete()  # monitor accepts only complete runs
     return run
 
 

@@ -98,7 +98,7 @@ def test_edited_line_is_detected(run: Path) -> None:
     report = verify_run(run)
     assert not report.ok
     assert report.first == {
-        "line": 2,
+        "line": 2, "step": "train", "kind": "chain",
         "reason": "the entry's hash does not match its content (the line was edited)",
         "reason_zh": "该记录的哈希与内容不符（该行被编辑过）",
     }
@@ -109,7 +109,7 @@ def test_deleted_line_is_detected(run: Path) -> None:
     del lines[1]
     _write(run, lines)
     assert verify_run(run).first == {
-        "line": 2, "reason": PREV.format(prev=1),
+        "line": 2, "step": "export", "kind": "chain", "reason": PREV.format(prev=1),
         "reason_zh": "prev_hash 与第 1 行的哈希不符（有行被删除、插入或调换顺序，或该行不在哈希链上）",
     }
 
@@ -158,12 +158,12 @@ def test_line_appended_out_of_chain_is_detected(tmp_path: Path, run: Path) -> No
 
 
 def test_forged_rehashed_line_breaks_the_next_link(run: Path) -> None:
-    from bentu.compliance.audit_log import _entry_hash
+    from bentu.compliance.audit_log import entry_digest
 
     lines = _lines(run)
     entry = json.loads(lines[1])
     entry["params"]["epochs"] = 200
-    entry["hash"] = _entry_hash(entry)
+    entry["hash"] = entry_digest(entry, None)
     lines[1] = canonical_json(entry).decode() + "\n"
     _write(run, lines)
     first = verify_run(run).first
@@ -219,10 +219,21 @@ def _invoke(*args: str):
     return CliRunner().invoke(root, ["audit", "verify", *args])
 
 
-def test_cli_ok(run: Path) -> None:
+def test_cli_ok_only_once_complete(run: Path) -> None:
+    result = _invoke(str(run), "--lang", "en")
+    assert result.exit_code == 1, result.output
+    assert " ".join(result.output.split()) == (
+        f"INCOMPLETE: {run / 'audit.jsonl'}: the run is incomplete: audit.jsonl has no 'complete' entry "
+        "(the run was interrupted or killed, is still running, or the log's tail was cut)"
+    )
+    entry = AuditLog(run / "audit.jsonl").complete()
+    assert sorted(entry["outputs"]) == ["data_profile.json", "metrics.json", "model/model.onnx",
+                                        "model/model.pt", "model/preprocess.json"]
     result = _invoke(str(run), "--lang", "en")
     assert result.exit_code == 0, result.output
-    assert "OK:" in result.output and "4 entries, hash chain intact, 4 artifacts" in result.output
+    assert "OK:" in result.output and "5 entries, hash chain intact, 6 artifacts" in result.output
+    assert "integrity: unkeyed — detects accidents, not forgery" in result.output
+    assert f"head: {entry['hash']}" in result.output
 
 
 def test_cli_names_the_first_broken_entry(run: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -231,7 +242,7 @@ def test_cli_names_the_first_broken_entry(run: Path, monkeypatch: pytest.MonkeyP
     _write(run, lines)
     result = _invoke(str(run))
     assert result.exit_code == 1
-    assert f"line 3: {PREV.format(prev=2)}" in " ".join(result.output.split())
+    assert f"line 3 (step evaluate): {PREV.format(prev=2)}" in " ".join(result.output.split())
     monkeypatch.setenv("BENTU_LANG", "zh")
     result = _invoke(str(run))
     assert result.exit_code == 1 and "第 3 行" in result.output

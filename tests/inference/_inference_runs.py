@@ -69,6 +69,7 @@ def build_run_dir(root: Path, *, hidden=(128, 64), epochs: int = 4, seed: int = 
         "model_pt": model_dir / "model.pt", "model_onnx": model_dir / "model.onnx",
         "preprocess": model_dir / "preprocess.json"})
     log.append("evaluate", outputs={"metrics": run / "metrics.json", "model_card_en": run / "model_card.en.md"})
+    log.complete()  # as `bentu run` ends: serve, compress and monitor accept only complete runs
     return run
 
 

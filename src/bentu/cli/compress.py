@@ -48,7 +48,7 @@ def compress_run(run_dir: Path, data: Path, *, overrides: dict | None = None, st
     from torch.utils.data import TensorDataset
 
     from bentu.cli._common import write_text_atomic
-    from bentu.compliance.audit_log import AuditLog, verify_run
+    from bentu.compliance.audit_log import AuditLog, require_complete_run, verify_run
     from bentu.errors import DataError
     from bentu.inference.compress import compress_model
     from bentu.inference.predictor import Predictor
@@ -64,6 +64,7 @@ def compress_run(run_dir: Path, data: Path, *, overrides: dict | None = None, st
             f"{run_dir} 未通过审计检查（audit.jsonl 第 {p['line']} 行：{p['reason_zh']}）；拒绝压缩文件已被改动的模型。"
             f"请查看 'bentu audit verify {run_dir}'。",
         )
+    require_complete_run(run_dir)  # keyed MACs and the final 'complete' record
     cfg = _compress_cfg(run_dir, overrides or {})
     predictor = Predictor.from_run_dir(run_dir, "fp32")
     pre = predictor.preprocess

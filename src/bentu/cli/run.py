@@ -23,9 +23,11 @@ def run(
 ) -> None:
     """Run RECIPE through data → model → training → inference and write a run directory.
 
-    The last line printed on stdout is the run directory's path.
+    The last line printed on stdout is the run directory's path (a name already taken gets
+    "-2", "-3", …). Ctrl-C and SIGTERM stop the run and remove its partial directory (exit 130 /
+    143); partial directories left by a killed run are removed by the next run in that folder.
     """
-    from bentu.pipeline import run_recipe
+    from bentu.pipeline import Interrupted, run_recipe
     from bentu.recipe import load_recipe
 
     logging.basicConfig(level=logging.WARNING)
@@ -35,7 +37,13 @@ def run(
 
             raise RecipeError(f"--lang must be 'zh' or 'en'. Got {lang!r} instead.", f"--lang 必须是 'zh' 或 'en'，实际为 {lang!r}。")
         rec = load_recipe(recipe, set_ or [])
-        run_dir = run_recipe(rec, out=out, data=data, lang=lang, progress=not quiet)
+        try:
+            run_dir = run_recipe(rec, out=out, data=data, lang=lang, progress=not quiet)
+        except Interrupted as stop:
+            name = "SIGTERM" if stop.exit_code == 143 else "SIGINT" if stop.exit_code == 130 else f"signal {stop.signum}"
+            err_console.print(f"已中断（{name}）：未保留任何运行目录。" if pick_lang(lang) == "zh"
+                              else f"Interrupted ({name}): no run directory was kept.", markup=False)
+            raise typer.Exit(stop.exit_code) from None
         _summary(run_dir, pick_lang(lang or rec.locale.language))
     out_console.print(str(run_dir), markup=False, highlight=False)
 

@@ -51,10 +51,12 @@ def serve(
     """
     import uvicorn
 
+    from bentu.compliance.audit_log import require_complete_run
     from bentu.inference.serve import create_app
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     with user_errors(lang):
+        require_complete_run(run_dir, only_completeness=True)  # an interrupted or wrongly keyed run: refused
         app = create_app(run_dir, api_keys_file=api_keys_file, decision_log=decision_log,
                          max_body_bytes=max_body_bytes, variant=variant)  # checks the run before any worker starts
     state = app.state.serving

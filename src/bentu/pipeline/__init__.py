@@ -1,29 +1,47 @@
 """The composition root: runs a recipe through the layers and writes the run directory.
 
-A run directory is built under a temporary hidden name beside its final place and renamed only
-when every step has succeeded, so a failed run never leaves a directory that looks complete,
-and no run ever overwrites another.
+A run directory is built under a temporary hidden name (``.<name>.partial-<id>``) beside its
+final place. Its last step is the audit log's authenticated ``"complete"`` entry, which records
+the SHA-256 of every file; then the directory is renamed to its final name. So:
+
+- a failed or interrupted run leaves nothing that looks complete: an exception, Ctrl-C and
+  SIGTERM remove the partial directory (:class:`Interrupted` carries the signal); a SIGKILL
+  leaves it, without a ``complete`` entry, so ``bentu audit verify``, ``serve``, ``compress``
+  and ``monitor`` refuse it. The next ``bentu run`` into the same folder removes partial
+  directories whose owning process (``.partial-owner.json``: pid and host) is dead.
+- no run ever replaces another: the final rename goes onto a name that does not exist (an
+  ``--out`` given empty is the one exception) and on a clash takes the next free name
+  (``-2``, ``-3``, …); the kernel's ``rename`` decides, not a check made earlier.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import errno
 import importlib
+import itertools
+import json
 import logging
 import os
 import shutil
+import signal
+import socket
+import threading
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import yaml
 
+from bentu.compliance.audit_log import audit_key, integrity_note
 from bentu.errors import DataError
 from bentu.i18n import normalize_lang
 from bentu.pipeline._context import RunContext
 from bentu.recipe import Recipe, default_data_root, recipe_to_dict
 from bentu.report.builder import Report
 
-__all__ = ["run_recipe", "RunContext", "APPLICATIONS"]
+__all__ = ["run_recipe", "RunContext", "APPLICATIONS", "Interrupted", "clean_stale_partials"]
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +66,107 @@ def _final_dir(name: str, out: Path | None, runs_root: Path) -> Path:
         final = runs_root / f"{name}-{stamp}-{n}"
         n += 1
     return final
+
+
+OWNER_FILE = ".partial-owner.json"
+_PARTIAL = ".partial-"
+
+
+class Interrupted(KeyboardInterrupt):
+    """The run was stopped by a signal (SIGINT or SIGTERM); ``signum`` says which."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = int(signum)
+
+    @property
+    def exit_code(self) -> int:
+        """The shell's exit code for this signal: 128 + signal number (130, 143)."""
+        return 128 + self.signum
+
+
+@contextlib.contextmanager
+def _signals_as_interrupt() -> Iterator[None]:
+    """Raise :class:`Interrupted` on SIGINT/SIGTERM (once; later signals wait for the cleanup)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    fired = []
+
+    def handler(signum, frame):
+        if fired:  # already stopping: let the cleanup finish
+            return
+        fired.append(signum)
+        raise Interrupted(signum)
+
+    old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
+
+
+def clean_stale_partials(folder: Path) -> list[Path]:
+    """Remove ``.*.partial-*`` run directories in ``folder`` left by a dead ``bentu run``.
+
+    Only a directory whose ``.partial-owner.json`` names this host and a process that no longer
+    exists is removed (e.g. after a SIGKILL or a power cut); a running run's, another host's or
+    one without an owner file is left alone. Returns the removed paths.
+    """
+    removed = []
+    try:
+        candidates = [p for p in Path(folder).iterdir() if p.name.startswith(".") and _PARTIAL in p.name]
+    except OSError:
+        return removed
+    host = socket.gethostname()
+    for path in candidates:
+        try:
+            owner = json.loads((path / OWNER_FILE).read_text(encoding="utf-8"))
+            pid, owner_host = int(owner["pid"]), str(owner["host"])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if owner_host != host or pid == os.getpid() or _pid_alive(pid):
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+        if not path.exists():
+            log.warning("removed %s, left by an interrupted run (process %d no longer exists)", path, pid)
+            removed.append(path)
+    return removed
+
+
+def _publish(tmp: Path, final: Path) -> Path:
+    """Rename ``tmp`` to ``final``, or to ``final-2``, ``final-3``, … when that name is taken.
+
+    ``os.rename`` onto a missing path (or an empty directory) is atomic; onto a non-empty
+    directory or a file it fails, and the next name is tried, so another run's finished
+    directory is never deleted or replaced.
+    """
+    for n in itertools.count(1):
+        target = final if n == 1 else final.with_name(f"{final.name}-{n}")
+        try:
+            os.rename(tmp, target)
+        except OSError as err:
+            if err.errno in (errno.EEXIST, errno.ENOTEMPTY, errno.ENOTDIR, errno.EISDIR) and n < 1000:
+                continue
+            raise DataError(
+                f"cannot move the finished run {tmp} to {target}: {err.strerror or err}.",
+                f"无法把已完成的运行 {tmp} 移动到 {target}：{err.strerror or err}。",
+            ) from err
+        if n > 1:
+            log.warning("%s already exists; this run was written to %s instead", final, target)
+        return target
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _resolve_data(data: Path | None) -> tuple[Path | None, Path | None]:
@@ -98,30 +217,35 @@ def run_recipe(
     """
     lang = normalize_lang(lang or recipe.locale.language)
     data_root, data_path = _resolve_data(data)
+    key = audit_key()  # an unusable key setting fails before anything is written
     final = _final_dir(recipe.name, out, Path(runs_root))
     created_parent = not final.parent.exists()
     final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = final.parent / f".{final.name}.partial-{uuid.uuid4().hex[:8]}"
-    tmp.mkdir()
-    try:
-        _run_in(tmp, recipe, lang=lang, data_root=data_root, data_path=data_path, progress=progress)
-        if final.exists():  # an empty --out directory
-            final.rmdir()
-        os.replace(tmp, final)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if created_parent and not any(final.parent.iterdir()):
-            final.parent.rmdir()  # leave no empty runs/ folder behind either
-        raise
+    clean_stale_partials(final.parent)
+    with _signals_as_interrupt():
+        tmp = final.parent / f".{final.name}{_PARTIAL}{uuid.uuid4().hex[:8]}"
+        try:
+            tmp.mkdir()
+            (tmp / OWNER_FILE).write_text(json.dumps(
+                {"pid": os.getpid(), "host": socket.gethostname(), "started": dt.datetime.now(dt.timezone.utc).isoformat()}
+            ), encoding="utf-8")
+            _run_in(tmp, recipe, lang=lang, data_root=data_root, data_path=data_path, progress=progress, key=key)
+            final = _publish(tmp, final)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            if created_parent and final.parent.is_dir() and not any(final.parent.iterdir()):
+                final.parent.rmdir()  # leave no empty runs/ folder behind either
+            raise
     return final
 
 
-def _run_in(run_dir: Path, recipe: Recipe, *, lang: str, data_root: Path | None, data_path: Path | None, progress: bool) -> None:
+def _run_in(run_dir: Path, recipe: Recipe, *, lang: str, data_root: Path | None, data_path: Path | None, progress: bool,
+            key: bytes | None = None) -> None:
     from bentu.compliance.audit_log import AuditLog
     from bentu.green.energy import EnergyMeter
 
     title, subtitle = _title(recipe, lang)
-    audit = AuditLog(run_dir / "audit.jsonl", root=run_dir, operator=recipe.governance.operator)
+    audit = AuditLog(run_dir / "audit.jsonl", root=run_dir, operator=recipe.governance.operator, key=key)
     ctx = RunContext(recipe=recipe, dir=run_dir, lang=lang, data_root=data_root, data_path=data_path,
                      audit=audit, report=Report(lang=lang, title=title, subtitle=subtitle), progress=progress)
     resolved = recipe_to_dict(recipe)
@@ -135,6 +259,8 @@ def _run_in(run_dir: Path, recipe: Recipe, *, lang: str, data_root: Path | None,
     ctx.evidence["energy"] = meter.result()
     audit.append("energy", outputs={"energy": run_dir / "energy.json"})
     _finish(ctx, resolved)
+    (run_dir / OWNER_FILE).unlink()
+    audit.complete(params={"integrity": integrity_note(key)})  # the very last write of the run
 
 
 def _finish(ctx: RunContext, resolved: dict) -> None:
@@ -151,6 +277,12 @@ def _finish(ctx: RunContext, resolved: dict) -> None:
     cards = write_model_cards(ctx.dir, resolved)
     ctx.audit.append("model_card", outputs={p.name: p for p in cards})
     compliance_section(ctx, compliance)
+    key = getattr(ctx.audit, "key", None)
+    ctx.report.section("integrity", ctx.tr("Record integrity", "记录完整性")).paragraph(ctx.tr(
+        f"{integrity_note(key, 'en')}. Check this run with 'bentu audit verify RUN_DIR'; it prints the "
+        "head digest to keep elsewhere.",
+        f"{integrity_note(key, 'zh')}。可用 'bentu audit verify 运行目录' 校验本次运行；它会打印链头摘要，"
+        "请另行保存。"))
     from bentu.report.html import render_html
 
     (ctx.dir / "report.html").write_text(render_html(ctx.report), encoding="utf-8")
