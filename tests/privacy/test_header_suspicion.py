@@ -141,3 +141,24 @@ def test_the_german_like_table_runs_with_pii_auto(tmp_path):
     assert privacy["columns"]["status_of_existing_checking_account"]["reason"] == "header_not_confirmed"
     pre = json.loads((tmp_path / "run" / "model" / "preprocess.json").read_text(encoding="utf-8"))
     assert {"status_of_existing_checking_account", "telephone"} <= {s["name"] for s in pre["categorical"]}
+
+
+def test_identifiers_in_a_number_column_withhold_the_feature_and_in_a_protected_column_are_replaced(monkeypatch):
+    monkeypatch.setenv("BENTU_PSEUDONYM_KEY", "k" * 32)
+    rng = random.Random(8)
+    df = german_like(1000)
+    phones = [mobile(rng) for _ in range(10)]
+    df["n_contacts"] = [rng.randint(0, 9) for _ in range(1000)]
+    df.loc[990:, "n_contacts"] = [int(p) for p in phones]
+    ids = [id_number(rng) for _ in range(5)]
+    df["region_group"] = [rng.choice(["north", "south"]) for _ in range(1000)]
+    df.loc[995:, "region_group"] = ids
+    out, report = run_privacy_gate(df, features=["credit_amount", "n_contacts"], target="creditability",
+                                   protected=["region_group"])
+    assert report["features_withheld"]["n_contacts"]["en"] == (
+        "1.00% of its 1,000 values hold CN_PHONE, too few for an identifier column; numeric, so it is not used "
+        "as a model feature")
+    assert report["columns"]["n_contacts"]["operator"] == {"op": "withheld"}
+    assert report["columns"]["region_group"]["spans_replaced"] == {"CN_ID_CARD": 5}
+    assert not out["region_group"].isin(ids).any() and out["region_group"].head(995).equals(df["region_group"].head(995))
+    assert out["creditability"].equals(df["creditability"])

@@ -1,6 +1,7 @@
 """The privacy gate every recipe passes through before anything trains.
 
-``run_privacy_gate`` classifies the columns, refuses direct identifiers as model features,
+``run_privacy_gate`` classifies the columns from a full scan of every value (a header only
+raises suspicion), refuses direct identifiers as model features,
 de-identifies direct-identifier columns with the policy's operators (keyed pseudonyms by
 default, so records still join), optionally generalises quasi-identifiers to a target k, and
 returns a report (written by the pipeline as ``privacy.json``) that never holds a raw value.
@@ -99,7 +100,9 @@ def run_privacy_gate(
         Columns to measure k over; default: the columns classified as quasi-identifiers.
     features, target, protected : columns
         Model features (must hold no direct identifier), the label and the fairness columns
-        (never modified unless the policy names them under ``columns``).
+        (not generalised or pseudonymised unless the policy names them under ``columns``; PII
+        spans found inside their text are still replaced). A numeric feature in which the scan
+        found identifiers is withheld (``features_withheld``): it is not used as a feature.
     lang : {"en", "zh"}
         Language of the report's notes.
 
@@ -157,9 +160,12 @@ def run_privacy_gate(
             pii_type = info.main_type if info.cls == "direct_identifier" else None
             out[col] = out[col].map(lambda v, o=op, t=pii_type: apply_operator(v, o, t, key))
             entry["operator"] = dict(op)
-        elif info.cls != "direct_identifier" and info.pii and col not in untouchable \
+        elif info.cls != "direct_identifier" and info.pii and col != str(target) \
                 and (pd.api.types.is_object_dtype(out[col]) or pd.api.types.is_string_dtype(out[col])):
+            # PII found anywhere in a text column (features and protected columns alike: their
+            # values reach fairness tables and reports) is replaced span by span
             out[col], found = _deidentify_text(out[col], engine, pol, key)
+            entry.pop("note", None)
             entry["operator"] = {"op": "per-span", "types": {t: pol.for_type(t)["op"] for t in found}}
             entry["spans_replaced"] = found
         elif info.cls != "direct_identifier" and info.pii and col not in untouchable and col in feature_set:

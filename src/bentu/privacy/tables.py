@@ -100,8 +100,9 @@ class ColumnInfo:
                                      f"列名提示 {hint}，但其 {self.scanned:,} 个值中没有该类信息且取值重复"
                                      f"（{self.distinct:,} 个不同值）：不是标识符"),
             "header": (f"its header names a {self.cls.replace('_', ' ')}", f"列名表明其为{_CLASS_ZH[self.cls]}"),
-            "some_values": (f"{rate:.2%} of its {self.scanned:,} values hold {self.main_type} (de-identified span by span)",
-                            f"其 {self.scanned:,} 个值中 {rate:.2%} 含 {self.main_type}（逐段去标识化）"),
+            "some_values": (f"{rate:.2%} of its {self.scanned:,} values hold {self.main_type}, too few for an "
+                            f"identifier column",
+                            f"其 {self.scanned:,} 个值中 {rate:.2%} 含 {self.main_type}，比例不足以构成标识符列"),
             "none": (f"no PII in any of its {self.scanned:,} values", f"其 {self.scanned:,} 个值中均无个人信息"),
         }
         en_zh = texts.get(self.reason, (self.reason, self.reason))
