@@ -16,6 +16,7 @@ __all__ = ["TabularPreprocessor"]
 _MAX_CATEGORIES = 30
 #: A category seen fewer times than this in training is not a level of its own (it goes to
 #: ``__other__``), so a value that identifies one person never becomes part of the model.
+#: Short integer codes (at most 6 digits, which never identify anyone) are exempt.
 MIN_CATEGORY_COUNT = 5
 OTHER = "__other__"
 MISSING = "__missing__"
@@ -73,7 +74,9 @@ class TabularPreprocessor:
         self.categorical_: list[dict[str, Any]] = []
         for col in self.categorical:
             counts = df[col].astype("string").fillna(MISSING).value_counts()
-            frequent = counts[(counts >= MIN_CATEGORY_COUNT) | (counts.index == MISSING)]
+            # short integer codes (repayment status -2..9) cannot identify anyone; other values must be frequent
+            code = counts.index.to_series().str.fullmatch(r"-?\d{1,6}").fillna(False).to_numpy(dtype=bool)
+            frequent = counts[(counts.to_numpy() >= MIN_CATEGORY_COUNT) | code | (counts.index == MISSING)]
             cats = [str(c) for c in frequent.index[:_MAX_CATEGORIES]]
             self.categorical_.append({"name": col, "categories": cats, "other": len(counts) > len(cats)})
         self.feature_names_ = self._feature_names()
