@@ -11,6 +11,7 @@ import json
 import os
 import random
 
+import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -162,3 +163,22 @@ def test_identifiers_in_a_number_column_withhold_the_feature_and_in_a_protected_
     assert report["columns"]["region_group"]["spans_replaced"] == {"CN_ID_CARD": 5}
     assert not out["region_group"].isin(ids).any() and out["region_group"].head(995).equals(df["region_group"].head(995))
     assert out["creditability"].equals(df["creditability"])
+
+
+def test_a_repeated_pseudonym_never_becomes_a_category_level(monkeypatch):
+    # one phone number in six rows of a category column: its pseudonym repeats, but a raw record
+    # carries the number, so neither may be a level (both score as __other__)
+    from bentu.data.preprocess import TabularPreprocessor
+
+    monkeypatch.setenv("BENTU_PSEUDONYM_KEY", "k" * 32)
+    df = german_like(600)
+    df["channel"] = ["web", "branch", "phone"] * 200
+    df.loc[594:, "channel"] = "13812345678"
+    out, report = run_privacy_gate(df, features=["channel"], target="creditability")
+    replaced = {"channel": set(out.loc[594:, "channel"])}
+    assert len(replaced["channel"]) == 1 and "13812345678" not in replaced["channel"]
+    pre = TabularPreprocessor(numeric=[], categorical=["channel"], exclude_levels=replaced).fit(out)
+    assert sorted(pre.categorical_[0]["categories"]) == ["branch", "phone", "web"]
+    raw_row, train_row = df.loc[[595], ["channel"]], out.loc[[595], ["channel"]]
+    np.testing.assert_array_equal(pre.transform(raw_row), pre.transform(train_row))
+    assert pre.view(raw_row)["channel"].tolist() == ["__other__"]

@@ -39,11 +39,17 @@ class TabularPreprocessor:
         Column → generalisation step (:mod:`bentu.data.generalize`) that the privacy gate
         applied to the training rows (k-anonymity). It is part of the fitted preprocessing:
         :meth:`transform` applies it to raw rows first, so scoring sees what training saw.
+    exclude_levels : dict, optional
+        Column → values that are never a category (e.g. pseudonyms the privacy gate put in
+        place of PII: a raw record carries the PII, not the pseudonym, so both go to
+        ``__other__``). Used by :meth:`fit` only; not saved.
     """
 
-    def __init__(self, *, numeric: list[str], categorical: list[str], generalise: dict[str, dict] | None = None):
+    def __init__(self, *, numeric: list[str], categorical: list[str], generalise: dict[str, dict] | None = None,
+                 exclude_levels: dict[str, set] | None = None):
         self.numeric = list(numeric)
         self.categorical = list(categorical)
+        self.exclude_levels = {c: {str(v) for v in vals} for c, vals in (exclude_levels or {}).items()}
         self.generalise = {c: dict(v) for c, v in (generalise or {}).items() if c in self.input_columns}
 
     def _generalised(self, df: pd.DataFrame) -> pd.DataFrame:
@@ -76,7 +82,8 @@ class TabularPreprocessor:
             counts = df[col].astype("string").fillna(MISSING).value_counts()
             # short integer codes (repayment status -2..9) cannot identify anyone; other values must be frequent
             code = counts.index.to_series().str.fullmatch(r"-?\d{1,6}").fillna(False).to_numpy(dtype=bool)
-            frequent = counts[(counts.to_numpy() >= MIN_CATEGORY_COUNT) | code | (counts.index == MISSING)]
+            frequent = counts[((counts.to_numpy() >= MIN_CATEGORY_COUNT) | code | (counts.index == MISSING))
+                              & ~counts.index.isin(list(self.exclude_levels.get(col, ())))]
             cats = [str(c) for c in frequent.index[:_MAX_CATEGORIES]]
             self.categorical_.append({"name": col, "categories": cats, "other": len(counts) > len(cats)})
         self.feature_names_ = self._feature_names()

@@ -81,8 +81,10 @@ def run(ctx: RunContext) -> None:
                           drop=d.drop + ([d.split.column] if d.split.column else []))
     y = binary_target(df, roles.target, source)
 
+    raw_df = df
     df, privacy = _privacy(ctx, df, roles)
     roles = _without_withheld(roles, privacy)
+    replaced = _replaced_values(raw_df, df, privacy, roles.categorical)
     y = binary_target(df, roles.target, source)  # the gate may suppress rows (k-anonymity)
     split = split_rows(y, test=d.split.test, val=d.split.val, seed=r.train.seed, stratify=d.split.stratify,
                        predefined=df[d.split.column] if d.split.column else None, test_values=d.split.test_values,
@@ -90,7 +92,7 @@ def run(ctx: RunContext) -> None:
     train_idx = _drop_train_duplicates(df, roles, split.train)
     numeric = [c for c in roles.features if c not in roles.categorical]
     pre = TabularPreprocessor(numeric=numeric, categorical=roles.categorical,
-                              generalise=_generalisation_steps(privacy)).fit(df.iloc[train_idx])
+                              generalise=_generalisation_steps(privacy), exclude_levels=replaced).fit(df.iloc[train_idx])
     X = {k: pre.transform(df.iloc[idx]) for k, idx in (("train", train_idx), ("val", split.val), ("test", split.test))}
     Y = {"train": y[train_idx], "val": y[split.val], "test": y[split.test]}
     split_info = {**split.sizes(), "train_after_dedup": len(train_idx), "seed": r.train.seed,
@@ -169,6 +171,17 @@ def _without_withheld(roles, privacy: dict):
     log.warning("features withheld by the privacy gate: %s", sorted(withheld))
     return dataclasses.replace(roles, features=[c for c in roles.features if c not in withheld],
                                categorical=[c for c in roles.categorical if c not in withheld])
+
+
+def _replaced_values(raw: pd.DataFrame, out: pd.DataFrame, privacy: dict, categorical: list[str]) -> dict:
+    """Per categorical feature, the values the gate put in place of PII spans: never categories."""
+    found = {}
+    for col in categorical:
+        if (privacy.get("columns", {}).get(col) or {}).get("operator", {}).get("op") != "per-span":
+            continue
+        before, after = raw[col].loc[out.index].astype("string"), out[col].astype("string")
+        found[col] = set(after[(before != after).fillna(False)].dropna())
+    return found
 
 
 def _generalisation_steps(privacy: dict) -> dict:
