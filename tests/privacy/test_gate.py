@@ -59,7 +59,7 @@ def test_direct_identifier_as_a_feature_is_refused(credit_df, key_env):
     with pytest.raises(DataError) as err:
         gate(credit_df, features=["age", "id_card"])
     assert err.value.en == (
-        "Column 'id_card' holds direct identifiers (CN_ID_CARD in 100% of sampled values) and "
+        "Column 'id_card' holds direct identifiers (100.0% of its 400 values are entirely CN_ID_CARD) and "
         "cannot be a model feature. Remove it from data.features, or set privacy.pii: off only "
         "for data that holds no personal information.")
     assert err.value.zh.startswith("列 'id_card' 含直接标识符")

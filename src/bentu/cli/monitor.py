@@ -76,8 +76,10 @@ def build_report(run_dir: Path, new_data: Path, threshold: float) -> dict:
         )
     df = read_table(new_data)
     report = drift_report(reference, df, None)  # checks columns before the model is loaded
-    scores = Predictor.from_run_dir(run_dir).predict_proba(df)
-    report = drift_report(reference, df, scores)
+    predictor = Predictor.from_run_dir(run_dir)
+    scores = predictor.predict_proba(df)
+    # features as the model sees them (k-anonymity generalisation, rare levels), as the reference was made
+    report = drift_report(reference, predictor.view(df) if predictor.kind == "tabular" else df, scores)
     crossed = [name for name, f in report["features"].items() if f["psi"] >= threshold]
     if report["score"] is not None and report["score"]["psi"] >= threshold:
         crossed.append("score")

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
+import socket
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
 from bentu.cli._common import err_console, pick_lang, user_errors
+from bentu.errors import ConfigError
 
 __all__ = ["serve", "app_from_env"]
 
@@ -31,6 +34,30 @@ def app_from_env():
         decision_log=log_path.with_name(f"{log_path.stem}.{os.getpid()}{log_path.suffix}"),
         max_body_bytes=int(os.environ[_ENV + "MAX_BODY_BYTES"]), variant=os.environ.get(_ENV + "VARIANT") or None,
     )
+
+
+def check_port(host: str, port: int) -> None:
+    """Raise a :class:`ConfigError` when ``port`` is out of range or ``host:port`` cannot be bound."""
+    if not 1 <= port <= 65535:
+        raise ConfigError(f"--port must be between 1 and 65535. Got {port} instead.",
+                          f"--port 必须在 1 到 65535 之间，实际为 {port}。")
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as err:
+        raise ConfigError(f"--host {host!r} is not an address of this machine ({err.strerror}).",
+                          f"--host {host!r} 不是本机地址（{err.strerror}）。") from None
+    family, kind, proto, _, addr = infos[0]
+    with socket.socket(family, kind, proto) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(addr)
+        except OSError as err:
+            if err.errno == errno.EADDRINUSE:
+                raise ConfigError(
+                    f"Port {port} on {host} is already in use by another program; stop it or choose another --port.",
+                    f"{host} 上的端口 {port} 已被其他程序占用；请停止该程序或换一个 --port。") from None
+            raise ConfigError(f"Cannot listen on {host}:{port}: {err.strerror}. Choose another --host or --port.",
+                              f"无法在 {host}:{port} 上监听：{err.strerror}。请换一个 --host 或 --port。") from None
 
 
 def serve(
@@ -56,6 +83,7 @@ def serve(
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     with user_errors(lang):
+        check_port(host, port)  # before the model loads: a bad or busy port is said at once
         require_complete_run(run_dir, only_completeness=True)  # an interrupted or wrongly keyed run: refused
         app = create_app(run_dir, api_keys_file=api_keys_file, decision_log=decision_log,
                          max_body_bytes=max_body_bytes, variant=variant)  # checks the run before any worker starts

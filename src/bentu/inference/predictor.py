@@ -89,6 +89,14 @@ class Predictor:
         df = records if isinstance(records, pd.DataFrame) else pd.DataFrame.from_records(records)
         return self._tab.transform(df, source="records")
 
+    def view(self, records: pd.DataFrame | list[dict]) -> pd.DataFrame:
+        """Raw records' input columns as the model sees them (see
+        :meth:`bentu.data.preprocess.TabularPreprocessor.view`): what reason codes quote and drift compares."""
+        if self._tab is None:
+            raise DataError(f"Model kind {self.kind!r} has no tabular preprocessing.", f"模型类型 {self.kind!r} 没有表格预处理。")
+        df = records if isinstance(records, pd.DataFrame) else pd.DataFrame.from_records(records)
+        return self._tab.view(df)
+
     def predict_logit(self, x: np.ndarray) -> np.ndarray:
         return self.session.run(None, {self.input_name: x})[0].reshape(-1)
 

@@ -84,14 +84,18 @@ def run(ctx: RunContext) -> None:
                           drop=d.drop + ([d.split.column] if d.split.column else []))
     y = binary_target(df, roles.target, source)
 
+    raw_df = df
     df, privacy = _privacy(ctx, df, roles)
+    roles = _without_withheld(roles, privacy)
+    replaced = _replaced_values(raw_df, df, privacy, roles.categorical)
     y = binary_target(df, roles.target, source)  # the gate may suppress rows (k-anonymity)
     split = split_rows(y, test=d.split.test, val=d.split.val, seed=r.train.seed, stratify=d.split.stratify,
                        predefined=df[d.split.column] if d.split.column else None, test_values=d.split.test_values,
                        source=source)
     train_idx = _drop_train_duplicates(df, roles, split.train)
     numeric = [c for c in roles.features if c not in roles.categorical]
-    pre = TabularPreprocessor(numeric=numeric, categorical=roles.categorical).fit(df.iloc[train_idx])
+    pre = TabularPreprocessor(numeric=numeric, categorical=roles.categorical,
+                              generalise=_generalisation_steps(privacy), exclude_levels=replaced).fit(df.iloc[train_idx])
     X = {k: pre.transform(df.iloc[idx]) for k, idx in (("train", train_idx), ("val", split.val), ("test", split.test))}
     Y = {"train": y[train_idx], "val": y[split.val], "test": y[split.test]}
     split_info = {**split.sizes(), "train_after_dedup": len(train_idx), "seed": r.train.seed,
@@ -127,7 +131,7 @@ def run(ctx: RunContext) -> None:
         base_scores[name] = pt
     if "comparison" in train_info:
         metrics["comparison"] = train_info.pop("comparison")
-    metrics["scorecard"] = _scorecard(df, roles, train_idx, Y, p, threshold)
+    metrics["scorecard"] = _scorecard(pre.view(df.iloc[train_idx]), roles, Y, p, threshold)
     ctx.evidence["warnings"] = _baseline_warnings(r.model.name, metrics)
     ctx.evidence["metrics"] = metrics
     _export(ctx, model, pre, X, threshold, roles)
@@ -135,7 +139,7 @@ def run(ctx: RunContext) -> None:
     ctx.audit.append("evaluate", params={"threshold": threshold}, outputs={"metrics": ctx.dir / "metrics.json"})
     _report_performance(ctx, metrics, Y, p, base_scores, df, roles, split.test, privacy)
     _report_scorecard(ctx, metrics)
-    _reference(ctx, df.iloc[train_idx], roles, p["train"])
+    _reference(ctx, pre.view(df.iloc[train_idx]), roles, p["train"])
     if r.federated.enabled:
         _report_federated(ctx, train_info, metrics)
     if r.audit.fairness and roles.sensitive:
@@ -162,6 +166,40 @@ def _privacy(ctx: RunContext, df: pd.DataFrame, roles) -> tuple[pd.DataFrame, di
     ctx.audit.append("privacy_gate", params={"pii": pc.pii, "k_anonymity": pc.k_anonymity},
                      outputs={"privacy": ctx.dir / "privacy.json"})
     return out, report
+
+
+def _without_withheld(roles, privacy: dict):
+    """Roles without the features the privacy gate withheld (identifiers it cannot de-identify)."""
+    import dataclasses
+
+    withheld = set(privacy.get("features_withheld") or ())
+    if not withheld:
+        return roles
+    log.warning("features withheld by the privacy gate: %s", sorted(withheld))
+    return dataclasses.replace(roles, features=[c for c in roles.features if c not in withheld],
+                               categorical=[c for c in roles.categorical if c not in withheld])
+
+
+def _replaced_values(raw: pd.DataFrame, out: pd.DataFrame, privacy: dict, categorical: list[str]) -> dict:
+    """Per categorical feature, the values the gate put in place of PII spans: never categories."""
+    found = {}
+    for col in categorical:
+        if (privacy.get("columns", {}).get(col) or {}).get("operator", {}).get("op") != "per-span":
+            continue
+        before, after = raw[col].loc[out.index].astype("string"), out[col].astype("string")
+        found[col] = set(after[(before != after).fillna(False)].dropna())
+    return found
+
+
+def _generalisation_steps(privacy: dict) -> dict:
+    """What k-anonymity did to each column: part of the fitted preprocessing (train/serve parity)."""
+    return dict((privacy.get("k_anonymity") or {}).get("steps") or {})
+
+
+def _background(X_train: np.ndarray, seed: int) -> np.ndarray:
+    """The reference rows of explanations, the same in the run and in ``bentu serve``."""
+    rng = np.random.default_rng(seed)
+    return X_train[rng.choice(len(X_train), size=min(100, len(X_train)), replace=False)]
 
 
 def _drop_train_duplicates(df: pd.DataFrame, roles, train_idx: np.ndarray) -> np.ndarray:
@@ -239,12 +277,12 @@ def _export(ctx: RunContext, model: torch.nn.Module, pre: TabularPreprocessor, X
     parity = export_onnx(model, (torch.from_numpy(X["test"][:64]),), model_dir / "model.onnx")
     ctx.evidence["export"] = parity
     preprocess = {**pre.to_dict(), "threshold": threshold, "target": roles.target, "event": 1,
+                  "sensitive": [c for c in roles.sensitive if c in pre.input_columns],
                   "decision": {"at_or_above_threshold": "decline_or_review", "below_threshold": "approve"}}
     ctx.write_json("model/preprocess.json", preprocess)
     ctx.write_json("model/export.json", parity)
     # Reference rows for per-decision explanations at serving time (preprocessed, no identifiers).
-    rng = np.random.default_rng(r.train.seed)
-    background = X["train"][rng.choice(len(X["train"]), size=min(100, len(X["train"])), replace=False)]
+    background = _background(X["train"], r.train.seed)
     np.save(model_dir / "background.npy", background)
     ctx.audit.append("export", params={"parity": parity},
                      outputs={"model_pt": model_dir / "model.pt", "model_onnx": model_dir / "model.onnx",
@@ -320,14 +358,15 @@ def _baseline_warnings(model_name: str, metrics: dict) -> list[dict]:
     return out
 
 
-def _scorecard(df: pd.DataFrame, roles, train_idx: np.ndarray, Y: dict, p: dict, threshold: float) -> dict:
-    """Gains table and cut-offs on test scores; IV/WoE of the raw features on the training rows."""
+def _scorecard(train_view: pd.DataFrame, roles, Y: dict, p: dict, threshold: float) -> dict:
+    """Gains table and cut-offs on test scores; IV/WoE of the features on the training rows, as the
+    model sees them (``TabularPreprocessor.view``: generalised, rare levels as ``__other__``)."""
     cat = [c for c in roles.features if c in roles.categorical]
     return {
         "gains": gains_table(Y["test"], p["test"]),
         "cutoffs": cutoff_table(Y["test"], p["test"], chosen=threshold),
         "confusion": confusion_at(Y["test"], p["test"], threshold),
-        "iv": information_value(df.iloc[train_idx], Y["train"], roles.features, cat),
+        "iv": information_value(train_view, Y["train"], [f for f in roles.features if f in train_view.columns], cat),
         "conventions": {"bands": "equal-count bands of test scores, band 1 riskiest", "iv_on": "training rows",
                         "decision": "score >= cut-off: decline or review"},
     }
@@ -462,15 +501,18 @@ def _explain(ctx, model, pre, X, test_df: pd.DataFrame, roles, n: int = 1000) ->
     tr = ctx.tr
     n = min(n, len(X["test"]))
     start = time.perf_counter()
-    exp = explain_tabular(model=model, background=X["train"], X=X["test"][:n], feature_names=pre.feature_names_,
-                          groups=pre.groups_, sensitive=roles.sensitive, seed=ctx.recipe.train.seed)
-    codes = {lang: exp.reason_codes(test_df.iloc[:n], lang=lang) for lang in ("zh", "en")}
+    exp = explain_tabular(model=model, background=_background(X["train"], ctx.recipe.train.seed), X=X["test"][:n],
+                          feature_names=pre.feature_names_, groups=pre.groups_, sensitive=roles.sensitive,
+                          seed=ctx.recipe.train.seed)
+    # quoted values as the model sees them (generalised; rare values as __other__), as `bentu serve` quotes them
+    view = pre.view(test_df.iloc[:n])
+    codes = {lang: exp.reason_codes(view, lang=lang) for lang in ("zh", "en")}
     seconds = time.perf_counter() - start
     ctx.write_json("explanations/shap_global.json", {**exp.to_dict(), "seconds": seconds, "rows": n})
     ctx.write_json("explanations/reason_codes.json", {
         "space": "logit", "base_value": exp.base_value, "additivity_max_error": exp.additivity_error(),
-        "rows": [{"test_row": i, "logit": float(exp.logits[i]), "reasons_zh": codes["zh"][i], "reasons_en": codes["en"][i]}
-                 for i in range(n)],
+        "rows": [{"test_row": i, "source_row": int(test_df.index[i]), "logit": float(exp.logits[i]),
+                  "reasons_zh": codes["zh"][i], "reasons_en": codes["en"][i]} for i in range(n)],
     })
     ctx.evidence["explanations"] = {"method": exp.method, "rows": n, "seconds": seconds}
     ctx.audit.append("explain", params={"method": exp.method, "rows": n},

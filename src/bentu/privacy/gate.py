@@ -1,6 +1,7 @@
 """The privacy gate every recipe passes through before anything trains.
 
-``run_privacy_gate`` classifies the columns, refuses direct identifiers as model features,
+``run_privacy_gate`` classifies the columns from a full scan of every value (a header only
+raises suspicion), refuses direct identifiers as model features,
 de-identifies direct-identifier columns with the policy's operators (keyed pseudonyms by
 default, so records still join), optionally generalises quasi-identifiers to a target k, and
 returns a report (written by the pipeline as ``privacy.json``) that never holds a raw value.
@@ -26,18 +27,11 @@ _REPORT_VERSION = 1
 
 
 def _feature_error(col: str, info) -> DataError:
-    if info.reason == "values" and info.main_type:
-        rate = info.pii.get(info.main_type, {}).get("rate", 0)
-        what_en = f"{info.main_type} in {rate:.0%} of sampled values"
-        what_zh = f"{rate:.0%} 的抽样值为 {info.main_type}"
-    else:
-        what_en = f"its header names {info.main_type or 'a direct identifier'}"
-        what_zh = f"列名表明其为 {info.main_type or '直接标识符'}"
     return DataError(
-        f"Column '{col}' holds direct identifiers ({what_en}) and cannot be a model feature. "
+        f"Column '{col}' holds direct identifiers ({info.why('en')}) and cannot be a model feature. "
         f"Remove it from data.features, or set privacy.pii: off only for data that holds no "
         f"personal information.",
-        f"列 '{col}' 含直接标识符（{what_zh}），不能作为模型特征。请将其从 data.features 中删除；"
+        f"列 '{col}' 含直接标识符（{info.why('zh')}），不能作为模型特征。请将其从 data.features 中删除；"
         f"只有数据不含个人信息时才可设置 privacy.pii: off。")
 
 
@@ -106,7 +100,9 @@ def run_privacy_gate(
         Columns to measure k over; default: the columns classified as quasi-identifiers.
     features, target, protected : columns
         Model features (must hold no direct identifier), the label and the fairness columns
-        (never modified unless the policy names them under ``columns``).
+        (not generalised or pseudonymised unless the policy names them under ``columns``; PII
+        spans found inside their text are still replaced). A numeric feature in which the scan
+        found identifiers is withheld (``features_withheld``): it is not used as a feature.
     lang : {"en", "zh"}
         Language of the report's notes.
 
@@ -152,6 +148,8 @@ def run_privacy_gate(
 
     out = df.copy()
     columns: dict[str, dict] = {}
+    withheld: dict[str, dict] = {}
+    feature_set = set(map(str, features))
     for col, info in infos.items():
         entry = info.to_dict()
         op = ops[col]
@@ -162,11 +160,20 @@ def run_privacy_gate(
             pii_type = info.main_type if info.cls == "direct_identifier" else None
             out[col] = out[col].map(lambda v, o=op, t=pii_type: apply_operator(v, o, t, key))
             entry["operator"] = dict(op)
-        elif info.cls == "other" and info.pii and col not in untouchable \
+        elif info.cls != "direct_identifier" and info.pii and col != str(target) \
                 and (pd.api.types.is_object_dtype(out[col]) or pd.api.types.is_string_dtype(out[col])):
+            # PII found anywhere in a text column (features and protected columns alike: their
+            # values reach fairness tables and reports) is replaced span by span
             out[col], found = _deidentify_text(out[col], engine, pol, key)
+            entry.pop("note", None)
             entry["operator"] = {"op": "per-span", "types": {t: pol.for_type(t)["op"] for t in found}}
             entry["spans_replaced"] = found
+        elif info.cls != "direct_identifier" and info.pii and col not in untouchable and col in feature_set:
+            # numbers that are identifiers (a phone number in an integer column) cannot be
+            # de-identified span by span: the column is not used as a model feature
+            withheld[col] = {"en": f"{info.why('en')}; numeric, so it is not used as a model feature",
+                             "zh": f"{info.why('zh')}；该列为数值，因此不作为模型特征"}
+            entry["operator"] = {"op": "withheld"}
         else:
             entry["operator"] = {"op": "none"}
         columns[col] = entry
@@ -183,6 +190,8 @@ def run_privacy_gate(
         "quasi_identifiers": qis,
         "sensitive": [c for c, i in infos.items() if i.cls == "sensitive"],
         "rows_in": int(len(df)),
+        "scan": "full",
+        "features_withheld": withheld,
     }
     if key is not None and key.source == "ephemeral":
         report["note"] = ("使用了临时随机密钥：假名无法跨运行关联。" if zh else

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 
+from bentu.data.generalize import generalise_series
 from bentu.errors import ConfigError, DataError
 
 __all__ = ["KAnonymity", "k_anonymity", "generalize_to_k", "REGIONS"]
@@ -66,23 +66,18 @@ def _class_sizes(df: pd.DataFrame, qis: list[str]) -> pd.Series:
     return df.groupby(qis, dropna=False, sort=False)[qis[0]].transform("size").fillna(0)
 
 
-def _levels(series: pd.Series) -> list:
-    """Generalisation functions for one column, from fine to fully suppressed ("*")."""
+def _levels(series: pd.Series) -> list[dict]:
+    """Generalisation steps for one column, from fine to fully suppressed (see
+    :mod:`bentu.data.generalize`: each is data, so scoring applies the same step)."""
     if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
-        def band(width):
-            return lambda s: (np.floor(s / width) * width + (width - 1) / 2).where(s.notna())
-        return [band(5), band(10), band(20), band(40), lambda s: s.where(s.isna(), np.nan)]
+        return [{"op": "band", "width": w} for w in (5, 10, 20, 40)] + [{"op": "blank"}]
     text = series.astype("string")
     if text.dropna().str[:2].isin(list(_PROVINCE_REGION) + ["内蒙", "黑龙"]).mean() > 0.8:
-        def region(s):
-            key = s.astype("string").str.replace("内蒙古", "内蒙", regex=False).str[:2]
-            key = key.replace({"内蒙": "内蒙古", "黑龙": "黑龙江"})
-            return key.map(lambda p: _PROVINCE_REGION.get(p, "*") if isinstance(p, str) else p)
-        return [region, lambda s: s.where(s.isna(), "*")]
+        regions = {**_PROVINCE_REGION, **{r: r for r in REGIONS}}
+        return [{"op": "region", "regions": regions}, {"op": "star"}]
     if text.str.match(r"^\d{4}-\d{2}-\d{2}").mean() > 0.8:
-        return [lambda s: s.astype("string").str[:7], lambda s: s.astype("string").str[:4],
-                lambda s: s.where(s.isna(), "*")]
-    return [lambda s: s.where(s.isna(), "*")]
+        return [{"op": "prefix", "chars": 7}, {"op": "prefix", "chars": 4}, {"op": "star"}]
+    return [{"op": "star"}]
 
 
 def generalize_to_k(df: pd.DataFrame, quasi_identifiers: list[str], k: int, *,
@@ -110,7 +105,7 @@ def generalize_to_k(df: pd.DataFrame, quasi_identifiers: list[str], k: int, *,
         if not open_cols:
             break
         col = max(open_cols, key=lambda c: out[c].nunique(dropna=True))
-        out[col] = levels[col][reached[col]](df[col])
+        out[col] = generalise_series(df[col], levels[col][reached[col]])
         reached[col] += 1
     suppressed = 0
     if qis:
@@ -128,6 +123,8 @@ def generalize_to_k(df: pd.DataFrame, quasi_identifiers: list[str], k: int, *,
         "quasi_identifiers": qis,
         "generalisation_levels": {c: reached[c] for c in reached},
         "generalised_columns": [c for c in reached if reached[c]],
+        # the step each generalised column went through, for the fitted preprocessing
+        "steps": {c: levels[c][reached[c] - 1] for c in reached if reached[c]},
         "not_generalised": sorted(set(qis) & set(frozen)),
         "records_suppressed": suppressed,
         "reached": after.k >= k or len(out) == 0,

@@ -19,7 +19,7 @@ from bentu.compliance.audit_log import sha256_file, verify_run
 from bentu.errors import BentuError, DataError
 from bentu.inference.serve import schemas
 from bentu.inference.serve._inputs import make_encoder
-from bentu.inference.serve._limits import BodySizeLimit, too_large_body
+from bentu.inference.serve._limits import BodySizeLimit, HeadAsGet, KeyGate, too_large_body
 from bentu.inference.serve._masking import mask_pii
 from bentu.inference.serve.auth import KeyChecker, load_key_hashes
 from bentu.inference.serve.decision_log import DecisionLog
@@ -177,6 +177,12 @@ class ReasonCodes:
         self.model.load_state_dict(spec["state_dict"])
         self.model.eval()
         self.pre = pre
+        from bentu.data.preprocess import TabularPreprocessor
+
+        # quoted values as the model sees them: generalised like training, rare or unseen ones as
+        # __other__ (so a raw identifier sent in a categorical field is never echoed)
+        self.view = TabularPreprocessor.from_dict(pre).view
+        self.sensitive = tuple(pre.get("sensitive") or ())
         bg = run_dir / "model" / "background.npy"
         if bg.is_file():
             self.background, self.reference = np.load(bg).astype(np.float32), "model/background.npy"
@@ -199,8 +205,8 @@ class ReasonCodes:
 
         x = state.encoder(records)[0]["input"]
         exp = explain_tabular(model=self.model, background=self.background, X=x, feature_names=list(self.pre["feature_names"]),
-                              groups={k: list(v) for k, v in self.pre["groups"].items()})
-        raw = pd.DataFrame.from_records(records)
+                              groups={k: list(v) for k, v in self.pre["groups"].items()}, sensitive=self.sensitive)
+        raw = self.view(pd.DataFrame.from_records(records))
         en, zh = exp.reason_codes(raw, lang="en"), exp.reason_codes(raw, lang="zh")
         return [
             [{"code": f"{r['feature']}:{r['direction']}", "feature": r["feature"], "direction": r["direction"],
@@ -366,6 +372,7 @@ def create_app(
     from bentu.inference.serve.routers import build_router
 
     state = load_state(Path(run_dir), api_keys_file=api_keys_file, decision_log=decision_log, variant=variant)
+    keys = state.keys
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -376,15 +383,21 @@ def create_app(
             state.decisions_log.close()  # flush and sync every decision on graceful shutdown
         log.info("decision log closed: %s", state.decisions_log.path if state.decisions_log else None)
 
+    # No /docs or /redoc: FastAPI's pages load their scripts and fonts from a CDN. /openapi.json
+    # is served (it holds field names and types, no data values).
     app = FastAPI(
         title=f"bentu scoring service: {state.model_name}",
         version=bentu.__version__,
         description="Scores raw records with the run's saved preprocessing and ONNX model; every decision is logged.",
-        lifespan=lifespan,
+        lifespan=lifespan, docs_url=None, redoc_url=None,
     )
     app.state.serving = state
     app.state.max_body_bytes = int(max_body_bytes)
     app.add_middleware(BodySizeLimit, max_bytes=int(max_body_bytes))
+    if keys is not None:
+        # outermost after HEAD: the key is checked before any byte of the body is read
+        app.add_middleware(KeyGate, check=keys, prefix="/v1/")
+    app.add_middleware(HeadAsGet)
     _install_handlers(app)
     app.include_router(build_router(state))
     if api_keys_file is None:

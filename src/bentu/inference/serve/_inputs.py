@@ -13,6 +13,7 @@ import io
 
 import numpy as np
 
+from bentu.data.generalize import generalise_value
 from bentu.errors import DataError
 
 #: Standardised numeric inputs beyond this are refused (they would overflow float32 arithmetic).
@@ -49,8 +50,13 @@ class TabularEncoder:
             self.categorical.append((s["name"], col, index, len(s["categories"])))
             col += len(s["categories"]) + 1
         self.width = col
+        # what the privacy gate did to a training column (k-anonymity) is done to every record
+        self.generalise = dict(pre.get("generalise") or {})
 
     def __call__(self, records: list[dict]) -> tuple[dict[str, np.ndarray], None]:
+        if self.generalise:
+            records = [{**r, **{c: generalise_value(r.get(c), step) for c, step in self.generalise.items()}}
+                       for r in records]
         n = len(records)
         out = np.zeros((n, self.width), dtype=np.float32)
         if self.num_names:

@@ -92,10 +92,13 @@ def build_router(state) -> APIRouter:
                 summary="Model card and metadata", tags=["model"])
     async def model_info() -> dict:
         """What is served: the model, its variant and hash, threshold, input schema, metrics, model card."""
+        # category levels are data values: only a caller who holds a key sees them
+        schema = state.input_schema if state.keys is not None else \
+            [{k: v for k, v in c.items() if k != "categories"} for c in state.input_schema]
         return {
             "name": state.model_name, "kind": state.kind, "variant": state.predictor.variant, "file": state.model_file,
             "sha256": state.model_sha256, "threshold": state.predictor.threshold, "decisions": state.decisions,
-            "input_schema": state.input_schema, "bentu_version": bentu.__version__, **state.info,
+            "input_schema": schema, "bentu_version": bentu.__version__, **state.info,
         }
 
     @router.get("/healthz", response_model=schemas.Health, tags=["health"], summary="Liveness")

@@ -129,8 +129,9 @@ def _tabular_fields(schema: list[dict]) -> dict:
         if col["type"] == "numeric":
             ann, desc = Number | None, "A number; null when missing (imputed as in training)."
         else:
-            cats = ", ".join(map(str, col.get("categories", [])[:10]))
-            ann, desc = Text | Int | None, f"A category, e.g. {cats}; unseen values count as 'other', null as missing."
+            # no example levels: the published schema carries no data values
+            ann, desc = Text | Int | None, ("A category (the levels are in GET /v1/model, behind the key); unseen "
+                                            "values count as 'other', null as missing.")
         fields[f"f{i}"] = (ann, Field(..., alias=col["name"], description=desc))
     return fields
 
