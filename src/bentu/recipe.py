@@ -152,15 +152,23 @@ class CrossBorderCfg(_Section):
     sensitive_people_per_year: int = Field(0, ge=0)
 
 
+class LocalizedText(_Section):
+    """A text given in both languages, e.g. ``{zh: ..., en: ...}``."""
+
+    zh: str
+    en: str
+
+
 class GovernanceCfg(_Section):
     subjects: list[str] = Field(default_factory=lambda: ["adults"])
     guardian_consent: bool = False
     data_location: str = "CN"
     serving_location: str = "CN"
     cross_border: CrossBorderCfg = Field(default_factory=CrossBorderCfg)
-    human_review: bool = True
+    human_review: bool | None = None  # None: not declared → compliance asks for human review
     operator: str | None = None
-    intended_use: str | None = None
+    intended_use: str | LocalizedText | None = None
+    limitations: str | LocalizedText | None = None
 
 
 class ImagingCfg(_Section):
