@@ -142,17 +142,21 @@ def columns_classified(ev: Evidence, *, classes: list[str]) -> Outcome:
 
 @register_check("k_anonymity_met", reads=["privacy.json#/k_anonymity/k", "privacy.json#/k_anonymity/target_k",
                                          "privacy.json#/k_anonymity/reached",
-                                         "privacy.json#/k_anonymity/quasi_identifiers"])
+                                         "privacy.json#/k_anonymity/quasi_identifiers",
+                                         "recipe.yaml#/privacy/k_anonymity"])
 def k_anonymity_met(ev: Evidence) -> Outcome:
-    """Pass when k over the quasi-identifiers reached the recipe's target k (``target_k``);
-    fail below it or without an assessment; needs review without a target or without any
-    quasi-identifier to measure."""
-    kobs = ev.get("privacy.json#/k_anonymity")
+    """Pass when k over the quasi-identifiers reached the target k — the one the privacy step
+    enforced (``target_k``) or, if higher, the one the recipe being judged asks for; fail below
+    it or without an assessment; needs review without a target or without any quasi-identifier
+    to measure."""
+    kobs, asked = ev.get("privacy.json#/k_anonymity"), ev.get("recipe.yaml#/privacy/k_anonymity")
     ka = kobs.value if isinstance(kobs.value, dict) else None
     if ka is None:
         return Outcome(FAIL, f"no re-identification risk assessment: {_show(kobs)}",
                        f"未评估重识别风险：{_show(kobs)}", [kobs])
     k, target, qis = ka.get("k"), ka.get("target_k"), ka.get("quasi_identifiers") or []
+    if isinstance(asked.value, int) and (target is None or asked.value > target):
+        target = asked.value
     if not qis or k is None:
         return Outcome(REVIEW, "no quasi-identifier was found to measure k over; a person must confirm "
                        "that none exists", "未发现可计算 k 的准标识符；需人工确认确无准标识符", [kobs])
