@@ -24,9 +24,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
-from typing import Any, ClassVar, Literal, TypeVar
+from typing import Any, ClassVar, Literal, TypeVar, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -463,25 +464,34 @@ def has_pointer(ref: str) -> bool:
     return True
 
 
+def _models_in(ann: Any) -> list[tuple[str, type[BaseModel]]]:
+    """(pointer suffix, model) for the models inside an annotation: ``X``, ``X | None``,
+    ``dict[str, X]`` (suffix ``/*``) and ``list[X]`` (suffix ``/<i>``)."""
+    if isinstance(ann, type) and issubclass(ann, BaseModel):
+        return [("", ann)]
+    origin, args = get_origin(ann), get_args(ann)
+    if origin is dict and args:
+        return [("/*" + s, m) for s, m in _models_in(args[1])]
+    if origin is list and args:
+        return [("/<i>" + s, m) for s, m in _models_in(args[0])]
+    return [x for a in args for x in _models_in(a)]
+
+
 def _field_rows(model: type[BaseModel], prefix: str, depth: int = 0) -> list[str]:
     rows = []
     for name, f in model.model_fields.items():
-        key = f.alias or name
-        ann = f.annotation
-        rows.append(f"| `{prefix}/{key}` | `{_type_name(ann)}` | {f.description or ''} |")
-        sub = [a for a in getattr(ann, "__args__", (ann,)) if isinstance(a, type) and issubclass(a, BaseModel)]
-        if sub and depth < 2 and sub[0] is not Recipe:
-            rows += _field_rows(sub[0], f"{prefix}/{key}", depth + 1)
-        for a in getattr(ann, "__args__", ()):  # dict[str, Model] / list[Model]
-            inner = [x for x in getattr(a, "__args__", (a,)) if isinstance(x, type) and issubclass(x, BaseModel)]
-            if inner and not sub and depth < 2:
-                rows += _field_rows(inner[0], f"{prefix}/{key}/*", depth + 1)
+        key = f"{prefix}/{f.alias or name}"
+        rows.append(f"| `{key}` | `{_type_name(f.annotation)}` | {f.description or ''} |")
+        inner = _models_in(f.annotation)
+        if inner and depth < 3:
+            suffix, sub = inner[0]
+            rows += _field_rows(sub, key + suffix, depth + 1)
     return rows
 
 
 def _type_name(ann: Any) -> str:
-    text = getattr(ann, "__name__", None) if not getattr(ann, "__args__", None) else None
-    return (text or str(ann)).replace("typing.", "").replace("bentu.rundir.", "").replace("|", "\\|")
+    text = ann.__name__ if isinstance(ann, type) else str(ann)
+    return re.sub(r"\b(?:[A-Za-z_]\w*\.)+(?=[A-Za-z_])", "", text.replace("typing.", "")).replace("|", "\\|")
 
 
 def render_docs() -> str:
@@ -509,4 +519,6 @@ def render_docs() -> str:
 if __name__ == "__main__":  # pragma: no cover - docs generation entry point
     import sys
 
-    sys.stdout.write(render_docs())
+    from bentu import rundir as _this  # the module proper, not __main__: stable type names
+
+    sys.stdout.write(_this.render_docs())

@@ -27,7 +27,7 @@ SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
 KEY = "compliance-tests-0123456789abcdef"
 DELETE = object()  # a recipe key left out (not declared)
 
-CREDIT_TINY = ["train.epochs=1", "data.options.n_rows=1500", "train.baselines=[]", "compress.int8=false"]
+CREDIT_TINY = ["train.epochs=1", "data.options.n_rows=1500", "train.baselines=[]"]
 LEARNING_TINY = [
     "train.epochs=2", "train.batch_size=32", "train.lr=0.01", "model.hidden=16", "model.embed=8",
     "learning.challengers=[]", "learning.students=120", "learning.length=20", "learning.exercises=15",
