@@ -17,7 +17,9 @@ Every model keeps the fields it does not name (``extra="allow"``), so a producer
 field without breaking old readers, but a consumer may only *rely on* (and a rule pack only
 *cite*) the fields named here: :func:`has_pointer` checks a ``file#/pointer`` against the
 generated JSON Schema. ``docs/run-directory.md`` is generated from these models
-(:func:`render_docs`).
+(:func:`render_docs`; ``python -m bentu.rundir``). Model weights are
+``model/model.safetensors`` with a typed spec ``model/model.json`` (:mod:`bentu.rundir.weights`);
+nothing in a run directory is loaded by unpickling.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from bentu.recipe import Recipe
 __all__ = [
     "Artifact", "Privacy", "PrivacyColumn", "Operator", "KAnonymity", "DataProfile", "Metrics",
     "SplitMetrics", "DpMetrics", "Fairness", "FairnessAttribute", "FairnessGroup", "Compression",
-    "Energy", "AuditRecord", "ARTIFACTS", "FOLDERS", "read_artifact", "write_artifact",
+    "Energy", "AuditRecord", "ModelSpec", "ARTIFACTS", "FOLDERS", "read_artifact", "write_artifact",
     "read_audit_records", "artifact_model", "json_schema", "has_pointer", "render_docs",
 ]
 
@@ -295,9 +297,19 @@ class AuditRecord(Artifact):
     prev_hash: str
 
 
+class ModelSpec(Artifact):
+    """``model/model.json``: what rebuilds the trained model from ``model/model.safetensors``."""
+
+    FILE: ClassVar[str] = "model/model.json"
+    name: str = Field(description="registry name (bentu.models.create_model)")
+    params: dict[str, Any] = Field(description="keyword arguments of create_model")
+    ensemble: int = Field(1, description="members of a logit ensemble (bentu.models.ensemble.LogitEnsemble)")
+    weights: str = Field("model/model.safetensors", description="the state dict, in safetensors")
+
+
 #: Every typed file of a run directory, by its path inside the run.
 ARTIFACTS: dict[str, type[BaseModel]] = {
-    m.FILE: m for m in (Privacy, DataProfile, Metrics, Fairness, Compression, Energy, AuditRecord)
+    m.FILE: m for m in (Privacy, DataProfile, Metrics, Fairness, Compression, Energy, AuditRecord, ModelSpec)
 }
 ARTIFACTS["recipe.yaml"] = Recipe
 #: Folders whose presence (and files) is evidence.
@@ -514,11 +526,3 @@ def render_docs() -> str:
             "The resolved recipe the run used; every recipe key is a pointer "
             "(e.g. `recipe.yaml#/governance/human_review`).", ""]
     return "\n".join(out)
-
-
-if __name__ == "__main__":  # pragma: no cover - docs generation entry point
-    import sys
-
-    from bentu import rundir as _this  # the module proper, not __main__: stable type names
-
-    sys.stdout.write(_this.render_docs())
