@@ -93,7 +93,7 @@ def compress_run(run_dir: Path, data: Path, *, overrides: dict | None = None, st
     result = compress_model(
         onnx_path=run_dir / "model" / "model.onnx", out_dir=run_dir / "model", calib={"input": x[fit_idx]},
         test_inputs={"input": x[test_idx]}, y_test=y[test_idx], cfg=cfg, torch_model=model, train_dataset=train_ds,
-        model_spec={"name": name, "params": spec["params"]}, prune_structured=structured, threads=threads,
+        model_spec={"name": spec.name, "params": spec.params}, prune_structured=structured, threads=threads,
     )
     result["data"] = {"source": str(data), "calibration_rows": int(half), "test_rows": int(len(test_idx)), "seed": seed}
     out = run_dir / "compression.json"
