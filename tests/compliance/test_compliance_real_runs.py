@@ -6,9 +6,9 @@ import json
 
 import pytest
 import yaml
+from conftest import verdicts
 
 from bentu.compliance.engine import evaluate_compliance
-from conftest import verdicts
 
 IDS = "jrt0171.not_encryption_only"
 REVIEW_RULES = ["pipl.art24.human_review", "gdpr.art22.human_intervention", "eu_ai_act.art14.human_oversight"]
@@ -94,7 +94,7 @@ def test_image_pixels_without_a_pii_scan_fail_pipl(imaging_run) -> None:
 
 
 def test_builtin_credit_run_has_no_failures_and_cites_no_unshipped_file(credit_run) -> None:
-    run, recipe = credit_run
+    run, _ = credit_run
     out = json.loads((run / "compliance.json").read_text(encoding="utf-8"))
     assert out["summary"]["fail"] == 0, [v["rule"] for v in out["verdicts"] if v["verdict"] == "fail"]
     assert "REFERENCE" not in json.dumps(out, ensure_ascii=False)

@@ -18,7 +18,7 @@ from safetensors.torch import load_file, save_file
 from bentu.errors import DataError
 from bentu.rundir import ModelSpec, read_artifact, write_artifact
 
-__all__ = ["save_weights", "load_weights"]
+__all__ = ["load_weights", "save_weights"]
 
 
 def save_weights(run_dir: Path, state_dict: dict[str, torch.Tensor], *, name: str, params: dict[str, Any],
