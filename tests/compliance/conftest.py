@@ -139,14 +139,3 @@ def imaging_run(tmp_path_factory) -> tuple[Path, dict]:
     write_subset(BREAST, root / "medmnist" / "breastmnist.npz", {"train": 16, "val": 6, "test": 8})
     write_subset(PNEUMONIA, root / "medmnist" / "pneumoniamnist.npz", {"train": 16, "val": 6, "test": 4})
     return _run(tmp_path_factory.mktemp("imaging"), "imaging-breastmnist", IMAGING_TINY, data=root)
-
-
-def verdicts(run: Path, recipe: dict, packs: list[str] | None = None, lang: str = "en") -> dict[str, dict]:
-    """Rule id → verdict of ``run`` under ``recipe`` (optionally other packs)."""
-    from bentu.compliance.engine import evaluate_compliance
-
-    recipe = yaml.safe_load(yaml.safe_dump(recipe))
-    if packs is not None:
-        recipe["locale"]["rules"] = packs
-    return {v["rule"]: v for v in evaluate_compliance(run, recipe, lang=lang)["verdicts"]}
-

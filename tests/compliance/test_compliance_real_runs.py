@@ -6,7 +6,7 @@ import json
 
 import pytest
 import yaml
-from conftest import verdicts
+from _compliance_helpers import verdicts
 
 from bentu.compliance.engine import evaluate_compliance
 

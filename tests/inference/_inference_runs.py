@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from bentu.rundir.weights import save_weights
+from bentu.rundir.weights import save_model_weights
 
 N_ROWS = 3000
 NUMERIC = ["income", "loan_amount", "age", "debt_ratio"]
@@ -56,7 +56,7 @@ def build_run_dir(root: Path, *, hidden=(128, 64), epochs: int = 4, seed: int = 
     params = {"in_features": X["train"].shape[1], "hidden": list(hidden)}
     model = create_model("tabular_mlp", **params)
     Trainer(epochs=epochs, batch_size=128, lr=3e-3, seed=seed).fit(model, ds["train"], ds["val"])
-    p_weights, p_spec = save_weights(run, model.state_dict(), name="tabular_mlp", params=params)
+    p_weights, p_spec = save_model_weights(run, model.state_dict(), name="tabular_mlp", params=params)
     parity = export_onnx(model, (torch.from_numpy(X["test"][:64]),), model_dir / "model.onnx")
     preprocess = {**pre.to_dict(), "threshold": 0.3, "target": "default", "event": 1,
                   "decision": {"at_or_above_threshold": "decline_or_review", "below_threshold": "approve"}}

@@ -17,7 +17,7 @@ from bentu.inference.predictor import Predictor
 from bentu.inference.prune import prune_model, prunable_layers, sparsity
 from bentu.inference.quantize import fold_batchnorm
 from bentu.models import create_model
-from bentu.rundir.weights import load_weights
+from bentu.rundir.weights import load_model_weights
 from bentu.recipe import CompressCfg
 from bentu.train.distill import SoftTargetDataset, distill
 
@@ -60,7 +60,7 @@ def test_fold_batchnorm_keeps_the_function(run_dir, tmp_path):
 
 def test_compress_model_writes_and_measures_every_variant(run_dir):
     x, y = _data(run_dir)
-    spec, state = load_weights(run_dir)
+    spec, state = load_model_weights(run_dir)
     model = create_model(spec.name, **spec.params)
     model.load_state_dict(state)
     train = torch.utils.data.TensorDataset(torch.from_numpy(x[:600]), torch.from_numpy(y[:600]))
@@ -137,7 +137,7 @@ def test_prune_structured_zeroes_whole_channels():
 
 def test_distill_trains_a_smaller_student(run_dir):
     x, y = _data(run_dir)
-    spec, state = load_weights(run_dir)
+    spec, state = load_model_weights(run_dir)
     teacher = create_model(spec.name, **spec.params)
     teacher.load_state_dict(state)
     ds = torch.utils.data.TensorDataset(torch.from_numpy(x[:800]), torch.from_numpy(y[:800]))

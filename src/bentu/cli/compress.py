@@ -52,7 +52,7 @@ def compress_run(run_dir: Path, data: Path, *, overrides: dict | None = None, st
     from bentu.inference.compress import compress_model
     from bentu.inference.predictor import Predictor
     from bentu.models import create_model
-    from bentu.rundir.weights import load_weights
+    from bentu.rundir.weights import load_model_weights
 
     run_dir = Path(run_dir)
     report = verify_run(run_dir)
@@ -85,7 +85,7 @@ def compress_run(run_dir: Path, data: Path, *, overrides: dict | None = None, st
     order = np.random.default_rng(seed).permutation(len(df))
     half = len(order) // 2
     fit_idx, test_idx = order[:half], order[half:]
-    spec, state = load_weights(run_dir)
+    spec, state = load_model_weights(run_dir)
     model = create_model(spec.name, **spec.params)
     model.load_state_dict(state)
     model.eval()

@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from bentu.errors import DataError
-from bentu.rundir.weights import load_weights
+from bentu.rundir.weights import load_model_weights
 
 __all__ = ["load_run_model", "catalogue_from_run", "predict_next", "concept_mastery", "select_in_band", "recommend", "band_policy", "evaluate_recommendation"]
 
@@ -39,7 +39,7 @@ def load_run_model(run_dir) -> nn.Module:
             f"{path} does not exist: {run_dir} is not the directory of a finished learning run.",
             f"{path} 不存在：{run_dir} 不是已完成的 learning 运行目录。",
         )
-    spec, state = load_weights(run_dir)
+    spec, state = load_model_weights(run_dir)
     if spec.ensemble > 1:
         from bentu.models.ensemble import LogitEnsemble
 

@@ -19,7 +19,7 @@ from bentu.inference.export import export_onnx
 from bentu.models import create_model, get_entry
 from bentu.pipeline._context import RunContext
 from bentu.report import plots
-from bentu.rundir.weights import save_weights
+from bentu.rundir.weights import save_model_weights
 from bentu.train import Trainer
 
 __all__ = ["run", "ks_threshold", "fit_baselines"]
@@ -226,7 +226,7 @@ def _train_federated(ctx, model_fn, X, Y, df, roles, train_idx, train_ds, val_ds
 def _export(ctx: RunContext, model: torch.nn.Module, pre: TabularPreprocessor, X: dict, threshold: float, roles) -> None:
     r = ctx.recipe
     model_dir = ctx.path("model/x").parent
-    p_weights, p_spec = save_weights(ctx.dir, model.state_dict(), name=r.model.name,
+    p_weights, p_spec = save_model_weights(ctx.dir, model.state_dict(), name=r.model.name,
                                      params={"in_features": X["train"].shape[1], **r.model.params()})
     parity = export_onnx(model, (torch.from_numpy(X["test"][:64]),), model_dir / "model.onnx")
     ctx.evidence["export"] = parity

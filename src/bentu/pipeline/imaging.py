@@ -38,7 +38,7 @@ from bentu.models import get_entry
 from bentu.models.ensemble import LogitEnsemble, member_seeds
 from bentu.models.vision import TTA
 from bentu.recipe import ImagingCfg
-from bentu.rundir.weights import save_weights
+from bentu.rundir.weights import save_model_weights
 from bentu.train.augment import Augment
 from bentu.train.parallel import FitJob, Handle, TrainPool
 from bentu.train.transfer import (
@@ -518,7 +518,7 @@ def run(ctx) -> None:
     # Export.
     final = main["model"]
     example = (sets["test"].x[:4].clone(),)
-    p_weights, p_spec = save_weights(ctx.dir, final.state_dict(), name=rc.model.name, params=r.model_params(prep),
+    p_weights, p_spec = save_model_weights(ctx.dir, final.state_dict(), name=rc.model.name, params=r.model_params(prep),
                                      ensemble=cfg.ensemble, tta=cfg.tta, tta_shift=cfg.tta_shift)
     export = {"passed": None}
     outputs = {"model_weights": p_weights, "model_spec": p_spec}

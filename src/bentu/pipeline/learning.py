@@ -30,7 +30,7 @@ from bentu.inference.recommend import concept_mastery, evaluate_recommendation, 
 from bentu.models import create_model, get_entry
 from bentu.models.ensemble import LogitEnsemble, member_seeds
 from bentu.models.irt import answer_matrix, discover_concepts
-from bentu.rundir.weights import save_weights
+from bentu.rundir.weights import save_model_weights
 from bentu.train import Trainer
 
 __all__ = ["run", "load_learning_data", "train_sequence_model", "heldout_comparison", "PAPER_AUC"]
@@ -308,7 +308,7 @@ def run(ctx) -> None:
     # export
     mdir = ctx.dir / "model"
     mdir.mkdir(parents=True, exist_ok=True)
-    p_weights, p_spec = save_weights(ctx.dir, model.state_dict(), name=main, params=main_params, ensemble=cfg.ensemble)
+    p_weights, p_spec = save_model_weights(ctx.dir, model.state_dict(), name=main, params=main_params, ensemble=cfg.ensemble)
     entry = get_entry(main)
     example = (test_ds.exercises[:4, :max_len], test_ds.responses[:4, :max_len], test_ds.exercises[:4, :max_len])
     parity = export_onnx(model, example, mdir / "model.onnx", input_names=entry.input_names,

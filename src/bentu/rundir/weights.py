@@ -18,10 +18,10 @@ from safetensors.torch import load_file, save_file
 from bentu.errors import DataError
 from bentu.rundir import ModelSpec, read_artifact, write_artifact
 
-__all__ = ["load_weights", "save_weights"]
+__all__ = ["load_model_weights", "save_model_weights"]
 
 
-def save_weights(run_dir: Path, state_dict: dict[str, torch.Tensor], *, name: str, params: dict[str, Any],
+def save_model_weights(run_dir: Path, state_dict: dict[str, torch.Tensor], *, name: str, params: dict[str, Any],
                  ensemble: int = 1, **extra: Any) -> tuple[Path, Path]:
     """Write ``model/model.safetensors`` and ``model/model.json``; return both paths.
 
@@ -38,7 +38,7 @@ def save_weights(run_dir: Path, state_dict: dict[str, torch.Tensor], *, name: st
     return path, write_artifact(run_dir, ModelSpec, spec)
 
 
-def load_weights(run_dir: Path) -> tuple[ModelSpec, dict[str, torch.Tensor]]:
+def load_model_weights(run_dir: Path) -> tuple[ModelSpec, dict[str, torch.Tensor]]:
     """Read the spec and the state dict of a run's model (on the CPU).
 
     Raises

@@ -169,9 +169,9 @@ class ReasonCodes:
 
     def __init__(self, run_dir: Path, pre: dict):
         from bentu.models import create_model
-        from bentu.rundir.weights import load_weights  # torch: only when reason codes are served
+        from bentu.rundir.weights import load_model_weights  # torch: only when reason codes are served
 
-        spec, state = load_weights(run_dir)
+        spec, state = load_model_weights(run_dir)
         self.model = create_model(spec.name, **spec.params)
         self.model.load_state_dict(state)
         self.model.eval()
