@@ -35,6 +35,8 @@ def test_cards_of_a_real_run_are_filled_and_have_no_python_reprs(credit_run) -> 
     assert "- **k-anonymity (k / target)**: 5 / 5" in en and "- **k-匿名（k / 目标）**: 5 / 5" in zh
     assert "name (pseudonymised)" in en and "name (假名化)" in zh
     assert "not produced" not in en and "未产出" not in zh
+    assert "REFERENCE" not in en + zh  # sources: the law texts, no file the package does not ship
+    assert "| 测试集 | " in zh and "| 数据集 | AUC | KS | 准确率 |" in zh and "- **数据主体**: 成年人" in zh
 
 
 def test_chinese_card_is_in_chinese_with_bilingual_recipe_texts(csv_runs) -> None:

@@ -66,6 +66,12 @@ _OP = {"none": ("left as is", "未处理"), "pseudonymize": ("pseudonymised", "�
 _PROFILE = [("source", ("Source", "来源")), ("rows", ("Rows", "行数")), ("total", ("Images", "图像数")),
             ("students", ("Students", "学生数")), ("columns", ("Columns", "列数")),
             ("duplicates", ("Duplicates", "重复行")), ("institutions", ("Institutions", "机构数"))]
+_SUBJECTS = {"adults": ("adults", "成年人"), "minors": ("minors", "未成年人"), "patients": ("patients", "患者"),
+             "students": ("students", "学生")}
+_SPLITS = {"test": ("test", "测试集"), "val": ("val", "验证集")}
+_METRIC_HEAD = {"auc": ("auc", "AUC"), "ks": ("ks", "KS"), "accuracy": ("accuracy", "准确率"), "f1": ("f1", "F1"),
+                "brier": ("brier", "Brier 分数"), "ece": ("ece", "ECE"), "sensitivity": ("sensitivity", "灵敏度"),
+                "specificity": ("specificity", "特异度"), "fn": ("fn", "假阴性"), "fp": ("fp", "假阳性")}
 _GROUP_KEYS = ["n", "selection_rate", "tpr", "fpr", "auc", "accuracy", "ratio_to_reference"]
 _GROUP_HEAD = {"n": ("n", "人数"), "selection_rate": ("selection rate", "通过率"), "tpr": ("TPR", "真正率"),
                "fpr": ("FPR", "假正率"), "auc": ("AUC", "AUC"), "accuracy": ("accuracy", "准确率"),
@@ -162,7 +168,7 @@ def _use(c: _Card) -> None:
     c.section("use")
     c.para(_localized(gov.get("intended_use"), c.i) or c.t("undeclared"))
     review = gov.get("human_review")
-    c.kv([(c.tr("Subjects", "数据主体"), ", ".join(gov.get("subjects") or []) or None),
+    c.kv([(c.tr("Subjects", "数据主体"), ", ".join(_SUBJECTS.get(s, (s, s))[c.i] for s in gov.get("subjects") or []) or None),
           (c.tr("Human review of decisions", "决定的人工复核"),
            c.tr("not declared (governance.human_review)", "未声明（governance.human_review）") if review is None
            else review),
@@ -210,10 +216,11 @@ def _metrics(c: _Card) -> None:
         c.absent("metrics.json")
         return
     m = typed.model_dump(mode="json", exclude_unset=True)
-    rows = [[split, *[(m.get(split) or {}).get(k) for k in _metric_keys(m)]] for split in ("test", "val") if m.get(split)]
+    rows = [[_SPLITS[split][c.i], *[(m.get(split) or {}).get(k) for k in _metric_keys(m)]]
+            for split in ("test", "val") if m.get(split)]
     rows += [[f"{c.tr('baseline', '基线')}: {n}", *[(b.get("test") or {}).get(k) for k in _metric_keys(m)]]
              for n, b in (m.get("baselines") or {}).items() if isinstance(b, dict)]
-    c.lines += _table([c.tr("set", "数据集"), *_metric_keys(m)], rows, c.i)
+    c.lines += _table([c.tr("set", "数据集"), *[_METRIC_HEAD.get(k, (k, k))[c.i] for k in _metric_keys(m)]], rows, c.i)
     if "psi_score_train_test" in m:
         c.kv([(c.tr("Score PSI train→test", "分数 PSI（训练→测试）"), m["psi_score_train_test"])])
 
