@@ -162,15 +162,23 @@ class CrossBorderCfg(_Section):
     sensitive_people_per_year: int = Field(0, ge=0)
 
 
+class LocalizedText(_Section):
+    """A text given in both languages, e.g. ``{zh: ..., en: ...}``."""
+
+    zh: str
+    en: str
+
+
 class GovernanceCfg(_Section):
     subjects: list[str] = Field(default_factory=lambda: ["adults"])
     guardian_consent: bool = False
     data_location: str = "CN"
     serving_location: str = "CN"
     cross_border: CrossBorderCfg = Field(default_factory=CrossBorderCfg)
-    human_review: bool = True
+    human_review: bool | None = None  # None: not declared → compliance asks for human review
     operator: str | None = None
-    intended_use: str | None = None
+    intended_use: str | LocalizedText | None = None
+    limitations: str | LocalizedText | None = None
     # Who decides each role's review items in the sign-off block: {privacy, model_risk, business} → person
     reviewers: dict[Literal["privacy", "model_risk", "business"], str] = Field(default_factory=dict)
 
@@ -276,7 +284,7 @@ class LearningCfg(_Section):
 class Recipe(_Section):
     name: str
     application: Literal["credit", "imaging", "learning"] = "credit"
-    description: str | dict[Literal["zh", "en"], str] | None = None  # one text, or one per language
+    description: str | LocalizedText | None = None  # one text, or {zh: …, en: …}
     locale: LocaleCfg = Field(default_factory=LocaleCfg)
     data: DataCfg = Field(default_factory=DataCfg)
     privacy: PrivacyCfg = Field(default_factory=PrivacyCfg)

@@ -1,28 +1,24 @@
-"""Model cards (zh, en) come from the run's evidence; missing evidence is said, not invented."""
+"""Model cards (zh, en) of real tiny runs; missing evidence is said, not invented."""
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from pathlib import Path
 
 from bentu.compliance import compliance_summary, evaluate_compliance, write_model_cards
 
+PY_REPR = re.compile(r"\{'|'\}|\bNone\b|\bTrue\b|\bFalse\b|k / None")
 
-def _card(run: Path, recipe: dict, lang: str) -> str:
+
+def _card(run: Path, lang: str) -> str:
     return (run / f"model_card.{lang}.md").read_text(encoding="utf-8")
 
 
-def test_cards_are_written_from_the_evidence(credit_run) -> None:
-    run, recipe = credit_run
-    (run / "compliance.json").write_text(json.dumps(evaluate_compliance(run, recipe)))
-    (run / "energy.json").write_text(json.dumps({
-        "duration_s": 12.5, "energy_kwh": 0.000123, "co2_kg": 7.16e-05,
-        "grid_intensity_g_per_kwh": 582.317, "method": "codecarbon", "power_is_estimate": True,
-        "estimate_note": {"en": "CPU power estimated (no RAPL).", "zh": "CPU 功耗为估算（无 RAPL）。"}}))
-    paths = write_model_cards(run, recipe)
-    assert paths == [run / "model_card.zh.md", run / "model_card.en.md"]
-    en, zh = _card(run, recipe, "en"), _card(run, recipe, "zh")
+def test_cards_of_a_real_run_are_filled_and_have_no_python_reprs(credit_run) -> None:
+    run, _ = credit_run
+    en, zh = _card(run, "en"), _card(run, "zh")
     for heading in ["Model details", "Intended use", "Out-of-scope use", "Data and processing",
                     "Metrics", "Metrics by group", "Fairness", "Explanations", "Limitations",
                     "Compliance summary", "Energy"]:
@@ -30,22 +26,48 @@ def test_cards_are_written_from_the_evidence(credit_run) -> None:
     for heading in ["模型详情", "预期用途", "不适用的用途", "数据与处理", "指标", "分组指标", "公平性",
                     "可解释性", "局限性", "合规摘要", "能耗"]:
         assert f"\n## {heading}\n" in zh
-    assert "| test | 0.78 | 0.42 | 0.81 | 0.5 | 0.13 | 0.02 |" in en
-    assert "| F | 0.77 | 0.3 |" in en  # by group, from fairness.json
-    assert "consumer credit pre-screening with human review" in en
-    assert "- **k-anonymity (k / target)**: 7 / 5" in en
-    assert "- **Energy (kWh)**: 0.000123" in en and "CPU 功耗为估算（无 RAPL）。" in zh
-    assert "| pipl.art51.deidentification | PIPL Art. 51 [S] | De-identification as a security " \
-           "measure | pass | privacy.json#/deidentified = true |" in en
-    assert "| 规则 | 出处 | 要求 | 结论 | 证据 |" in zh and "| 通过 |" in zh
-    assert "not produced" not in en
+    assert not PY_REPR.search(en), PY_REPR.search(en)
+    assert not PY_REPR.search(zh), PY_REPR.search(zh)
+    fairness = json.loads((run / "fairness.json").read_text(encoding="utf-8"))
+    female = next(g for g in fairness["attributes"]["sex"]["groups"] if g["group"] == "female")
+    assert f"| female | {female['n']} | {female['selection_rate']:.4g} |" in en  # group table filled
+    assert f"| female | {female['n']} | {female['selection_rate']:.4g} |" in zh
+    assert "- **k-anonymity (k / target)**: 5 / 5" in en and "- **k-匿名（k / 目标）**: 5 / 5" in zh
+    assert "name (pseudonymised)" in en and "name (假名化)" in zh
+    assert "not produced" not in en and "未产出" not in zh
+    assert "REFERENCE" not in en + zh  # sources: the law texts, no file the package does not ship
+    assert "| 测试集 | " in zh and "| 数据集 | AUC | KS | 准确率 |" in zh and "- **数据主体**: 成年人" in zh
+
+
+def test_chinese_card_is_in_chinese_with_bilingual_recipe_texts(csv_runs) -> None:
+    run, _ = csv_runs["good"]
+    en, zh = _card(run, "en"), _card(run, "zh")
+    zh_prose = "\n".join(line for line in zh.splitlines() if not line.startswith("|"))  # tables quote evidence
+    assert "为信贷员提供违约概率排序，辅助授信决定" in zh_prose and "Ranking applicants" not in zh_prose
+    assert "Ranking applicants by probability of default for credit officers" in en
+    assert "- 仅在本行历史申请人数据上验证" in zh and "- Validated on this bank's past applicants only" in en
+    assert "- **决定的人工复核**: 是" in zh and "- **Human review of decisions**: yes" in en
+    # prose of the Chinese card: no English sentence outside identifiers, file names and tables
+    prose = [line for line in zh.splitlines() if line and not line.startswith(("|", "#"))]
+    english = [line for line in prose if re.search(r"\b[a-z]+ [a-z]+ [a-z]+\b", re.sub(r"`[^`]*`|\([^)]*\)", "", line))
+               and not line.startswith(("- **模型设置**", "- **训练**", "- **软件环境**", "- **模型文件**", "- **文件**"))]
+    assert english == []
+
+
+def test_learning_card_reads_by_group_fairness(learning_run) -> None:
+    run, _ = learning_run
+    en = _card(run, "en")
+    fairness = json.loads((run / "fairness.json").read_text(encoding="utf-8"))
+    rural = fairness["attributes"]["group"]["by_group"]["rural"]
+    assert f"| rural | {rural['n']} | {rural['auc']:.4g} | {rural['accuracy']:.4g} |" in en
+    assert "- **Human review of decisions**: not declared (governance.human_review)" in en
 
 
 def test_missing_evidence_is_stated_not_invented(tmp_path: Path, credit_run) -> None:
-    _, recipe = credit_run
+    recipe = copy.deepcopy(credit_run[1])
     recipe["governance"]["intended_use"] = None
     write_model_cards(tmp_path, recipe)
-    en, zh = _card(tmp_path, recipe, "en"), _card(tmp_path, recipe, "zh")
+    en, zh = _card(tmp_path, "en"), _card(tmp_path, "zh")
     for file in ["data_profile.json", "privacy.json", "metrics.json", "fairness.json",
                  "explanations/", "compliance.json", "energy.json"]:
         assert f"Not produced in this run ({file} is absent)." in en
@@ -56,6 +78,7 @@ def test_missing_evidence_is_stated_not_invented(tmp_path: Path, credit_run) -> 
 
 def test_compliance_summary_rows(credit_run) -> None:
     run, recipe = credit_run
+    recipe = copy.deepcopy(recipe)
     recipe["locale"]["rules"] = ["pipl"]
     recipe["governance"]["human_review"] = False
     compliance = evaluate_compliance(run, recipe, lang="en")

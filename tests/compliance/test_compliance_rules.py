@@ -1,9 +1,11 @@
-"""Rule packs: verdicts follow the evidence; one pass and one fail per pack."""
+"""Rule packs: verdicts follow the evidence of real tiny runs (conftest.py); one pass and one
+fail per pack."""
 
 from __future__ import annotations
 
 import copy
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -29,6 +31,21 @@ def _with(recipe: dict, **governance) -> dict:
     return recipe
 
 
+@pytest.fixture
+def credit_copy(credit_run, tmp_path) -> tuple[Path, dict]:
+    """A private copy of the real credit run that a test may change, and a copy of its recipe."""
+    run, recipe = credit_run
+    dst = tmp_path / "run"
+    shutil.copytree(run, dst)
+    return dst, copy.deepcopy(recipe)
+
+
+@pytest.fixture
+def make_run(credit_run):
+    """The real credit run (read-only) and a private copy of its recipe."""
+    return lambda: (credit_run[0], copy.deepcopy(credit_run[1]))
+
+
 # ------------------------------------------------------------------------ the packs
 
 
@@ -48,8 +65,8 @@ def test_all_nine_packs_are_bundled_and_well_formed() -> None:
     assert len(ids) >= 40
 
 
-def test_unknown_pack_name_is_a_recipe_error_with_suggestions(credit_run) -> None:
-    run, recipe = credit_run
+def test_unknown_pack_name_is_a_recipe_error_with_suggestions(make_run) -> None:
+    run, recipe = make_run()
     recipe["locale"]["rules"] = ["pipl", "jrt0172"]
     with pytest.raises(RecipeError) as err:
         evaluate_compliance(run, recipe)
@@ -72,8 +89,9 @@ def test_malformed_rule_names_file_rule_and_problem() -> None:
         _validate_rule("x", rule, {})
 
 
-def test_compliance_json_shape_and_evidence_pointers(credit_run) -> None:
-    run, recipe = credit_run
+def test_compliance_json_shape_and_evidence_pointers(make_run) -> None:
+    run, recipe = make_run()
+    recipe["locale"]["rules"] = ["pipl", "jrt0221", "jrt0171"]
     out = evaluate_compliance(run, recipe, lang="en")
     json.dumps(out)  # serialisable as compliance.json
     s = out["summary"]
@@ -91,8 +109,8 @@ def test_compliance_json_shape_and_evidence_pointers(credit_run) -> None:
         "采取去标识化等安全技术措施")
 
 
-def test_good_credit_run_has_no_failures(credit_run) -> None:
-    run, recipe = credit_run
+def test_good_credit_run_has_no_failures(make_run) -> None:
+    run, recipe = make_run()
     v = _verdicts(run, recipe, ["pipl", "jrt0221", "jrt0171", "gbt37964", "gbt35273",
                                 "cross_border", "eu_ai_act", "gdpr"])
     failed = {k: x["reason"] for k, x in v.items() if x["verdict"] == "fail"}
@@ -102,19 +120,14 @@ def test_good_credit_run_has_no_failures(credit_run) -> None:
 # ------------------------------------------------------------- what the issue asks for
 
 
-def test_turning_deidentification_off_flips_pipl_and_jrt0171_to_fail(make_run) -> None:
-    on_run, recipe = make_run("on")
-    off_privacy = {"pii": "off", "deidentified": False, "key_source": None, "columns": {},
-                   "k_anonymity": None}
-    off_run, _ = make_run("off", privacy=off_privacy)
-    flipped = ["pipl.art28.sensitive_pi_identified", "pipl.art51.deidentification",
-               "jrt0171.deidentified", "jrt0171.not_encryption_only"]
-    on = _verdicts(on_run, recipe, ["pipl", "jrt0171"])
-    off = _verdicts(off_run, recipe, ["pipl", "jrt0171"])
-    assert [on[r]["verdict"] for r in flipped] == ["pass"] * 4
-    assert [off[r]["verdict"] for r in flipped] == ["fail"] * 4
+def test_deidentification_off_fails_pipl(credit_run, imaging_run) -> None:
+    flipped = ["pipl.art28.sensitive_pi_identified", "pipl.art51.deidentification"]
+    on = _verdicts(*credit_run, ["pipl"])
+    off = _verdicts(*imaging_run, ["pipl"])  # images: pixels only, privacy.pii is off
+    assert [on[r]["verdict"] for r in flipped] == ["pass"] * 2
+    assert [off[r]["verdict"] for r in flipped] == ["fail"] * 2
     assert off["pipl.art51.deidentification"]["reason"] == (
-        "expected privacy.json#/deidentified = True; privacy.json#/deidentified = False")
+        "expected privacy.json#/deidentified = true; privacy.json#/deidentified = false")
 
 
 def test_minors_without_guardian_consent_fail_pipl_art31(make_run) -> None:
@@ -139,6 +152,7 @@ def test_pipl_pass_and_fail(make_run) -> None:
     rule = "pipl.art24.human_review"
     assert _verdicts(run, recipe, ["pipl"])[rule]["verdict"] == "pass"
     assert _verdicts(run, _with(recipe, human_review=False), ["pipl"])[rule]["verdict"] == "fail"
+    assert _verdicts(run, _with(recipe, human_review=None), ["pipl"])[rule]["verdict"] == "needs_human_review"
 
 
 def test_pipl_does_not_apply_outside_china(make_run) -> None:
@@ -157,7 +171,7 @@ def test_cross_border_pass_fail_and_tiers(make_run) -> None:
     v = _verdicts(run, served_abroad, ["cross_border"])["cross_border.locations_declared"]
     assert v["verdict"] == "fail"
     assert v["reason"] == ("outside CN or undeclared, but no cross-border transfer declared: "
-                           "recipe.yaml#/governance/serving_location = 'SG'")
+                           'recipe.yaml#/governance/serving_location = "SG"')
 
     def tiers(people: int, sensitive: int) -> tuple[str, str]:
         r = _with(recipe, serving_location="SG", cross_border={
@@ -174,8 +188,8 @@ def test_cross_border_pass_fail_and_tiers(make_run) -> None:
     assert tiers(10_000, 10_000) == ("needs_human_review", "not_applicable")
 
 
-def test_gbt35273_pass_and_fail(make_run) -> None:
-    run, recipe = make_run()
+def test_gbt35273_pass_and_fail(credit_copy) -> None:
+    run, recipe = credit_copy
     rule = "gbt35273.11.3.processing_records"
     v = _verdicts(run, recipe, ["gbt35273"])
     assert v[rule]["verdict"] == "pass" and v[rule]["basis"] == "S"
@@ -189,78 +203,53 @@ def test_gbt35273_pass_and_fail(make_run) -> None:
         "needs_human_review")
 
 
-def test_gbt37964_pass_fail_and_unverified_rule(make_run, ev_data) -> None:
+def test_gbt37964_pass_and_unverified_rule(make_run) -> None:
     run, recipe = make_run()
     v = _verdicts(run, recipe, ["gbt37964"])
     assert v["gbt37964.classify_identifiers"]["verdict"] == "pass"
     assert v["gbt37964.reidentification_risk"]["verdict"] == "pass"
     techniques = v["gbt37964.techniques"]
     assert (techniques["verdict"], techniques["check_outcome"]) == ("needs_human_review", "pass")
-    low_k = ev_data.PRIVACY
-    low_k["k_anonymity"]["k"] = 2
-    low_k["columns"].pop("income")
-    run2, _ = make_run("low_k", privacy=low_k)
-    v = _verdicts(run2, recipe, ["gbt37964"])
-    assert v["gbt37964.reidentification_risk"]["verdict"] == "fail"
-    assert v["gbt37964.reidentification_risk"]["reason"] == "k = 2 below target 5"
-    assert v["gbt37964.classify_identifiers"]["reason"] == "columns without a class: income"
 
 
-def test_jrt0171_pass_and_fail(make_run, ev_data) -> None:
+def test_jrt0171_does_not_apply_outside_credit(make_run) -> None:
     run, recipe = make_run()
     assert _verdicts(run, recipe, ["jrt0171"])["jrt0171.c3_not_plaintext"]["verdict"] == "pass"
-    profile = ev_data.PROFILE
-    profile["columns"].append({"name": "login_password", "role": "feature", "dtype": "str"})
-    privacy = ev_data.PRIVACY
-    privacy["columns"]["login_password"] = {"class": "other", "operator": "keep"}
-    privacy["columns"]["id_card"]["operator"] = "encrypt"
-    run2, _ = make_run("c3", profile=profile, privacy=privacy)
-    v = _verdicts(run2, recipe, ["jrt0171"])
-    assert v["jrt0171.c3_not_plaintext"]["verdict"] == "fail"
-    assert v["jrt0171.c3_not_plaintext"]["reason"] == "kept in plaintext: login_password"
-    assert v["jrt0171.not_encryption_only"]["reason"] == (
-        "direct identifiers not de-identified: id_card (encrypt)")
-    # not a credit run: JR/T 0171 does not apply
     imaging = dict(recipe, application="imaging")
-    assert {x["verdict"] for x in _verdicts(run2, imaging, ["jrt0171"]).values()} == {
-        "not_applicable"}
+    assert {x["verdict"] for x in _verdicts(run, imaging, ["jrt0171"]).values()} == {"not_applicable"}
 
 
-def test_jrt0221_pass_fail_and_review(make_run, ev_data) -> None:
-    run, recipe = make_run()
+def test_jrt0221_pass_fail_and_review(credit_copy) -> None:
+    run, recipe = credit_copy
     v = _verdicts(run, recipe, ["jrt0221"])
     assert {k: x["verdict"] for k, x in v.items()} == {
         "jrt0221.6.1.non_discrimination": "pass", "jrt0221.explainability": "pass",
         "jrt0221.accuracy": "pass", "jrt0221.6.3.dependencies": "needs_human_review",
         "jrt0221.6.4.training_data": "pass", "jrt0221.6.4.modelling": "pass",
         "jrt0221.6.4.hash_chain": "pass", "jrt0221.6.5.monitoring": "pass"}
-    assert v["jrt0221.6.4.modelling"]["reason"] == "step 'train' recorded on line 2"
-    run2, _ = make_run("nofair", fairness=None, explanations=False, audit=False)
-    v = _verdicts(run2, recipe, ["jrt0221"])
+    assert v["jrt0221.6.4.modelling"]["reason"] == "step 'train' recorded on line 5"
+    for name in ("fairness.json", "audit.jsonl"):
+        (run / name).unlink()
+    shutil.rmtree(run / "explanations")
+    v = _verdicts(run, recipe, ["jrt0221"])
     assert v["jrt0221.6.1.non_discrimination"]["verdict"] == "fail"
     assert v["jrt0221.6.1.non_discrimination"]["evidence"][0] == {
         "ref": "fairness.json#/attributes", "file": "fairness.json", "pointer": "/attributes",
         "present": False, "observed": None}
     assert v["jrt0221.explainability"]["verdict"] == "fail"
     assert v["jrt0221.6.4.hash_chain"]["reason"] == "audit.jsonl is absent"
-    flagged = ev_data.FAIRNESS
-    flagged["attributes"]["sex"]["four_fifths_flag"] = True
-    run3, _ = make_run("flag", fairness=flagged)
-    assert _verdicts(run3, recipe, ["jrt0221"])["jrt0221.6.1.non_discrimination"]["verdict"] == (
-        "needs_human_review")
 
 
-def test_nmpa_pass_and_fail(make_run) -> None:
-    metrics = {"test": {"auc": 0.9, "sensitivity": 0.85, "specificity": 0.9, "fn": 6, "fp": 9},
-               "val": {"auc": 0.88}}
-    run, recipe = make_run(metrics=metrics)
-    imaging = dict(recipe, application="imaging")
-    v = _verdicts(run, imaging, ["nmpa"])
+def test_nmpa_pass_and_fail(imaging_run, credit_run) -> None:
+    v = _verdicts(*imaging_run, ["nmpa"])
     assert v["nmpa.held_out_performance"]["verdict"] == "pass"
     assert v["nmpa.fn_fp_stated"]["verdict"] == "pass"
+    assert v["nmpa.data_volume_curve"]["verdict"] == "pass"
+    assert v["nmpa.version_naming"]["verdict"] == "needs_human_review"
+    run, recipe = credit_run  # credit metrics judged as an imaging run: no data-volume curve
+    v = _verdicts(run, dict(recipe, application="imaging"), ["nmpa"])
     assert v["nmpa.data_volume_curve"]["verdict"] == "fail"
     assert v["nmpa.data_volume_curve"]["reason"] == "not recorded: metrics.json#/data_volume"
-    assert v["nmpa.version_naming"]["verdict"] == "needs_human_review"
 
 
 def test_eu_ai_act_pass_and_fail(make_run) -> None:
@@ -274,35 +263,41 @@ def test_eu_ai_act_pass_and_fail(make_run) -> None:
         "fail")
 
 
-def test_gdpr_pass_and_fail(make_run) -> None:
-    run, recipe = make_run()
+def test_gdpr_pass_and_fail(credit_copy) -> None:
+    run, recipe = credit_copy
     assert _verdicts(run, recipe, ["gdpr"])["gdpr.art22.contest"]["verdict"] == "pass"
-    run2, _ = make_run("noexp", explanations=False)
-    v = _verdicts(run2, recipe, ["gdpr"])["gdpr.art22.contest"]
+    shutil.rmtree(run / "explanations")
+    v = _verdicts(run, recipe, ["gdpr"])["gdpr.art22.contest"]
     assert v["verdict"] == "fail"
-    assert v["reason"] == "no explanations (recipe.yaml#/audit/explain = 'shap'; explanations/ absent)"
+    assert v["reason"] == 'no explanations (recipe.yaml#/audit/explain = "shap"; explanations/ absent)'
 
 
-def test_empty_run_dir_is_evidence_of_absence_not_an_error(tmp_path: Path, credit_run) -> None:
-    _, recipe = credit_run
+def test_empty_run_dir_is_evidence_of_absence_not_an_error(tmp_path: Path, make_run) -> None:
+    _, recipe = make_run()
     recipe["locale"]["rules"] = ALL_PACKS
     out = evaluate_compliance(tmp_path, recipe)
     assert out["summary"]["pass"] > 0  # recipe-only rules (human review, locations) still pass
     assert out["summary"]["fail"] >= 15
 
 
-def test_training_data_without_checksum_fails_jrt0221_6_4(make_run, ev_data) -> None:
-    profile = ev_data.PROFILE
-    profile["source"] = {"dataset": "credit-sim", "generator": "bentu.datasets.credit_sim"}
-    run, recipe = make_run(profile=profile)
-    v = _verdicts(run, recipe, ["jrt0221"])["jrt0221.6.4.training_data"]
-    assert v["verdict"] == "fail"
-    assert v["reason"] == "not recorded: data_profile.json#/source/sha256"
+def test_every_pack_in_the_rules_folder_loads_with_typed_evidence() -> None:
+    """Iterates the folder, so packs added later are checked too."""
+    from importlib import resources
+
+    folder = resources.files("bentu.compliance") / "rules"
+    names = sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml"))
+    assert names == sorted(list_packs()) and set(ALL_PACKS) <= set(names)
+    for name in names:
+        assert load_pack(name)["rules"], name
 
 
-def test_k_measured_without_target_needs_review(make_run, ev_data) -> None:
-    ev_data.PRIVACY["k_anonymity"]["target"] = None
-    run, recipe = make_run(privacy=ev_data.PRIVACY)
-    v = _verdicts(run, recipe, ["gbt37964"])["gbt37964.reidentification_risk"]
-    assert v["verdict"] == "needs_human_review"
-    assert v["reason"] == "k = 7 measured but no target k set; a person must judge the risk"
+def test_rule_citing_evidence_outside_the_schema_fails_to_load() -> None:
+    rule = {"id": "x.r1", "citation": {}, "basis": "V", "title": {}, "text": {},
+            "check": {"name": "field_equals", "args": {"ref": "privacy.json#/k_anonymity/target", "value": 5}}}
+    with pytest.raises(ConfigError) as err:
+        _validate_rule("x", rule, {})
+    assert str(err.value) == (
+        "rule pack x.yaml, rule 'x.r1' cites evidence privacy.json#/k_anonymity/target that is not a field "
+        "of the run directory's schema (see docs/run-directory.md).")
+    rule["check"] = {"name": "fields_present", "args": {"refs": ["metrics.json#/dp/epsilon", "metrics.json#/test/auc"]}}
+    _validate_rule("x", rule, {})  # the DP section is part of the schema

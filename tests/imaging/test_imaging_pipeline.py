@@ -16,6 +16,7 @@ from bentu.pipeline._context import RunContext
 from bentu.pipeline.imaging import choose_threshold, clinical_metrics, run, subsample
 from bentu.recipe import load_recipe
 from bentu.report.builder import Report
+from bentu.rundir.weights import load_model_weights
 from bentu.train.transfer import save_weights
 
 FAST = [
@@ -97,7 +98,7 @@ def test_transfer_from_weights_file_and_seed(tmp_path, tiny_root):
         assert m["transfer"]["kind"] == "weights_file" and m["transfer"]["freeze"] == ["stem"]
         assert m["transfer"]["layers"] == ["stem"] and m["transfer"]["tensors_transferred"] == 6  # conv + 5 of bn
         assert list(m["arms"]) == ["transfer"] and m["seed"] == seed
-        aucs.append(torch.load(ctx.dir / "model" / "model.pt")["state_dict"]["model.head.2.weight"])
+        aucs.append(load_model_weights(ctx.dir)[1]["model.head.2.weight"])
     assert not torch.equal(aucs[0], aucs[1])  # another seed, other weights
 
 
@@ -127,9 +128,9 @@ def test_both_arms_alternate_in_the_deployed_ensemble(tmp_path, tiny_root):
     # members: transfer 0, scratch 0, transfer 1000; the scratch arm stops at its share
     assert [r["seed"] for r in m["arms"]["transfer"]["runs"]] == [0, 1000]
     assert [r["seed"] for r in m["arms"]["scratch"]["runs"]] == [0]
-    saved = torch.load(ctx.dir / "model" / "model.pt")
-    assert saved["ensemble"] == 3 and saved["tta_shift"] == 1
-    assert {k.split(".")[2] for k in saved["state_dict"] if k.startswith("model.members.")} == {"0", "1", "2"}
+    spec, state = load_model_weights(ctx.dir)
+    assert spec.ensemble == 3 and spec.model_extra["tta_shift"] == 1
+    assert {k.split(".")[2] for k in state if k.startswith("model.members.")} == {"0", "1", "2"}
     assert json.loads((ctx.dir / "model" / "preprocess.json").read_text())["tta_shift"] == 1
     assert m["export"]["passed"]  # the 18 views of each image are inside the ONNX graph
 

@@ -11,6 +11,8 @@ import numpy as np
 import pandas as pd
 import torch
 
+from bentu.rundir.weights import save_model_weights
+
 N_ROWS = 3000
 NUMERIC = ["income", "loan_amount", "age", "debt_ratio"]
 CATEGORICAL = ["province", "employment"]
@@ -54,7 +56,7 @@ def build_run_dir(root: Path, *, hidden=(128, 64), epochs: int = 4, seed: int = 
     params = {"in_features": X["train"].shape[1], "hidden": list(hidden)}
     model = create_model("tabular_mlp", **params)
     Trainer(epochs=epochs, batch_size=128, lr=3e-3, seed=seed).fit(model, ds["train"], ds["val"])
-    torch.save({"name": "tabular_mlp", "params": params, "state_dict": model.state_dict()}, model_dir / "model.pt")
+    p_weights, p_spec = save_model_weights(run, model.state_dict(), name="tabular_mlp", params=params)
     parity = export_onnx(model, (torch.from_numpy(X["test"][:64]),), model_dir / "model.onnx")
     preprocess = {**pre.to_dict(), "threshold": 0.3, "target": "default", "event": 1,
                   "decision": {"at_or_above_threshold": "decline_or_review", "below_threshold": "approve"}}
@@ -66,7 +68,7 @@ def build_run_dir(root: Path, *, hidden=(128, 64), epochs: int = 4, seed: int = 
     log = AuditLog(run / "audit.jsonl")
     log.append("start", params={"recipe": "credit-test"})
     log.append("export", params={"parity": parity}, outputs={
-        "model_pt": model_dir / "model.pt", "model_onnx": model_dir / "model.onnx",
+        "model_weights": p_weights, "model_spec": p_spec, "model_onnx": model_dir / "model.onnx",
         "preprocess": model_dir / "preprocess.json"})
     log.append("evaluate", outputs={"metrics": run / "metrics.json", "model_card_en": run / "model_card.en.md"})
     log.complete()  # as `bentu run` ends: serve, compress and monitor accept only complete runs

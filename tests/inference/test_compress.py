@@ -17,6 +17,7 @@ from bentu.inference.predictor import Predictor
 from bentu.inference.prune import prune_model, prunable_layers, sparsity
 from bentu.inference.quantize import fold_batchnorm
 from bentu.models import create_model
+from bentu.rundir.weights import load_model_weights
 from bentu.recipe import CompressCfg
 from bentu.train.distill import SoftTargetDataset, distill
 
@@ -59,15 +60,15 @@ def test_fold_batchnorm_keeps_the_function(run_dir, tmp_path):
 
 def test_compress_model_writes_and_measures_every_variant(run_dir):
     x, y = _data(run_dir)
-    spec = torch.load(run_dir / "model" / "model.pt", weights_only=False)
-    model = create_model(spec["name"], **spec["params"])
-    model.load_state_dict(spec["state_dict"])
+    spec, state = load_model_weights(run_dir)
+    model = create_model(spec.name, **spec.params)
+    model.load_state_dict(state)
     train = torch.utils.data.TensorDataset(torch.from_numpy(x[:600]), torch.from_numpy(y[:600]))
     cfg = CompressCfg(int8=True, static=True, prune=0.5, distill={"student": {"hidden": [16]}, "epochs": 2})
     result = compress_model(
         onnx_path=run_dir / "model" / "model.onnx", out_dir=run_dir / "model", calib={"input": x[:600]},
         test_inputs={"input": x[600:]}, y_test=y[600:], cfg=cfg, torch_model=model, train_dataset=train,
-        model_spec={"name": spec["name"], "params": spec["params"]}, latency_seconds=0.3,
+        model_spec={"name": spec.name, "params": spec.params}, latency_seconds=0.3,
     )
     v = result["variants"]
     assert set(v) == {"fp32", "int8", "int8_static", "pruned", "distilled"}
@@ -136,9 +137,9 @@ def test_prune_structured_zeroes_whole_channels():
 
 def test_distill_trains_a_smaller_student(run_dir):
     x, y = _data(run_dir)
-    spec = torch.load(run_dir / "model" / "model.pt", weights_only=False)
-    teacher = create_model(spec["name"], **spec["params"])
-    teacher.load_state_dict(spec["state_dict"])
+    spec, state = load_model_weights(run_dir)
+    teacher = create_model(spec.name, **spec.params)
+    teacher.load_state_dict(state)
     ds = torch.utils.data.TensorDataset(torch.from_numpy(x[:800]), torch.from_numpy(y[:800]))
     soft = SoftTargetDataset(ds, torch.zeros(800), alpha=0.25)
     assert float(soft[0][1]) == pytest.approx(0.25 * float(y[0]) + 0.75 * 0.5)

@@ -50,7 +50,7 @@ def test_dkt_synthetic_run_writes_the_run_directory(ctx_factory, dkt_subset):
     assert pre["kind"] == "sequence" and pre["n_exercises"] == 50 and pre["max_len"] == 50
     mastery = json.loads((ctx.dir / "explanations" / "mastery.json").read_text())
     assert len(mastery["students"]) == 3 and len(mastery["students"][0]["mastery"]) == 5
-    assert (ctx.dir / "model" / "model.onnx").exists() and (ctx.dir / "model" / "model.pt").exists()
+    assert (ctx.dir / "model" / "model.onnx").exists() and (ctx.dir / "model" / "model.safetensors").exists()
     steps = [json.loads(line)["step"] for line in (ctx.dir / "audit.jsonl").read_text().splitlines()]
     assert steps[:4] == ["load_data", "privacy_gate", "baselines", "train"] and "export" in steps and steps[-1] == "metrics"
     assert ctx.evidence["metrics"]["test_auc"] == metrics["test"]["auc"]
@@ -99,7 +99,7 @@ def test_student_ids_are_pseudonymised_and_groups_audited(ctx_factory):
 
 
 def test_ensemble_run_averages_independent_seeds_and_reloads(ctx_factory):
-    """learning.ensemble=2: each model is two members (seeds s, s+1000); model.pt reloads as that ensemble."""
+    """learning.ensemble=2: each model is two members (seeds s, s+1000); model.safetensors reloads as that ensemble."""
     ctx = ctx_factory("learning", ["learning.students=80", "learning.length=12", "learning.exercises=8",
                                    "learning.concepts=2", "learning.graph=false", "learning.recommend=false",
                                    "learning.ensemble=2", "train.epochs=3", "train.seed=4",

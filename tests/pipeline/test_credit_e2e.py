@@ -32,7 +32,7 @@ def run_dir(tmp_path_factory):
 def test_run_directory_has_every_artifact(run_dir):
     for name in ("recipe.yaml", "data_profile.json", "privacy.json", "metrics.json", "compliance.json",
                  "model_card.zh.md", "model_card.en.md", "energy.json", "audit.jsonl", "report.html",
-                 "model/model.pt", "model/model.onnx", "model/preprocess.json"):
+                 "model/model.safetensors", "model/model.json", "model/model.onnx", "model/preprocess.json"):
         assert (run_dir / name).is_file(), name
     assert not [p for p in run_dir.parent.iterdir() if ".partial-" in p.name]
 

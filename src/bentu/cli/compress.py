@@ -53,6 +53,7 @@ def compress_run(run_dir: Path, data: Path, *, overrides: dict | None = None, st
     from bentu.inference.compress import compress_model
     from bentu.inference.predictor import Predictor
     from bentu.models import create_model
+    from bentu.rundir.weights import load_model_weights
 
     run_dir = Path(run_dir)
     report = verify_run(run_dir)
@@ -86,16 +87,15 @@ def compress_run(run_dir: Path, data: Path, *, overrides: dict | None = None, st
     order = np.random.default_rng(seed).permutation(len(df))
     half = len(order) // 2
     fit_idx, test_idx = order[:half], order[half:]
-    spec = torch.load(run_dir / "model" / "model.pt", map_location="cpu", weights_only=False)
-    name = spec.get("name") or spec.get("model")
-    model = create_model(name, **spec["params"])
-    model.load_state_dict(spec["state_dict"])
+    spec, state = load_model_weights(run_dir)
+    model = create_model(spec.name, **spec.params)
+    model.load_state_dict(state)
     model.eval()
     train_ds = TensorDataset(torch.from_numpy(x[fit_idx]), torch.from_numpy(y[fit_idx]))
     result = compress_model(
         onnx_path=run_dir / "model" / "model.onnx", out_dir=run_dir / "model", calib={"input": x[fit_idx]},
         test_inputs={"input": x[test_idx]}, y_test=y[test_idx], cfg=cfg, torch_model=model, train_dataset=train_ds,
-        model_spec={"name": name, "params": spec["params"]}, prune_structured=structured, threads=threads,
+        model_spec={"name": spec.name, "params": spec.params}, prune_structured=structured, threads=threads,
     )
     result["data"] = {"source": str(data), "calibration_rows": int(half), "test_rows": int(len(test_idx)), "seed": seed}
     out = run_dir / "compression.json"

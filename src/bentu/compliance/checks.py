@@ -3,18 +3,24 @@
 A check is ``fn(ev: Evidence, **args) -> Outcome``. It reads fields with ``ev.get("file#/ptr")``
 and returns a verdict with the fields it looked at, so every verdict names its evidence. A
 missing file or field counts as the evidence being absent. Register a new check with
-``@register_check("name")``; rule YAML uses ``check: {name: ..., args: {...}}``.
+``@register_check("name", reads=[...])``, listing the typed evidence (``file#/pointer``, see
+:mod:`bentu.rundir`) it reads; a rule pack that uses the check fails to load when one of those
+pointers, or one passed in its ``ref``/``refs`` arguments, is not a field of the artifact's
+schema. Rule YAML uses ``check: {name: ..., args: {...}}``.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from bentu.compliance.audit_log import verify_run
 from bentu.compliance.evidence import Evidence, Observed
+from bentu.rundir import read_audit_records
 
-__all__ = ["Outcome", "CHECKS", "register_check", "PASS", "FAIL", "REVIEW", "NA", "VERDICTS"]
+__all__ = ["Outcome", "CHECKS", "CHECK_READS", "register_check", "PASS", "FAIL", "REVIEW", "NA", "VERDICTS"]
 
 PASS, FAIL, REVIEW, NA = "pass", "fail", "needs_human_review", "not_applicable"
 VERDICTS = (PASS, FAIL, REVIEW, NA)
@@ -32,22 +38,36 @@ class Outcome:
 
 CheckFn = Callable[..., Outcome]
 CHECKS: dict[str, CheckFn] = {}
+#: The typed evidence (``file#/pointer``) each check reads, besides its ``ref``/``refs`` args.
+CHECK_READS: dict[str, tuple[str, ...]] = {}
 
 
-def register_check(name: str) -> Callable[[CheckFn], CheckFn]:
-    """Decorator: add a check to :data:`CHECKS` under ``name``."""
+def register_check(name: str, *, reads: tuple[str, ...] | list[str] = ()) -> Callable[[CheckFn], CheckFn]:
+    """Decorator: add a check to :data:`CHECKS` under ``name``; ``reads`` lists its evidence."""
 
     def deco(fn: CheckFn) -> CheckFn:
         if name in CHECKS:
             raise KeyError(f"check {name!r} is already registered")
         CHECKS[name] = fn
+        CHECK_READS[name] = tuple(reads)
         return fn
 
     return deco
 
 
 def _show(obs: Observed) -> str:
-    return f"{obs.ref} = {obs.value!r}" if obs.present else f"{obs.ref} is absent"
+    return f"{obs.ref} = {_value(obs.value)}" if obs.present else f"{obs.ref} is absent"
+
+
+def _value(v: Any) -> str:
+    """A value as JSON shows it (``true``, ``null``, ``"auto"``), never a Python repr."""
+    return json.dumps(v, ensure_ascii=False, default=str)
+
+
+def _op(column: Any) -> str | None:
+    """The operator name of a ``privacy.json`` column entry (``{"operator": {"op": ...}}``)."""
+    operator = column.get("operator") if isinstance(column, dict) else None
+    return operator.get("op") if isinstance(operator, dict) else operator
 
 
 # ----------------------------------------------------------------------------- generic
@@ -58,9 +78,22 @@ def field_equals(ev: Evidence, *, ref: str, value: Any) -> Outcome:
     """Pass when the field holds ``value``; fail when it differs or is absent."""
     obs = ev.get(ref)
     if obs.present and obs.value == value:
-        return Outcome(PASS, f"{obs.ref} = {value!r}", f"{obs.ref} = {value!r}", [obs])
-    return Outcome(FAIL, f"expected {obs.ref} = {value!r}; {_show(obs)}",
-                   f"应为 {obs.ref} = {value!r}；实际 {_show(obs)}", [obs])
+        return Outcome(PASS, f"{obs.ref} = {_value(value)}", f"{obs.ref} = {_value(value)}", [obs])
+    return Outcome(FAIL, f"expected {obs.ref} = {_value(value)}; {_show(obs)}",
+                   f"应为 {obs.ref} = {_value(value)}；实际 {_show(obs)}", [obs])
+
+
+@register_check("declared_true")
+def declared_true(ev: Evidence, *, ref: str) -> Outcome:
+    """A governance fact of the recipe: pass when declared true, fail when declared false,
+    needs human review when the recipe does not declare it (null or absent) — never pass."""
+    obs = ev.get(ref)
+    if obs.present and obs.value is True:
+        return Outcome(PASS, f"{obs.ref} = true", f"{obs.ref} = true", [obs])
+    if obs.present and obs.value is False:
+        return Outcome(FAIL, f"{obs.ref} = false", f"{obs.ref} = false", [obs])
+    return Outcome(REVIEW, f"not declared in the recipe ({_show(obs)}); a person must confirm it",
+                   f"配方未声明（{_show(obs)}）；需人工确认", [obs])
 
 
 @register_check("fields_present")
@@ -84,7 +117,7 @@ def manual_review(ev: Evidence, *, refs: list[str] | None = None, why: dict | No
 # ------------------------------------------------------------------------------ privacy
 
 
-@register_check("pii_scan_done")
+@register_check("pii_scan_done", reads=["privacy.json#/pii", "privacy.json#/columns"])
 def pii_scan_done(ev: Evidence) -> Outcome:
     """Pass when the PII scan ran (``privacy.json#/pii`` is auto) and classified columns."""
     mode, cols = ev.get("privacy.json#/pii"), ev.get("privacy.json#/columns")
@@ -94,7 +127,7 @@ def pii_scan_done(ev: Evidence) -> Outcome:
     return Outcome(FAIL, f"no PII scan: {_show(mode)}", f"未做个人信息扫描：{_show(mode)}", [mode, cols])
 
 
-@register_check("columns_classified")
+@register_check("columns_classified", reads=["data_profile.json#/columns", "privacy.json#/columns"])
 def columns_classified(ev: Evidence, *, classes: list[str]) -> Outcome:
     """Pass when every data column has a class in ``privacy.json#/columns``."""
     profile, cols = ev.get("data_profile.json#/columns"), ev.get("privacy.json#/columns")
@@ -107,40 +140,54 @@ def columns_classified(ev: Evidence, *, classes: list[str]) -> Outcome:
     return Outcome(FAIL, f"columns without a class: {what}", f"未分类的列：{what}", [profile, cols])
 
 
-@register_check("k_anonymity_met")
+@register_check("k_anonymity_met", reads=["privacy.json#/k_anonymity/k", "privacy.json#/k_anonymity/target_k",
+                                         "privacy.json#/k_anonymity/reached",
+                                         "privacy.json#/k_anonymity/quasi_identifiers",
+                                         "recipe.yaml#/privacy/k_anonymity"])
 def k_anonymity_met(ev: Evidence) -> Outcome:
-    """Pass when a k-anonymity assessment exists and reached its target k."""
-    kobs = ev.get("privacy.json#/k_anonymity")
+    """Pass when k over the quasi-identifiers reached the target k — the one the privacy step
+    enforced (``target_k``) or, if higher, the one the recipe being judged asks for; fail below
+    it or without an assessment; needs review without a target or without any quasi-identifier
+    to measure."""
+    kobs, asked = ev.get("privacy.json#/k_anonymity"), ev.get("recipe.yaml#/privacy/k_anonymity")
     ka = kobs.value if isinstance(kobs.value, dict) else None
     if ka is None:
         return Outcome(FAIL, f"no re-identification risk assessment: {_show(kobs)}",
                        f"未评估重识别风险：{_show(kobs)}", [kobs])
-    k, target = ka.get("k"), ka.get("target")
-    if isinstance(k, (int, float)) and target is None:
-        return Outcome(REVIEW, f"k = {k} measured but no target k set; a person must judge the risk",
-                       f"已测得 k = {k}，但未设定目标 k；需人工判断风险", [kobs])
-    if isinstance(k, (int, float)) and isinstance(target, (int, float)) and k >= target:
+    k, target, qis = ka.get("k"), ka.get("target_k"), ka.get("quasi_identifiers") or []
+    if isinstance(asked.value, int) and (target is None or asked.value > target):
+        target = asked.value
+    if not qis or k is None:
+        return Outcome(REVIEW, "no quasi-identifier was found to measure k over; a person must confirm "
+                       "that none exists", "未发现可计算 k 的准标识符；需人工确认确无准标识符", [kobs])
+    if target is None:
+        return Outcome(REVIEW, f"k = {k} measured but no target k set (privacy.k_anonymity); a person must "
+                       "judge the risk", f"已测得 k = {k}，但未设定目标 k（privacy.k_anonymity）；需人工判断风险", [kobs])
+    if k >= target and ka.get("reached") is not False:
         return Outcome(PASS, f"k = {k} ≥ target {target}", f"k = {k} ≥ 目标 {target}", [kobs])
     return Outcome(FAIL, f"k = {k} below target {target}", f"k = {k} 低于目标 {target}", [kobs])
 
 
-@register_check("direct_identifiers_treated")
+@register_check("direct_identifiers_treated", reads=["privacy.json#/columns", "recipe.yaml#/data/identifiers"])
 def direct_identifiers_treated(ev: Evidence, *, forbidden: list[Any]) -> Outcome:
-    """Fail when a direct identifier is kept as is (operator in ``forbidden``) or no scan ran."""
-    cols = ev.get("privacy.json#/columns")
+    """Fail when a direct identifier (classified so by the scan, or named in
+    ``data.identifiers``) is kept as is (its operator in ``forbidden``) or no scan ran."""
+    cols, declared = ev.get("privacy.json#/columns"), ev.get("recipe.yaml#/data/identifiers")
     if not isinstance(cols.value, dict) or not cols.value:
         return Outcome(FAIL, f"no column classification: {_show(cols)}", f"无列分类：{_show(cols)}", [cols])
-    direct = {n: c.get("operator") for n, c in cols.value.items() if c.get("class") == "direct_identifier"}
+    named = set(declared.value or []) if isinstance(declared.value, list) else set()
+    direct = {n: _op(c) for n, c in cols.value.items()
+              if (isinstance(c, dict) and c.get("class") == "direct_identifier") or n in named}
     bad = sorted(n for n, op in direct.items() if op in forbidden)
     if bad:
-        shown = ", ".join(f"{n} ({direct[n]})" for n in bad[:5])
+        shown = ", ".join(f"{n} ({direct[n] or 'no operator'})" for n in bad[:5])
         return Outcome(FAIL, f"direct identifiers not de-identified: {shown}",
-                       f"直接标识符未去标识化：{shown}", [cols])
+                       f"直接标识符未去标识化：{shown}", [cols, declared])
     return Outcome(PASS, f"{len(direct)} direct identifier(s) de-identified",
-                   f"{len(direct)} 个直接标识符已去标识化", [cols])
+                   f"{len(direct)} 个直接标识符已去标识化", [cols, declared])
 
 
-@register_check("no_plaintext_columns")
+@register_check("no_plaintext_columns", reads=["data_profile.json#/columns", "privacy.json#/columns"])
 def no_plaintext_columns(ev: Evidence, *, pattern: str, allowed_operators: list[str]) -> Outcome:
     """Fail when a column whose name matches ``pattern`` is kept without an allowed operator."""
     profile, cols = ev.get("data_profile.json#/columns"), ev.get("privacy.json#/columns")
@@ -149,10 +196,10 @@ def no_plaintext_columns(ev: Evidence, *, pattern: str, allowed_operators: list[
     rx = re.compile(pattern, re.IGNORECASE)
     ops = cols.value if isinstance(cols.value, dict) else {}
     hits = [c.get("name", "") for c in profile.value if rx.search(str(c.get("name", "")))]
-    bad = sorted(h for h in hits if (ops.get(h) or {}).get("operator") not in allowed_operators)
+    bad = sorted(h for h in hits if _op(ops.get(h)) not in allowed_operators)
     if bad:
-        return Outcome(FAIL, f"kept in plaintext: {', '.join(bad[:5])}", f"明文保留：{'、'.join(bad[:5])}",
-                       [profile, cols])
+        shown = ", ".join(f"{h} ({_op(ops.get(h)) or 'no operator'})" for h in bad[:5])
+        return Outcome(FAIL, f"kept in plaintext: {shown}", f"明文保留：{shown}", [profile, cols])
     return Outcome(PASS, f"{len(hits)} matching column(s), none in plaintext",
                    f"{len(hits)} 个匹配列，均未明文保留", [profile, cols])
 
@@ -160,7 +207,7 @@ def no_plaintext_columns(ev: Evidence, *, pattern: str, allowed_operators: list[
 # ------------------------------------------------------------------------ model evidence
 
 
-@register_check("explanations_present")
+@register_check("explanations_present", reads=["recipe.yaml#/audit/explain", "explanations"])
 def explanations_present(ev: Evidence) -> Outcome:
     """Pass when an explanation method was configured and ``explanations/`` holds files."""
     method, folder = ev.get("recipe.yaml#/audit/explain"), ev.path("explanations")
@@ -173,7 +220,7 @@ def explanations_present(ev: Evidence) -> Outcome:
                    [method, folder])
 
 
-@register_check("fairness_examined")
+@register_check("fairness_examined", reads=["fairness.json#/attributes", "fairness.json#/mitigation"])
 def fairness_examined(ev: Evidence) -> Outcome:
     """Fail without a per-group fairness audit; needs review when a group is flagged."""
     attrs = ev.get("fairness.json#/attributes")
@@ -189,11 +236,9 @@ def fairness_examined(ev: Evidence) -> Outcome:
                    f"已检查 {len(attrs.value)} 个属性，均未标记", [attrs])
 
 
-@register_check("audit_log_intact")
+@register_check("audit_log_intact", reads=["audit.jsonl"])
 def audit_log_intact(ev: Evidence) -> Outcome:
     """Pass when ``audit.jsonl`` exists and its hash chain and artifacts verify."""
-    from bentu.compliance.audit_log import verify_run
-
     obs = ev.path("audit.jsonl")
     if not obs.present:
         return Outcome(FAIL, "audit.jsonl is absent", "audit.jsonl 不存在", [obs])
@@ -206,27 +251,22 @@ def audit_log_intact(ev: Evidence) -> Outcome:
                    [shown])
 
 
-@register_check("audit_step_recorded")
+@register_check("audit_step_recorded", reads=["audit.jsonl#/0/step", "audit.jsonl#/0/time"])
 def audit_step_recorded(ev: Evidence, *, step: str, fields: list[str]) -> Outcome:
     """Pass when ``audit.jsonl`` has an entry whose step starts with ``step`` and has ``fields``."""
-    import json
-
-    path = ev.run_dir / "audit.jsonl"
-    lines = path.read_text(encoding="utf-8").splitlines() if path.is_file() else []
-    for i, line in enumerate(lines, start=1):
-        try:
-            entry = json.loads(line)
-        except ValueError:
-            continue
-        if str(entry.get("step", "")).startswith(step) and all(entry.get(f) is not None for f in fields):
+    for i, record in enumerate(read_audit_records(ev.run_dir), start=1):
+        entry = record.model_dump(mode="json")
+        if record.step.startswith(step) and all(entry.get(f) is not None for f in fields):
             obs = Observed("audit.jsonl", f"/{i - 1}", {f: entry[f] for f in ["step", *fields]})
-            return Outcome(PASS, f"step '{entry['step']}' recorded on line {i}", f"第 {i} 行记录了步骤 '{entry['step']}'",
+            return Outcome(PASS, f"step '{record.step}' recorded on line {i}", f"第 {i} 行记录了步骤 '{record.step}'",
                            [obs])
     return Outcome(FAIL, f"no '{step}' step with {', '.join(fields)} in audit.jsonl",
                    f"audit.jsonl 中没有含 {', '.join(fields)} 的 '{step}' 步骤", [ev.path("audit.jsonl")])
 
 
-@register_check("training_data_traceable")
+@register_check("training_data_traceable", reads=[
+    "audit.jsonl#/0/time", "data_profile.json#/source", "data_profile.json#/rows",
+    "data_profile.json#/source/sha256", "data_profile.json#/split"])
 def training_data_traceable(ev: Evidence, *, step: str) -> Outcome:
     """Time (audit step), source, volume, checksum and sampling of the training data recorded."""
     timed = audit_step_recorded(ev, step=step, fields=["time"])
@@ -250,7 +290,11 @@ def _locations(ev: Evidence) -> tuple[Observed, Observed, Observed]:
             ev.get("recipe.yaml#/governance/cross_border/enabled"))
 
 
-@register_check("cross_border_declared")
+_LOCATION_READS = ["recipe.yaml#/governance/data_location", "recipe.yaml#/governance/serving_location",
+                   "recipe.yaml#/governance/cross_border/enabled"]
+
+
+@register_check("cross_border_declared", reads=_LOCATION_READS)
 def cross_border_declared(ev: Evidence, *, home: str) -> Outcome:
     """Fail when data or serving is outside ``home`` (or undeclared) without a declared transfer."""
     data, serve, enabled = _locations(ev)
@@ -263,7 +307,9 @@ def cross_border_declared(ev: Evidence, *, home: str) -> Outcome:
     return Outcome(PASS, verdict_en, "已声明跨境传输" if outside else f"数据与服务均在 {home} 境内", [data, serve, enabled])
 
 
-@register_check("cross_border_tier")
+@register_check("cross_border_tier", reads=[
+    "recipe.yaml#/governance/cross_border/enabled", "recipe.yaml#/governance/cross_border/people_per_year",
+    "recipe.yaml#/governance/cross_border/sensitive_people_per_year"])
 def cross_border_tier(ev: Evidence, *, tier: str, thresholds: dict) -> Outcome:
     """Place a declared transfer in a tier by people per year; a filing needs a person."""
     enabled = ev.get("recipe.yaml#/governance/cross_border/enabled")

@@ -3,12 +3,17 @@
 Rule packs are YAML files in ``bentu/compliance/rules/`` (one per law or standard). Each rule
 names a check from :mod:`bentu.compliance.checks`; the engine decides whether the rule applies
 (region, application, subjects), runs the check over the run's evidence and applies the
-rule's *basis* — how well the legal fact behind it is sourced (REFERENCE.md tags):
+rule's *basis* — how well the legal fact behind it is sourced:
 
-- ``V`` (read in an official text) and ``S`` (secondary source): the check's verdict stands;
-  ``S`` verdicts carry ``basis: "S"`` so a reader knows to confirm the wording.
+- ``V`` (read in the official text of the law or standard) and ``S`` (secondary source): the
+  check's verdict stands; ``S`` verdicts carry ``basis: "S"`` so a reader knows to confirm the
+  wording.
 - ``U`` (unverified): never a hard verdict — always ``needs_human_review``, with the check's
   own outcome kept in ``check_outcome``.
+
+Every rule's evidence is typed: the pointers a check reads (``CHECK_READS``) and the ``ref`` /
+``refs`` it is given must be fields of the run directory's schema (:func:`bentu.rundir.has_pointer`),
+or the pack fails to load.
 """
 
 from __future__ import annotations
@@ -22,10 +27,11 @@ from typing import Any
 
 import yaml
 
-from bentu.compliance.checks import CHECKS, NA, REVIEW, VERDICTS, Outcome
+from bentu.compliance.checks import CHECK_READS, CHECKS, NA, REVIEW, VERDICTS, Outcome
 from bentu.compliance.evidence import Evidence
 from bentu.errors import ConfigError, RecipeError
 from bentu.i18n import normalize_lang
+from bentu.rundir import has_pointer
 
 __all__ = ["evaluate_compliance", "list_packs", "load_pack", "COMPLIANCE_VERSION"]
 
@@ -88,6 +94,12 @@ def _validate_rule(pack: str, rule: dict, default_when: dict) -> None:
                 inspect.signature(CHECKS[name]).bind(None, **args)
             except TypeError as err:
                 problem = f"passes arguments {sorted(args)} that check {name!r} rejects ({err})"
+            else:
+                refs = [*CHECK_READS[name], *([args["ref"]] if "ref" in args else []), *(args.get("refs") or [])]
+                unknown = [r for r in refs if not has_pointer(r)]
+                if unknown:
+                    problem = (f"cites evidence {', '.join(unknown)} that is not a field of the run "
+                               "directory's schema (see docs/run-directory.md)")
     if problem:
         raise ConfigError(en=f"{where} {problem}.", zh=f"{where}：{problem}。")
     rule["applies_when"] = when
@@ -128,8 +140,8 @@ def _evaluate_rule(pack: str, rule: dict, ev: Evidence, lang: str) -> dict[str, 
         outcome = CHECKS[check["name"]](ev, **(check.get("args") or {}))
         check_outcome = outcome.verdict
         if rule["basis"] == "U" and outcome.verdict != REVIEW:
-            note = ("source unverified (REFERENCE [U]): a person must confirm",
-                    "出处未经核实（REFERENCE [U]）：需人工确认")
+            note = ("the rule's source is unverified (basis U): a person must confirm",
+                    "规则出处未经核实（依据等级 U）：需人工确认")
             outcome = Outcome(REVIEW, f"{outcome.en}; {note[0]}", f"{outcome.zh}；{note[1]}", outcome.evidence)
     reason = {"en": outcome.en, "zh": outcome.zh}
     return {

@@ -1,8 +1,11 @@
 """Read a run's evidence by file and JSON pointer (``privacy.json#/deidentified``).
 
 A missing file or field is evidence of absence: :meth:`Evidence.get` returns an
-:class:`Observed` with ``present=False`` instead of raising. ``recipe.yaml`` is read from the
-resolved recipe dict handed to the engine, so the verdicts follow the recipe that ran.
+:class:`Observed` with ``present=False`` instead of raising. Typed artifacts are read through
+:func:`bentu.rundir.read_artifact` (a file that does not match its schema is a ``DataError``),
+and only what the file holds is seen (schema defaults are not filled in). ``recipe.yaml`` is
+read from the resolved recipe dict handed to the engine, so the verdicts follow the recipe
+that ran.
 """
 
 from __future__ import annotations
@@ -11,6 +14,9 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from bentu.recipe import Recipe
+from bentu.rundir import AuditRecord, artifact_model, read_artifact, read_audit_records
 
 __all__ = ["Evidence", "Observed", "resolve_pointer", "MISSING"]
 
@@ -96,11 +102,19 @@ class Evidence:
         if file == RECIPE_FILE:
             return self.recipe
         if file not in self._cache:
-            path = self.run_dir / file
-            try:
-                self._cache[file] = json.loads(path.read_text(encoding="utf-8"))
-            except (OSError, ValueError):  # absent or unreadable: evidence of absence
-                self._cache[file] = MISSING
+            model = artifact_model(file)
+            if model is AuditRecord:
+                records = read_audit_records(self.run_dir)
+                self._cache[file] = [r.model_dump(mode="json") for r in records] if records else MISSING
+            elif model is not None and model is not Recipe:
+                doc = read_artifact(self.run_dir, model, required=False)
+                self._cache[file] = MISSING if doc is None else doc.model_dump(
+                    mode="json", by_alias=True, exclude_unset=True)
+            else:  # an untyped file: parsed as is
+                try:
+                    self._cache[file] = json.loads((self.run_dir / file).read_text(encoding="utf-8"))
+                except (OSError, ValueError):  # absent or unreadable: evidence of absence
+                    self._cache[file] = MISSING
         return self._cache[file]
 
     def get(self, ref: str) -> Observed:

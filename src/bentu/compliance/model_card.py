@@ -1,14 +1,26 @@
 """Model cards in Chinese and English, written from a run's evidence.
 
-Every number in a card is read from a file of the run (metrics.json, fairness.json, ...). A
-section whose evidence is missing says so ("not produced in this run") instead of guessing.
+Every number in a card is read from a file of the run through its typed model
+(:mod:`bentu.rundir`). A section whose evidence is missing says so ("not produced in this
+run") instead of guessing. Values are shown as words a reader knows (``yes``/``是``, ``—``), never
+as Python reprs; the Chinese card is in Chinese, with recipe texts (``governance.intended_use``,
+``governance.limitations``) taken in the card's language when the recipe gives ``{zh, en}``.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+
+from bentu.compliance.report_section import compliance_summary
+from bentu.rundir import (DataProfile, DataSource, Energy, Fairness, Metrics, Privacy, read_artifact,
+                          read_audit_records)
+
+M = TypeVar("M", bound=BaseModel)
 
 __all__ = ["write_model_cards", "render_model_card"]
 
@@ -46,6 +58,26 @@ _OUT_OF_SCOPE = {
 }
 
 
+_CLASS = {"direct_identifier": ("direct identifier", "直接标识符"), "quasi_identifier": ("quasi-identifier", "准标识符"),
+          "sensitive": ("sensitive", "敏感"), "other": ("other", "其他")}
+_OP = {"none": ("left as is", "未处理"), "pseudonymize": ("pseudonymised", "假名化"), "mask": ("masked", "屏蔽"),
+       "generalize": ("generalised", "泛化"), "suppress": ("suppressed", "抑制"), "replace": ("replaced", "替换"),
+       "per-span": ("PII spans replaced", "逐段替换个人信息")}
+_PROFILE = [("source", ("Source", "来源")), ("rows", ("Rows", "行数")), ("total", ("Images", "图像数")),
+            ("students", ("Students", "学生数")), ("columns", ("Columns", "列数")),
+            ("duplicates", ("Duplicates", "重复行")), ("institutions", ("Institutions", "机构数"))]
+_SUBJECTS = {"adults": ("adults", "成年人"), "minors": ("minors", "未成年人"), "patients": ("patients", "患者"),
+             "students": ("students", "学生")}
+_SPLITS = {"test": ("test", "测试集"), "val": ("val", "验证集")}
+_METRIC_HEAD = {"auc": ("auc", "AUC"), "ks": ("ks", "KS"), "accuracy": ("accuracy", "准确率"), "f1": ("f1", "F1"),
+                "brier": ("brier", "Brier 分数"), "ece": ("ece", "ECE"), "sensitivity": ("sensitivity", "灵敏度"),
+                "specificity": ("specificity", "特异度"), "fn": ("fn", "假阴性"), "fp": ("fp", "假阳性")}
+_GROUP_KEYS = ["n", "selection_rate", "tpr", "fpr", "auc", "accuracy", "ratio_to_reference"]
+_GROUP_HEAD = {"n": ("n", "人数"), "selection_rate": ("selection rate", "通过率"), "tpr": ("TPR", "真正率"),
+               "fpr": ("FPR", "假正率"), "auc": ("AUC", "AUC"), "accuracy": ("accuracy", "准确率"),
+               "ratio_to_reference": ("ratio to reference", "与参照组之比")}
+
+
 def _load(run_dir: Path, name: str) -> Any:
     try:
         return json.loads((run_dir / name).read_text(encoding="utf-8"))
@@ -53,20 +85,33 @@ def _load(run_dir: Path, name: str) -> Any:
         return None
 
 
-def _fmt(v: Any, limit: int = 80) -> str:
-    if isinstance(v, bool) or v is None:
-        return str(v).lower() if v is not None else "—"
+def _fmt(v: Any, limit: int = 80, i: int = 0) -> str:
+    """A value as a reader sees it: no Python reprs (booleans in words, null as a dash)."""
+    if isinstance(v, bool):
+        return (("yes", "no"), ("是", "否"))[i][0 if v else 1]
+    if v is None:
+        return "—"
     if isinstance(v, float):
         return f"{v:.4g}"
-    if isinstance(v, (list, dict)):
-        text = json.dumps(v, ensure_ascii=False)
-        return text if len(text) <= limit else text[: limit - 1] + "…"
-    return str(v)
+    if isinstance(v, dict):
+        text = ", ".join(f"{k}: {_fmt(x, limit, i)}" for k, x in v.items())
+    elif isinstance(v, (list, tuple)):
+        text = ", ".join(_fmt(x, limit, i) for x in v)
+    else:
+        return str(v)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _table(header: list[str], rows: list[list[Any]]) -> list[str]:
+def _table(header: list[str], rows: list[list[Any]], i: int = 0) -> list[str]:
     out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    return out + ["| " + " | ".join(_fmt(c).replace("|", "\\|") for c in r) + " |" for r in rows]
+    return out + ["| " + " | ".join(_fmt(c, i=i).replace("|", "\\|") for c in r) + " |" for r in rows]
+
+
+def _localized(value: Any, i: int) -> str | None:
+    """A recipe text given as a plain string or as ``{zh, en}``."""
+    if isinstance(value, dict):
+        return value.get(("en", "zh")[i]) or None
+    return value or None
 
 
 class _Card:
@@ -94,7 +139,11 @@ class _Card:
     def kv(self, pairs: list[tuple[str, Any]]) -> None:
         if self.lines and self.lines[-1].startswith("|"):
             self.lines.append("")
-        self.lines += [f"- **{k}**: {_fmt(v, 400)}" for k, v in pairs if v is not None]
+        self.lines += [f"- **{k}**: {_fmt(v, 400, self.i)}" for k, v in pairs if v is not None]
+
+    def read(self, model: type[M]) -> M | None:
+        """A typed artifact of the run (None when absent)."""
+        return read_artifact(self.run_dir, model, required=False)
 
 
 def _details(c: _Card) -> None:
@@ -106,11 +155,10 @@ def _details(c: _Card) -> None:
           (c.tr("Training", "训练"), r.get("train")),
           (c.tr("Federated", "联邦学习"), (r.get("federated") or {}).get("enabled")),
           (c.tr("Operator", "操作人员"), (r.get("governance") or {}).get("operator"))])
-    audit = c.run_dir / "audit.jsonl"
-    if audit.is_file():
-        first = json.loads(audit.read_text(encoding="utf-8").splitlines()[0])
-        c.kv([(c.tr("Run started (UTC)", "运行开始（UTC）"), first.get("time")),
-              (c.tr("Software", "软件环境"), first.get("environment"))])
+    records = read_audit_records(c.run_dir)
+    if records:
+        c.kv([(c.tr("Run started (UTC)", "运行开始（UTC）"), records[0].time),
+              (c.tr("Software", "软件环境"), records[0].environment)])
     files = sorted(p.relative_to(c.run_dir).as_posix() for p in (c.run_dir / "model").glob("*") if p.is_file())
     c.kv([(c.tr("Model files", "模型文件"), ", ".join(files) or None)])
 
@@ -118,9 +166,12 @@ def _details(c: _Card) -> None:
 def _use(c: _Card) -> None:
     gov = c.recipe.get("governance") or {}
     c.section("use")
-    c.para(gov.get("intended_use") or c.t("undeclared"))
-    c.kv([(c.tr("Subjects", "数据主体"), ", ".join(gov.get("subjects") or []) or None),
-          (c.tr("Human review of decisions", "决定的人工复核"), gov.get("human_review")),
+    c.para(_localized(gov.get("intended_use"), c.i) or c.t("undeclared"))
+    review = gov.get("human_review")
+    c.kv([(c.tr("Subjects", "数据主体"), ", ".join(_SUBJECTS.get(s, (s, s))[c.i] for s in gov.get("subjects") or []) or None),
+          (c.tr("Human review of decisions", "决定的人工复核"),
+           c.tr("not declared (governance.human_review)", "未声明（governance.human_review）") if review is None
+           else review),
           (c.tr("Data / serving location", "数据 / 服务地点"),
            f"{gov.get('data_location', '—')} / {gov.get('serving_location', '—')}")])
     c.section("oos")
@@ -130,38 +181,46 @@ def _use(c: _Card) -> None:
 
 def _data(c: _Card) -> None:
     c.section("data")
-    prof, priv = _load(c.run_dir, "data_profile.json"), _load(c.run_dir, "privacy.json")
+    prof, priv = c.read(DataProfile), c.read(Privacy)
     if prof is None:
         c.absent("data_profile.json")
-    else:  # every top-level field, in the file's order; long lists are counted
-        labels = {"source": ("Source", "来源"), "rows": ("Rows", "行数"), "columns": ("Columns", "列数"),
-                  "duplicates": ("Duplicates", "重复行"), "class_balance": ("Class balance", "类别分布"),
-                  "institutions": ("Institutions", "机构数"), "split": ("Split", "划分")}
-        c.kv([(labels.get(k, (k, k))[c.i], len(v) if k in ("columns", "institutions") else v)
-              for k, v in prof.items() if k not in ("roles", "preprocessing")])
+    else:
+        src = prof.source
+        shown = {"source": (src.dataset or src.path) if isinstance(src, DataSource) else src,
+                 "columns": len(prof.columns) if prof.columns is not None else None,
+                 "institutions": len(prof.institutions) if prof.institutions is not None else None}
+        c.kv([(label[c.i], shown.get(key, getattr(prof, key))) for key, label in _PROFILE])
     if priv is None:
         c.absent("privacy.json")
         return
     classes: dict[str, list[str]] = {}
-    for name, col in (priv.get("columns") or {}).items():
-        classes.setdefault(col.get("class", "?"), []).append(f"{name} ({col.get('operator')})")
-    ka = priv.get("k_anonymity") or {}
-    c.kv([(c.tr("PII scan", "个人信息扫描"), priv.get("pii")),
-          (c.tr("De-identified", "已去标识化"), priv.get("deidentified")),
-          *[(c.tr(f"{k} columns (operator)", f"{k} 列（处理方式）"), ", ".join(v)) for k, v in sorted(classes.items())],
-          (c.tr("k-anonymity (k / target)", "k-匿名（k / 目标）"), f"{ka['k']} / {ka.get('target')}" if ka else None)])
+    for name, col in priv.columns.items():
+        op = _OP.get(col.operator.op, (col.operator.op, col.operator.op))[c.i]
+        classes.setdefault(col.class_, []).append(f"{name} ({op})")
+    ka = priv.k_anonymity
+    k_text = None
+    if ka is not None and ka.k is not None:
+        k_text = f"{ka.k} / {ka.target_k}" if ka.target_k is not None else \
+            c.tr(f"{ka.k} (no target set)", f"{ka.k}（未设定目标）")
+    c.kv([(c.tr("PII scan", "个人信息扫描"), c.tr("automatic", "自动") if priv.pii == "auto" else c.tr("off", "关闭")),
+          (c.tr("De-identified", "已去标识化"), priv.deidentified),
+          *[(c.tr(f"{_CLASS[k][0]} columns (treatment)", f"{_CLASS[k][1]}列（处理方式）"), ", ".join(v))
+            for k, v in sorted(classes.items())],
+          (c.tr("k-anonymity (k / target)", "k-匿名（k / 目标）"), k_text)])
 
 
 def _metrics(c: _Card) -> None:
     c.section("metrics")
-    m = _load(c.run_dir, "metrics.json")
-    if m is None:
+    typed = c.read(Metrics)
+    if typed is None:
         c.absent("metrics.json")
         return
-    rows = [[split, *[(m.get(split) or {}).get(k) for k in _metric_keys(m)]] for split in ("test", "val") if m.get(split)]
+    m = typed.model_dump(mode="json", exclude_unset=True)
+    rows = [[_SPLITS[split][c.i], *[(m.get(split) or {}).get(k) for k in _metric_keys(m)]]
+            for split in ("test", "val") if m.get(split)]
     rows += [[f"{c.tr('baseline', '基线')}: {n}", *[(b.get("test") or {}).get(k) for k in _metric_keys(m)]]
-             for n, b in (m.get("baselines") or {}).items()]
-    c.lines += _table([c.tr("set", "数据集"), *_metric_keys(m)], rows)
+             for n, b in (m.get("baselines") or {}).items() if isinstance(b, dict)]
+    c.lines += _table([c.tr("set", "数据集"), *[_METRIC_HEAD.get(k, (k, k))[c.i] for k in _metric_keys(m)]], rows, c.i)
     if "psi_score_train_test" in m:
         c.kv([(c.tr("Score PSI train→test", "分数 PSI（训练→测试）"), m["psi_score_train_test"])])
 
@@ -173,26 +232,25 @@ def _metric_keys(m: dict) -> list[str]:
 
 
 def _fairness(c: _Card) -> None:
-    f = _load(c.run_dir, "fairness.json")
+    f = c.read(Fairness)
     c.section("groups")
     if f is None:
         c.absent("fairness.json")
         c.section("fairness")
         c.absent("fairness.json")
         return
-    attrs = f.get("attributes") or {}
-    for attr, a in attrs.items():
-        groups = a.get("by_group") or {}
-        keys = sorted({k for g in groups.values() if isinstance(g, dict) for k in g})
-        c.lines += ["", f"**{attr}**", "", *_table([c.tr("group", "群体"), *keys],
-                                                    [[g, *[v.get(k) for k in keys]] for g, v in groups.items()])]
+    for attr, a in f.attributes.items():
+        rows = a.rows()
+        keys = [k for k in _GROUP_KEYS if any(getattr(g, k) is not None for g in rows)]
+        c.lines += ["", f"**{attr}**", "", *_table([c.tr("group", "群体"), *[_GROUP_HEAD[k][c.i] for k in keys]],
+                                                    [[g.group, *[getattr(g, k) for k in keys]] for g in rows], c.i)]
     c.section("fairness")
     c.lines += _table([c.tr("attribute", "属性"), c.tr("demographic parity diff.", "人口均等差异"),
                        c.tr("equalized odds diff.", "均等几率差异"), c.tr("four-fifths flag", "五分之四规则标记")],
-                      [[k, a.get("demographic_parity_difference"), a.get("equalized_odds_difference"),
-                        a.get("four_fifths_flag")] for k, a in attrs.items()])
-    if f.get("mitigation"):
-        c.kv([(c.tr("Mitigation", "缓解措施"), f["mitigation"])])
+                      [[k, a.demographic_parity_difference, a.equalized_odds_difference, a.four_fifths_flag]
+                       for k, a in f.attributes.items()], c.i)
+    if f.mitigation:
+        c.kv([(c.tr("Mitigation", "缓解措施"), f.mitigation)])
 
 
 def _explain(c: _Card) -> None:
@@ -207,22 +265,26 @@ def _explain(c: _Card) -> None:
            + (f" (+{len(files) - 10})" if len(files) > 10 else ""))])
 
 
-def _limits(c: _Card, compliance: dict | None, energy: dict | None) -> None:
+def _limits(c: _Card, compliance: dict | None, energy: Energy | None) -> None:
     c.section("limits")
     items = []
-    prof = _load(c.run_dir, "data_profile.json") or {}
-    if isinstance(prof.get("source"), dict) and prof["source"].get("generator"):
+    declared = _localized((c.recipe.get("governance") or {}).get("limitations"), c.i)
+    if declared:
+        items.append(declared)
+    prof = c.read(DataProfile)
+    if prof is not None and isinstance(prof.source, DataSource) and prof.source.generator:
         items.append(c.tr("Trained and evaluated on simulated data; real-world performance is not measured here.",
                           "在模拟数据上训练和评估；本次未测量真实场景中的表现。"))
-    for attr, a in ((_load(c.run_dir, "fairness.json") or {}).get("attributes") or {}).items():
-        if a.get("four_fifths_flag"):
+    fairness = c.read(Fairness)
+    for attr, a in (fairness.attributes if fairness else {}).items():
+        if a.four_fifths_flag:
             items.append(c.tr(f"Selection rates differ across groups of '{attr}' (four-fifths rule flagged).",
                               f"'{attr}' 各群体的通过率存在差异（触发五分之四规则）。"))
     for v in (compliance or {}).get("verdicts", []):
         if v.get("verdict") == "fail":
             title = v.get("i18n", {}).get("title", {}).get(("en", "zh")[c.i], v.get("title"))
             items.append(c.tr(f"Fails {v['rule']} ({title}).", f"未通过 {v['rule']}（{title}）。"))
-    if energy and energy.get("power_is_estimate"):
+    if energy and energy.power_is_estimate:
         items.append(c.tr("Energy figures are estimates (no measured power).", "能耗数字为估算值（无实测功率）。"))
     items.append(c.tr("Metrics hold for data like the test set; monitor drift (PSI) after deployment.",
                       "指标仅对与测试集相似的数据成立；部署后需监测漂移（PSI）。"))
@@ -238,32 +300,29 @@ def _compliance(c: _Card, compliance: dict | None) -> None:
     c.kv([(c.tr("Rule packs", "规则包"), ", ".join(p["name"] for p in compliance.get("packs", [])) or None),
           (c.tr("pass / fail / needs human review / not applicable", "通过 / 不通过 / 需人工复核 / 不适用"),
            f"{s.get('pass', 0)} / {s.get('fail', 0)} / {s.get('needs_human_review', 0)} / {s.get('not_applicable', 0)}")])
-    from bentu.compliance.report_section import compliance_summary
-
     rows = compliance_summary(compliance, ("en", "zh")[c.i], include_not_applicable=False)
     if rows:
-        c.lines += ["", *_table(list(rows[0]), [list(r.values()) for r in rows])]
+        c.lines += ["", *_table(list(rows[0]), [list(r.values()) for r in rows], c.i)]
 
 
-def _energy(c: _Card, energy: dict | None) -> None:
+def _energy(c: _Card, energy: Energy | None) -> None:
     c.section("energy")
     if energy is None:
         c.absent("energy.json")
         return
-    c.kv([(c.tr("Duration (s)", "时长（秒）"), energy.get("duration_s")),
-          (c.tr("Energy (kWh)", "能耗（千瓦时）"), energy.get("energy_kwh")),
-          (c.tr("CO₂ (kg)", "二氧化碳（千克）"), energy.get("co2_kg")),
-          (c.tr("Grid intensity (g/kWh)", "电网碳强度（克/千瓦时）"), energy.get("grid_intensity_g_per_kwh")),
-          (c.tr("Method", "方法"), energy.get("method"))])
-    note = energy.get("estimate_note")
-    if isinstance(note, dict):
-        c.lines.append(f"- {note.get(('en', 'zh')[c.i], '')}")
+    c.kv([(c.tr("Duration (s)", "时长（秒）"), energy.duration_s),
+          (c.tr("Energy (kWh)", "能耗（千瓦时）"), energy.energy_kwh),
+          (c.tr("CO₂ (kg)", "二氧化碳（千克）"), energy.co2_kg),
+          (c.tr("Grid intensity (g/kWh)", "电网碳强度（克/千瓦时）"), energy.grid_intensity_g_per_kwh),
+          (c.tr("Method", "方法"), energy.method)])
+    if energy.estimate_note:
+        c.lines.append(f"- {energy.estimate_note.get(('en', 'zh')[c.i], '')}")
 
 
 def render_model_card(run_dir: Path, recipe: dict, lang: str) -> str:
     """Return the Markdown model card of ``run_dir`` in ``lang`` ("en" or "zh")."""
     c = _Card(Path(run_dir), recipe, "zh" if lang.startswith("zh") else "en")
-    compliance, energy = _load(c.run_dir, "compliance.json"), _load(c.run_dir, "energy.json")
+    compliance, energy = _load(c.run_dir, "compliance.json"), c.read(Energy)
     colon = ": " if c.i == 0 else "："
     c.lines += [f"# {c.t('title')}{colon}{recipe.get('name', c.run_dir.name)}", "", c.t("generated")]
     for part in (_details, _use, _data, _metrics, _fairness, _explain):
@@ -293,6 +352,8 @@ def write_model_cards(run_dir: Path, recipe: dict) -> list[Path]:
     paths = []
     for lang in ("zh", "en"):
         path = run_dir / f"model_card.{lang}.md"
-        path.write_text(render_model_card(run_dir, recipe, lang), encoding="utf-8")
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_text(render_model_card(run_dir, recipe, lang), encoding="utf-8")
+        os.replace(tmp, path)
         paths.append(path)
     return paths

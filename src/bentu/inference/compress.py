@@ -190,7 +190,7 @@ def compress_model(
     mask : ndarray, optional
         Which output elements count for the metric (knowledge tracing).
     model_spec : dict, optional
-        ``{"name", "params"}`` of the trained model (``model.pt``), the base of the student.
+        ``{"name", "params"}`` of the trained model (``model/model.json``), the base of the student.
     prune_structured : bool
         Structured (channel) pruning instead of magnitude pruning.
     threads : int

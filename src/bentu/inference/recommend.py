@@ -22,32 +22,32 @@ import torch
 from torch import nn
 
 from bentu.errors import DataError
+from bentu.rundir.weights import load_model_weights
 
 __all__ = ["load_run_model", "catalogue_from_run", "predict_next", "concept_mastery", "select_in_band", "recommend", "band_policy", "evaluate_recommendation",
            "fixed_curriculum", "random_curriculum"]
 
 
 def load_run_model(run_dir) -> nn.Module:
-    """The knowledge-tracing model of a learning run directory (``model/model.pt``), in eval mode."""
+    """The knowledge-tracing model of a learning run directory (``model/model.safetensors``), in eval mode."""
     from pathlib import Path
 
     from bentu.models import create_model
 
-    path = Path(run_dir) / "model" / "model.pt"
+    path = Path(run_dir) / "model" / "model.json"
     if not path.exists():
         raise DataError(
             f"{path} does not exist: {run_dir} is not the directory of a finished learning run.",
             f"{path} 不存在：{run_dir} 不是已完成的 learning 运行目录。",
         )
-    saved = torch.load(path, map_location="cpu", weights_only=False)
-    n = int(saved.get("ensemble", 1))
-    if n > 1:
+    spec, state = load_model_weights(run_dir)
+    if spec.ensemble > 1:
         from bentu.models.ensemble import LogitEnsemble
 
-        model: nn.Module = LogitEnsemble([create_model(saved["name"], **saved["params"]) for _ in range(n)])
+        model: nn.Module = LogitEnsemble([create_model(spec.name, **spec.params) for _ in range(spec.ensemble)])
     else:
-        model = create_model(saved["name"], **saved["params"])
-    model.load_state_dict(saved["state_dict"])
+        model = create_model(spec.name, **spec.params)
+    model.load_state_dict(state)
     return model.eval()
 
 

@@ -190,8 +190,8 @@ def _title(recipe: Recipe, lang: str) -> tuple[str, str]:
     }
     en, zh = titles[recipe.application]
     desc = recipe.description
-    if isinstance(desc, dict):
-        desc = desc.get(lang) or next(iter(desc.values()), None)
+    if desc is not None and not isinstance(desc, str):
+        desc = desc.zh if lang == "zh" else desc.en
     return (zh if lang == "zh" else en), desc or recipe.name
 
 

@@ -13,6 +13,7 @@ import numpy as np
 
 from bentu.recipe import Recipe
 from bentu.report.builder import Report
+from bentu.rundir import artifact_model, write_artifact
 
 __all__ = ["RunContext", "to_jsonable"]
 
@@ -75,7 +76,11 @@ class RunContext:
         return p
 
     def write_json(self, rel: str, obj: Any) -> Path:
-        """Write ``obj`` as pretty UTF-8 JSON at ``rel`` inside the run directory."""
+        """Write ``obj`` as pretty UTF-8 JSON at ``rel`` inside the run directory; a typed
+        artifact (:mod:`bentu.rundir`) is validated against its model and written atomically."""
+        model = artifact_model(rel)
+        if model is not None:
+            return write_artifact(self.dir, model, to_jsonable(obj))
         p = self.path(rel)
         p.write_text(json.dumps(to_jsonable(obj), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
         return p

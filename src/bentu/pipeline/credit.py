@@ -22,6 +22,7 @@ from bentu.pipeline._context import RunContext
 from bentu.pipeline._sections import privacy_section
 from bentu.report import plots
 from bentu.report.glossary import Namer
+from bentu.rundir.weights import save_model_weights
 from bentu.train import Trainer
 
 __all__ = ["run", "ks_threshold", "fit_baselines"]
@@ -272,8 +273,8 @@ def _train_federated(ctx, model_fn, X, Y, df, roles, train_idx, train_ds, val_ds
 def _export(ctx: RunContext, model: torch.nn.Module, pre: TabularPreprocessor, X: dict, threshold: float, roles) -> None:
     r = ctx.recipe
     model_dir = ctx.path("model/x").parent
-    torch.save({"name": r.model.name, "params": {"in_features": X["train"].shape[1], **r.model.params()},
-                "state_dict": model.state_dict()}, model_dir / "model.pt")
+    p_weights, p_spec = save_model_weights(ctx.dir, model.state_dict(), name=r.model.name,
+                                     params={"in_features": X["train"].shape[1], **r.model.params()})
     parity = export_onnx(model, (torch.from_numpy(X["test"][:64]),), model_dir / "model.onnx")
     ctx.evidence["export"] = parity
     preprocess = {**pre.to_dict(), "threshold": threshold, "target": roles.target, "event": 1,
@@ -285,7 +286,7 @@ def _export(ctx: RunContext, model: torch.nn.Module, pre: TabularPreprocessor, X
     background = _background(X["train"], r.train.seed)
     np.save(model_dir / "background.npy", background)
     ctx.audit.append("export", params={"parity": parity},
-                     outputs={"model_pt": model_dir / "model.pt", "model_onnx": model_dir / "model.onnx",
+                     outputs={"model_weights": p_weights, "model_spec": p_spec, "model_onnx": model_dir / "model.onnx",
                               "preprocess": model_dir / "preprocess.json", "background": model_dir / "background.npy"})
 
 

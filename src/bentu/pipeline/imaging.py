@@ -38,6 +38,7 @@ from bentu.models import get_entry
 from bentu.models.ensemble import LogitEnsemble, member_seeds
 from bentu.models.vision import TTA
 from bentu.recipe import ImagingCfg
+from bentu.rundir.weights import save_model_weights
 from bentu.train.augment import Augment
 from bentu.train.parallel import FitJob, Handle, TrainPool
 from bentu.train.transfer import (
@@ -409,7 +410,7 @@ def _privacy_record(ctx, data) -> None:
 def run(ctx) -> None:
     """Run the imaging application for ``ctx.recipe`` and write its outputs into ``ctx.dir``.
 
-    Writes ``data_profile.json``, ``metrics.json``, ``model/model.pt``, ``model/model.onnx``,
+    Writes ``data_profile.json``, ``metrics.json``, ``model/model.safetensors`` (+ ``model.json``), ``model/model.onnx``,
     ``model/export.json``, ``model/preprocess.json``, ``explanations/gradcam/`` and report
     sections; every step is appended to the audit log.
     """
@@ -519,11 +520,10 @@ def run(ctx) -> None:
     # Export.
     final = main["model"]
     example = (sets["test"].x[:4].clone(),)
-    p_pt = ctx.path("model/model.pt")
-    torch.save({"state_dict": final.state_dict(), "model": rc.model.name, "params": r.model_params(prep),
-                "ensemble": cfg.ensemble, "tta": cfg.tta, "tta_shift": cfg.tta_shift}, p_pt)
+    p_weights, p_spec = save_model_weights(ctx.dir, final.state_dict(), name=rc.model.name, params=r.model_params(prep),
+                                     ensemble=cfg.ensemble, tta=cfg.tta, tta_shift=cfg.tta_shift)
     export = {"passed": None}
-    outputs = {"model_pt": p_pt}
+    outputs = {"model_weights": p_weights, "model_spec": p_spec}
     if cfg.onnx:
         from bentu.inference.export import export_onnx
 

@@ -30,6 +30,7 @@ from bentu.inference.recommend import concept_mastery, evaluate_recommendation, 
 from bentu.models import create_model, get_entry
 from bentu.models.ensemble import LogitEnsemble, member_seeds
 from bentu.models.irt import answer_matrix, discover_concepts
+from bentu.rundir.weights import save_model_weights
 from bentu.train import Trainer
 
 __all__ = ["run", "load_learning_data", "train_sequence_model", "heldout_comparison", "PAPER_AUC"]
@@ -308,8 +309,7 @@ def run(ctx) -> None:
     # export
     mdir = ctx.dir / "model"
     mdir.mkdir(parents=True, exist_ok=True)
-    torch.save({"name": main, "params": main_params, "ensemble": cfg.ensemble, "state_dict": model.state_dict()},
-               mdir / "model.pt")
+    p_weights, p_spec = save_model_weights(ctx.dir, model.state_dict(), name=main, params=main_params, ensemble=cfg.ensemble)
     entry = get_entry(main)
     example = (test_ds.exercises[:4, :max_len], test_ds.responses[:4, :max_len], test_ds.exercises[:4, :max_len])
     parity = export_onnx(model, example, mdir / "model.onnx", input_names=entry.input_names,
@@ -323,7 +323,7 @@ def run(ctx) -> None:
                   "band": list(cfg.band), "dtype": "int64"}
     ctx.write_json("model/preprocess.json", preprocess)
     ctx.audit.append("export", params={"model": main, "parity": parity},
-                     outputs={"model_pt": mdir / "model.pt", "model_onnx": mdir / "model.onnx",
+                     outputs={"model_weights": p_weights, "model_spec": p_spec, "model_onnx": mdir / "model.onnx",
                               "preprocess": mdir / "preprocess.json"})
 
     # mastery of test students (final state), with truth when the simulator defines the data

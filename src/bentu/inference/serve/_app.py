@@ -168,13 +168,12 @@ class ReasonCodes:
     """
 
     def __init__(self, run_dir: Path, pre: dict):
-        import torch
-
         from bentu.models import create_model
+        from bentu.rundir.weights import load_model_weights  # torch: only when reason codes are served
 
-        spec = torch.load(run_dir / "model" / "model.pt", map_location="cpu", weights_only=False)
-        self.model = create_model(spec.get("name") or spec["model"], **spec["params"])
-        self.model.load_state_dict(spec["state_dict"])
+        spec, state = load_model_weights(run_dir)
+        self.model = create_model(spec.name, **spec.params)
+        self.model.load_state_dict(state)
         self.model.eval()
         self.pre = pre
         from bentu.data.preprocess import TabularPreprocessor
@@ -217,12 +216,12 @@ class ReasonCodes:
 
 
 def _find_explainer(run_dir: Path, pre: dict, kind: str):
-    """Reason codes when ``bentu.audit.explain`` is installed and the run is tabular with model.pt."""
+    """Reason codes when ``bentu.audit.explain`` is installed and the run is tabular with saved weights."""
     try:
         import bentu.audit.explain  # noqa: F401
     except ImportError:
         return None
-    if kind != "tabular" or not (run_dir / "model" / "model.pt").is_file():
+    if kind != "tabular" or not (run_dir / "model" / "model.json").is_file():
         return None
     return ReasonCodes(run_dir, pre)
 

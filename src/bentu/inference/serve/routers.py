@@ -75,8 +75,8 @@ def build_router(state) -> APIRouter:
         if state.explainer is None:
             raise HTTPException(status_code=501, detail={
                 "en": "Reason codes are not available for this run: they need bentu.audit.explain and a tabular "
-                      "run with model/model.pt. /v1/predict still scores.",
-                "zh": "该运行无法提供原因码：需要 bentu.audit.explain 模块以及含 model/model.pt 的表格模型。/v1/predict 仍可评分。",
+                      "run with model/model.safetensors. /v1/predict still scores.",
+                "zh": "该运行无法提供原因码：需要 bentu.audit.explain 模块以及含 model/model.safetensors 的表格模型。/v1/predict 仍可评分。",
             })
         request_id = _new_id()
         records = [r.model_dump(by_alias=True) for r in body.records]
