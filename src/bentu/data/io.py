@@ -86,19 +86,65 @@ def read_table(path: str | Path, fmt: str | None = None) -> pd.DataFrame:
         raise DataError(f"Data file {path} is empty.", f"数据文件 {path} 是空的。")
     fmt = fmt or _infer_format(path)
     if fmt == "parquet":
+        _check_parquet_header(path)
         try:
             df = pd.read_parquet(path)
         except Exception as err:  # pyarrow raises several types for a bad file
             raise DataError(f"{path} is not a readable Parquet file: {err}", f"{path} 不是可读取的 Parquet 文件：{err}") from err
     else:
         _check_text_encoding(path)
+        if fmt == "csv":
+            _check_header(path)
         df = _read_text(path, fmt)
+    dup_err = _duplicate_error(path, [str(c) for c in df.columns])
+    if dup_err is not None:  # Parquet and JSON Lines keep duplicate names as they are
+        raise dup_err
     if df.shape[0] == 0 or df.shape[1] == 0:
         raise DataError(
             f"Data file {path} has no data rows (only a header, or nothing at all).",
             f"数据文件 {path} 没有数据行（只有表头或为空）。",
         )
     return df
+
+
+def _duplicate_error(path: Path, header: list[str]) -> DataError | None:
+    seen: dict[str, list[int]] = {}
+    for i, name in enumerate(header, start=1):
+        seen.setdefault(name.strip(), []).append(i)
+    dups = {n: idx for n, idx in seen.items() if len(idx) > 1}
+    if not dups:
+        return None
+    names = sorted(dups)[:5]
+    where = "; ".join(f"{n!r} (columns {', '.join(map(str, dups[n]))})" for n in names)
+    return DataError(
+        f"{path} has duplicate column names in its header: {where}. Rename them so each column has its own "
+        "name (bentu does not guess which one is meant).",
+        f"{path} 的表头中有重复的列名：{where}。请重命名，使每列名称唯一（bentu 不会猜测指的是哪一列）。",
+    )
+
+
+def _check_header(path: Path) -> None:
+    """Duplicate names in the header row itself (pandas would silently rename them ``x.1``)."""
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    sep = "\t" if path.name.lower().removesuffix(".gz").endswith(".tsv") else ","
+    with opener(path, "rt", encoding="utf-8", errors="replace", newline="") as f:
+        header = next(csv.reader(f, delimiter=sep), None)
+    err = _duplicate_error(path, header or [])
+    if err is not None:
+        raise err
+
+
+def _check_parquet_header(path: Path) -> None:
+    """Duplicate field names in a Parquet schema (pyarrow refuses to read them with a cryptic error)."""
+    import pyarrow.parquet as pq
+
+    try:
+        names = pq.read_schema(path).names
+    except Exception:  # not a Parquet file: read_table's own error says so
+        return
+    err = _duplicate_error(path, list(names))
+    if err is not None:
+        raise err
 
 
 def _read_text(path: Path, fmt: str) -> pd.DataFrame:

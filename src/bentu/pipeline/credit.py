@@ -78,11 +78,11 @@ def run(ctx: RunContext) -> None:
     df = table.df
     roles = resolve_roles(df, source=source, target=d.target, features=d.features, categorical=d.categorical,
                           sensitive=d.sensitive, institution=d.institution, identifiers=d.identifiers,
-                          drop=d.drop + ([d.split.column] if d.split.column else []))
-    y = binary_target(df, roles.target, source)
+                          drop=d.drop + ([d.split.column] if d.split.column else []), numeric=d.numeric)
+    y = binary_target(df, roles.target, source, d.positive)
 
     df, privacy = _privacy(ctx, df, roles)
-    y = binary_target(df, roles.target, source)  # the gate may suppress rows (k-anonymity)
+    y = binary_target(df, roles.target, source, d.positive)  # the gate may suppress rows (k-anonymity)
     split = split_rows(y, test=d.split.test, val=d.split.val, seed=r.train.seed, stratify=d.split.stratify,
                        predefined=df[d.split.column] if d.split.column else None, test_values=d.split.test_values,
                        source=source)
@@ -230,6 +230,7 @@ def _export(ctx: RunContext, model: torch.nn.Module, pre: TabularPreprocessor, X
     parity = export_onnx(model, (torch.from_numpy(X["test"][:64]),), model_dir / "model.onnx")
     ctx.evidence["export"] = parity
     preprocess = {**pre.to_dict(), "threshold": threshold, "target": roles.target, "event": 1,
+                  "positive": r.data.positive,
                   "decision": {"at_or_above_threshold": "decline_or_review", "below_threshold": "approve"}}
     ctx.write_json("model/preprocess.json", preprocess)
     ctx.write_json("model/export.json", parity)
