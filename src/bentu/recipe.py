@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from bentu.errors import RecipeError
 
 __all__ = [
-    "Recipe", "load_recipe", "builtin_recipes", "resolve_recipe", "apply_overrides", "recipe_to_dict",
+    "Recipe", "load_recipe", "validate_recipe", "builtin_recipes", "resolve_recipe", "apply_overrides", "recipe_to_dict",
     "DataCfg", "SplitCfg", "PrivacyCfg", "ModelCfg", "TrainCfg", "FederatedCfg", "TransferCfg",
     "CompressCfg", "AuditCfg", "GovernanceCfg", "LocaleCfg", "ImagingCfg", "LearningCfg",
 ]
@@ -464,6 +464,14 @@ def load_recipe(name_or_path: str, overrides: list[str] | None = None) -> Recipe
     """
     raw, source = resolve_recipe(name_or_path)
     raw = apply_overrides(raw, list(overrides or []))
+    try:
+        return Recipe.model_validate(raw)
+    except ValidationError as err:
+        raise _explain(err, source) from err
+
+
+def validate_recipe(raw: dict, source: str = "<mapping>") -> Recipe:
+    """Validate a raw recipe mapping (e.g. built in Python); errors name ``source`` and the key."""
     try:
         return Recipe.model_validate(raw)
     except ValidationError as err:

@@ -21,7 +21,7 @@ import pandas as pd
 from bentu.errors import DataError
 from bentu.inference.predictor import Predictor
 
-__all__ = ["ReasonExplainer", "score_frame", "score_file", "BatchResult", "iter_chunks", "decision_labels"]
+__all__ = ["ReasonExplainer", "reason_columns", "score_frame", "score_file", "BatchResult", "iter_chunks", "decision_labels"]
 
 log = logging.getLogger(__name__)
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".jsonl": "jsonl", ".ndjson": "jsonl"}
@@ -87,10 +87,14 @@ def score_frame(predictor: Predictor, df: pd.DataFrame, explainer: ReasonExplain
     out = pd.DataFrame({"score": scores, "decision": np.where(scores >= predictor.threshold, above, below)},
                        index=df.index)
     if explainer is not None:
-        reasons = explainer(df, lang=lang)
-        out["reason_codes"] = ["|".join(r["code"] for r in row) for row in reasons]
-        out["reasons"] = ["; ".join(r["text"] for r in row) for row in reasons]
+        out["reason_codes"], out["reasons"] = reason_columns(explainer(df, lang=lang))
     return out
+
+
+def reason_columns(factors: list[list[dict]]) -> tuple[list[str], list[str]]:
+    """Per row, the reason codes joined by ``|`` and the reason sentences joined by ``; ``."""
+    return (["|".join(r["code"] for r in row) for row in factors],
+            ["; ".join(r["text"] for r in row) for row in factors])
 
 
 def _format(path: Path, flag: str) -> str:
