@@ -18,7 +18,8 @@ app = typer.Typer(
     help="bentu (本土): take an AI model to a new place and make it work under that place's rules.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion (bash, zsh, fish, PowerShell)
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 
 
@@ -50,3 +51,7 @@ for _name, _mod in _COMMANDS.items():
 def main() -> None:
     """Entry point of the ``bentu`` console script."""
     app()
+
+
+if __name__ == "__main__":  # python -m bentu.cli.app
+    main()

@@ -9,7 +9,6 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from bentu.compliance.audit_log import verify_run
 from bentu.errors import BentuError
 from bentu.i18n import normalize_lang, register, t
 
@@ -58,6 +57,8 @@ def verify(
     lang = normalize_lang(lang or os.environ.get("BENTU_LANG") or "en")
     console = Console(highlight=False, soft_wrap=True)
     try:
+        from bentu.compliance.audit_log import verify_run  # lazy: keeps `bentu --help` fast
+
         report = verify_run(run_dir)
     except BentuError as err:
         Console(stderr=True, highlight=False, soft_wrap=True).print(
