@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -192,15 +193,16 @@ def german_run(tmp_path_factory):
     cwd = os.getcwd()
     os.chdir(base)
     try:
-        result = runner.invoke(app, ["run", str(recipe), "--quiet", "--lang", "en", "--out", str(base / "run")])
+        # not --quiet: progress is on, and CliRunner's stderr is not a terminal (plain lines)
+        result = runner.invoke(app, ["run", str(recipe), "--lang", "en", "--out", str(base / "run")])
     finally:
         os.chdir(cwd)
     assert result.exit_code == 0, result.output
-    return base, recipe, base / "run"
+    return base, recipe, base / "run", result.stderr
 
 
 def test_german_credit_runs_with_positive_bad(german_run):
-    _, _, run = german_run
+    _, _, run, _ = german_run
     metrics = json.loads((run / "metrics.json").read_text(encoding="utf-8"))
     assert metrics["test"]["auc"] > 0.65
     pre = json.loads((run / "model" / "preprocess.json").read_text(encoding="utf-8"))
@@ -209,8 +211,16 @@ def test_german_credit_runs_with_positive_bad(german_run):
     assert abs(profile["class_balance"]["positive_rate"] - 0.303) < 0.01  # "bad" is the event
 
 
+def test_progress_is_one_line_per_recorded_step_when_not_a_terminal(german_run):
+    _, _, run, stderr = german_run
+    steps = [json.loads(line)["step"] for line in (run / "audit.jsonl").read_text(encoding="utf-8").splitlines()]
+    lines = [ln for ln in stderr.splitlines() if ln.startswith("bentu: step ")]
+    assert [ln.split()[2] for ln in lines] == steps and "train" in steps and steps[-1] == "report"
+    assert all(re.fullmatch(r"bentu: step \S+ done in \d+\.\d s \(\d+\.\d s in all\)", ln) for ln in lines)
+
+
 def test_german_credit_without_positive_is_a_clean_error(german_run):
-    base, recipe, _ = german_run
+    base, recipe, _, _ = german_run
     result = runner.invoke(app, ["run", str(recipe), "--set", "data.positive=null", "--quiet", "--lang", "en",
                                  "--out", str(base / "run2")])
     assert result.exit_code == 2
