@@ -80,6 +80,8 @@ def run(ctx: RunContext) -> None:
                           sensitive=d.sensitive, institution=d.institution, identifiers=d.identifiers,
                           drop=d.drop + ([d.split.column] if d.split.column else []), numeric=d.numeric)
     y = binary_target(df, roles.target, source, d.positive)
+    for col in d.numeric:  # the user decided: numbers, and its texts are missing values
+        df[col] = pd.to_numeric(df[col], errors="coerce")
 
     df, privacy = _privacy(ctx, df, roles)
     y = binary_target(df, roles.target, source, d.positive)  # the gate may suppress rows (k-anonymity)
