@@ -52,7 +52,7 @@ class Run:
     def __init__(self, run_dir: str | Path):
         self.dir = Path(run_dir).resolve()
         self._metrics: dict | None = None
-        self._predictor: Predictor | None = None
+        self._predictors: dict[str | None, Predictor] = {}
         self._explainer = None
 
     def __repr__(self) -> str:
@@ -89,19 +89,24 @@ class Run:
     @property
     def predictor(self) -> Predictor:
         """The served model (the variant chosen in ``compression.json``), as ``bentu serve`` loads it."""
-        if self._predictor is None:
+        return self._load(None)
+
+    def _load(self, variant: str | None) -> Predictor:
+        if variant not in self._predictors:
             from bentu.inference.predictor import Predictor
 
-            self._predictor = Predictor.from_run_dir(self.dir)
-        return self._predictor
+            self._predictors[variant] = Predictor.from_run_dir(self.dir, variant)
+        return self._predictors[variant]
 
-    def predict(self, df: pd.DataFrame) -> pd.DataFrame:
+    def predict(self, df: pd.DataFrame, variant: str | None = None) -> pd.DataFrame:
         """Score raw rows with the run's preprocessing and model.
 
         Parameters
         ----------
         df : pandas.DataFrame
             Rows with the input columns the model was trained on (extra columns are ignored).
+        variant : str, optional
+            A model variant from ``compression.json`` (e.g. ``"fp32"``); default the chosen one.
 
         Returns
         -------
@@ -111,7 +116,7 @@ class Run:
         """
         from bentu.inference.batch import score_frame
 
-        return score_frame(self.predictor, df, source="df")
+        return score_frame(self._load(variant), df, source="df")
 
     def explain(self, df: pd.DataFrame, lang: str = "en") -> pd.DataFrame:
         """Scores, decisions and the reason codes behind each decision (DeepSHAP, as ``/v1/explain``).

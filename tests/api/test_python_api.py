@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -75,6 +76,17 @@ def test_predict_equals_the_batch_scorer(example, tmp_path):
     ns["applicants"].to_csv(tmp_path / "a.csv", index=False)
     score_file(run.dir, tmp_path / "a.csv", tmp_path / "s.csv")
     assert pd.read_csv(tmp_path / "s.csv")["score"].round(6).tolist() == ns["scores"]["score"].round(6).tolist()
+
+
+def test_predict_with_a_named_variant(example):
+    from bentu.inference import Predictor
+
+    base, ns = example
+    run, applicants = ns["run"], ns["applicants"]
+    want = Predictor.from_run_dir(run.dir, "fp32").predict_proba(applicants)
+    np.testing.assert_allclose(run.predict(applicants, variant="fp32")["score"].to_numpy(), want, atol=1e-7)
+    with pytest.raises(DataError, match=r"unknown model variant 'int4'; available: "):
+        run.predict(applicants, variant="int4")
 
 
 def test_load_run_on_a_folder_that_is_not_a_run(tmp_path):
