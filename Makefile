@@ -1,19 +1,20 @@
 # bentu — `make run` runs the main job, `make test` runs the test suite.
-# Each creates .venv on first use: torch==2.13.0 (a local CPU build) is installed first and pinned;
-# any other torch spec would pull a multi-GB CUDA build.
+# Each creates .venv on first use from the exact lock (requirements.txt + requirements-dev.txt):
+# torch==2.13.0 (a local CPU build) is installed first and pinned; any other torch spec would pull a
+# multi-GB CUDA build. `make lint` runs ruff.
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.bentu-installed
 PIP := $(BIN)/python -m pip install -q --disable-pip-version-check
 
-.PHONY: venv run test bench clean
+.PHONY: venv run test lint bench clean
 venv: $(STAMP)
 
-$(STAMP): requirements.txt pyproject.toml
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(PIP) torch==2.13.0
-	$(PIP) -r requirements.txt
+	$(PIP) torch==2.13.0 -r requirements-dev.txt
 	$(PIP) --no-deps -e .
 	touch $(STAMP)
 
@@ -22,6 +23,9 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
 
 bench: $(STAMP)
 	$(BIN)/python bench/credit.py

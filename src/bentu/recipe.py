@@ -9,24 +9,62 @@ from __future__ import annotations
 
 import difflib
 import os
+import types
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Union, get_args, get_origin
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from bentu.errors import RecipeError
 
 __all__ = [
-    "Recipe", "load_recipe", "builtin_recipes", "resolve_recipe", "apply_overrides", "recipe_to_dict",
+    "Recipe", "load_recipe", "validate_recipe", "builtin_recipes", "resolve_recipe", "apply_overrides", "recipe_to_dict",
     "DataCfg", "SplitCfg", "PrivacyCfg", "ModelCfg", "TrainCfg", "FederatedCfg", "TransferCfg",
     "CompressCfg", "AuditCfg", "GovernanceCfg", "LocaleCfg", "ImagingCfg", "LearningCfg",
 ]
 
 
+# YAML 1.1 (PyYAML) reads unquoted off/no/false and on/yes/true as booleans; an enum field that
+# has no boolean values takes the first of these spellings that it accepts instead.
+_YAML11_FALSE: tuple = ("off", "none", "no", "false", None)
+_YAML11_TRUE: tuple = ("auto", "on", "yes", "true")
+_UNSET = object()
+
+
+def _enum_choices(annotation: Any) -> tuple:
+    """The values of a ``Literal[...]`` (or ``Literal[...] | None``) annotation; () for anything else."""
+    if get_origin(annotation) is Literal:
+        return get_args(annotation)
+    if get_origin(annotation) in (Union, types.UnionType):
+        args = get_args(annotation)
+        lits = tuple(v for a in args if get_origin(a) is Literal for v in get_args(a))
+        return lits + ((None,) if lits and type(None) in args else ())
+    return ()
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True, populate_by_name=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _yaml11_enums(cls, data: Any) -> Any:
+        """``pii: off`` (read by YAML as False) means "off"; ``pii: on`` means "auto"."""
+        if not isinstance(data, dict):
+            return data
+        for name, f in cls.model_fields.items():
+            key = f.alias if f.alias and f.alias in data else name
+            value = data.get(key, _UNSET)
+            if not isinstance(value, bool):
+                continue
+            choices = _enum_choices(f.annotation)
+            if not choices or any(isinstance(c, bool) or not isinstance(c, (str, type(None))) for c in choices):
+                continue
+            pick = next((c for c in (_YAML11_TRUE if value else _YAML11_FALSE) if c in choices), _UNSET)
+            if pick is not _UNSET:
+                data = {**data, key: pick}
+        return data
 
 
 class LocaleCfg(_Section):
@@ -58,6 +96,8 @@ class DataCfg(_Section):
     institution: str | None = None
     identifiers: list[str] = Field(default_factory=list)
     drop: list[str] = Field(default_factory=list)
+    numeric: list[str] = Field(default_factory=list)  # text-holding columns to read as numbers (texts: missing)
+    positive: bool | int | float | str | None = None  # the target label that is the event, e.g. bad; None: 0/1
     split: SplitCfg = Field(default_factory=SplitCfg)
     options: dict[str, Any] = Field(default_factory=dict)  # passed to a built-in dataset
     # How the report names a column: {column: "name"} or {column: {zh: …, en: …}}
@@ -532,6 +572,14 @@ def load_recipe(name_or_path: str, overrides: list[str] | None = None) -> Recipe
     """
     raw, source = resolve_recipe(name_or_path)
     raw = apply_overrides(raw, list(overrides or []))
+    try:
+        return Recipe.model_validate(raw)
+    except ValidationError as err:
+        raise _explain(err, source) from err
+
+
+def validate_recipe(raw: dict, source: str = "<mapping>") -> Recipe:
+    """Validate a raw recipe mapping (e.g. built in Python); errors name ``source`` and the key."""
     try:
         return Recipe.model_validate(raw)
     except ValidationError as err:

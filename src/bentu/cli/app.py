@@ -18,7 +18,8 @@ app = typer.Typer(
     help="bentu (本土): take an AI model to a new place and make it work under that place's rules.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion (bash, zsh, fish, PowerShell)
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 
 
@@ -40,6 +41,7 @@ app.command("recipes")(recipes)
 _GROUPS = {"pii": "bentu.cli.pii", "audit": "bentu.cli.audit", "keys": "bentu.cli.keys"}
 _COMMANDS = {"federate": "bentu.cli.federate", "serve": "bentu.cli.serve", "compress": "bentu.cli.compress",
              "monitor": "bentu.cli.monitor", "sweep": "bentu.cli.sweep"}
+_COMMANDS["predict"] = "bentu.cli.predict"
 for _name, _mod in _GROUPS.items():
     app.add_typer(importlib.import_module(_mod).app, name=_name)
 for _name, _mod in _COMMANDS.items():
@@ -49,3 +51,7 @@ for _name, _mod in _COMMANDS.items():
 def main() -> None:
     """Entry point of the ``bentu`` console script."""
     app()
+
+
+if __name__ == "__main__":  # python -m bentu.cli.app
+    main()

@@ -95,6 +95,7 @@ def read_table(path: str | Path, fmt: str | None = None) -> pd.DataFrame:
         raise DataError(f"Data file {path} is empty.", f"数据文件 {path} 是空的。")
     fmt = fmt or _infer_format(path)
     if fmt == "parquet":
+        _check_parquet_header(path)
         try:
             df = pd.read_parquet(path)
         except Exception as err:  # pyarrow raises several types for a bad file
@@ -102,6 +103,8 @@ def read_table(path: str | Path, fmt: str | None = None) -> pd.DataFrame:
     else:
         try:
             _check_text_encoding(path)
+            if fmt == "csv":
+                _check_header(path)
             df = _read_text(path, fmt)
         except _DECOMPRESSION_ERRORS as err:
             raise _corrupt(path, err) from err
@@ -109,6 +112,9 @@ def read_table(path: str | Path, fmt: str | None = None) -> pd.DataFrame:
             if err.filename is not None:  # cannot open it: the command line names the path
                 raise
             raise _corrupt(path, err) from err
+    dup_err = _duplicate_error(path, [str(c) for c in df.columns])
+    if dup_err is not None:  # Parquet and JSON Lines keep duplicate names as they are
+        raise dup_err
     _check_finite(df, path)
     if df.shape[0] == 0 or df.shape[1] == 0:
         raise DataError(
@@ -156,6 +162,46 @@ def _not_utf8_later(path: Path, err: UnicodeDecodeError) -> DataError:
         f"{path} 不是 UTF-8 编码（前 64 KiB 之后有无效字节：{err.reason}）。请先转换，例如 "
         f"`iconv -f GB18030 -t UTF-8 {path.name} > {path.stem}.utf8.csv`。",
     )
+
+
+def _duplicate_error(path: Path, header: list[str]) -> DataError | None:
+    seen: dict[str, list[int]] = {}
+    for i, name in enumerate(header, start=1):
+        seen.setdefault(name.strip(), []).append(i)
+    dups = {n: idx for n, idx in seen.items() if len(idx) > 1}
+    if not dups:
+        return None
+    names = sorted(dups)[:5]
+    where = "; ".join(f"{n!r} (columns {', '.join(map(str, dups[n]))})" for n in names)
+    return DataError(
+        f"{path} has duplicate column names in its header: {where}. Rename them so each column has its own "
+        "name (bentu does not guess which one is meant).",
+        f"{path} 的表头中有重复的列名：{where}。请重命名，使每列名称唯一（bentu 不会猜测指的是哪一列）。",
+    )
+
+
+def _check_header(path: Path) -> None:
+    """Duplicate names in the header row itself (pandas would silently rename them ``x.1``)."""
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    sep = "\t" if path.name.lower().removesuffix(".gz").endswith(".tsv") else ","
+    with opener(path, "rt", encoding="utf-8", errors="replace", newline="") as f:
+        header = next(csv.reader(f, delimiter=sep), None)
+    err = _duplicate_error(path, header or [])
+    if err is not None:
+        raise err
+
+
+def _check_parquet_header(path: Path) -> None:
+    """Duplicate field names in a Parquet schema (pyarrow refuses to read them with a cryptic error)."""
+    import pyarrow.parquet as pq
+
+    try:
+        names = pq.read_schema(path).names
+    except Exception:  # not a Parquet file: read_table's own error says so
+        return
+    err = _duplicate_error(path, list(names))
+    if err is not None:
+        raise err
 
 
 def _read_text(path: Path, fmt: str) -> pd.DataFrame:

@@ -82,12 +82,12 @@ class Predictor:
     def feature_names(self) -> list[str]:
         return list(self._tab.feature_names_) if self._tab is not None else []
 
-    def transform(self, records: pd.DataFrame | list[dict]) -> np.ndarray:
-        """Preprocess raw records into the model's float32 input matrix."""
+    def transform(self, records: pd.DataFrame | list[dict], source: str = "records") -> np.ndarray:
+        """Preprocess raw records into the model's float32 input matrix (``source`` names them in errors)."""
         if self._tab is None:
             raise DataError(f"Model kind {self.kind!r} has no tabular preprocessing.", f"模型类型 {self.kind!r} 没有表格预处理。")
         df = records if isinstance(records, pd.DataFrame) else pd.DataFrame.from_records(records)
-        return self._tab.transform(df, source="records")
+        return self._tab.transform(df, source=source)
 
     def view(self, records: pd.DataFrame | list[dict]) -> pd.DataFrame:
         """Raw records' input columns as the model sees them (see
@@ -100,6 +100,6 @@ class Predictor:
     def predict_logit(self, x: np.ndarray) -> np.ndarray:
         return self.session.run(None, {self.input_name: x})[0].reshape(-1)
 
-    def predict_proba(self, records: pd.DataFrame | list[dict]) -> np.ndarray:
+    def predict_proba(self, records: pd.DataFrame | list[dict], source: str = "records") -> np.ndarray:
         """Probability of the event for each raw record."""
-        return 1.0 / (1.0 + np.exp(-self.predict_logit(self.transform(records))))
+        return 1.0 / (1.0 + np.exp(-self.predict_logit(self.transform(records, source))))

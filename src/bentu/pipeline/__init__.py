@@ -241,11 +241,19 @@ def run_recipe(
 
 def _run_in(run_dir: Path, recipe: Recipe, *, lang: str, data_root: Path | None, data_path: Path | None, progress: bool,
             key: bytes | None = None) -> None:
-    from bentu.compliance.audit_log import AuditLog
+    from bentu.pipeline._progress import ReportingAuditLog, StepProgress
+
+    with StepProgress(progress, lang) as steps:
+        audit = ReportingAuditLog(run_dir / "audit.jsonl", root=run_dir, operator=recipe.governance.operator,
+                                  key=key, progress=steps)
+        _steps(run_dir, recipe, audit, lang=lang, data_root=data_root, data_path=data_path, progress=progress, key=key)
+
+
+def _steps(run_dir: Path, recipe: Recipe, audit, *, lang: str, data_root: Path | None, data_path: Path | None,
+           progress: bool, key: bytes | None) -> None:
     from bentu.green.energy import EnergyMeter
 
     title, subtitle = _title(recipe, lang)
-    audit = AuditLog(run_dir / "audit.jsonl", root=run_dir, operator=recipe.governance.operator, key=key)
     ctx = RunContext(recipe=recipe, dir=run_dir, lang=lang, data_root=data_root, data_path=data_path,
                      audit=audit, report=Report(lang=lang, title=title, subtitle=subtitle), progress=progress)
     resolved = recipe_to_dict(recipe)

@@ -82,14 +82,16 @@ def run(ctx: RunContext) -> None:
     df = table.df
     roles = resolve_roles(df, source=source, target=d.target, features=d.features, categorical=d.categorical,
                           sensitive=d.sensitive, institution=d.institution, identifiers=d.identifiers,
-                          drop=d.drop + ([d.split.column] if d.split.column else []))
-    y = binary_target(df, roles.target, source)
+                          drop=d.drop + ([d.split.column] if d.split.column else []), numeric=d.numeric)
+    y = binary_target(df, roles.target, source, d.positive)
+    for col in d.numeric:  # the user decided: numbers, and its texts are missing values
+        df[col] = pd.to_numeric(df[col], errors="coerce")
 
     raw_df = df
     df, privacy = _privacy(ctx, df, roles)
     roles = _without_withheld(roles, privacy)
     replaced = _replaced_values(raw_df, df, privacy, roles.categorical)
-    y = binary_target(df, roles.target, source)  # the gate may suppress rows (k-anonymity)
+    y = binary_target(df, roles.target, source, d.positive)  # the gate may suppress rows (k-anonymity)
     split = split_rows(y, test=d.split.test, val=d.split.val, seed=r.train.seed, stratify=d.split.stratify,
                        predefined=df[d.split.column] if d.split.column else None, test_values=d.split.test_values,
                        source=source)
@@ -279,6 +281,7 @@ def _export(ctx: RunContext, model: torch.nn.Module, pre: TabularPreprocessor, X
     ctx.evidence["export"] = parity
     preprocess = {**pre.to_dict(), "threshold": threshold, "target": roles.target, "event": 1,
                   "sensitive": [c for c in roles.sensitive if c in pre.input_columns],
+                  "positive": r.data.positive,
                   "decision": {"at_or_above_threshold": "decline_or_review", "below_threshold": "approve"}}
     ctx.write_json("model/preprocess.json", preprocess)
     ctx.write_json("model/export.json", parity)
