@@ -1,7 +1,6 @@
 """One set of jobs, three executors (inline, processes, ray): the same models; bounded waits;
 clear errors; no worker or Ray process left behind."""
 
-import os
 import time
 
 import psutil
