@@ -173,7 +173,7 @@ data:
   target: creditability
   positive: bad
 privacy:
-  pii: off
+  pii: auto
 train:
   epochs: 8
   batch_size: 128
@@ -209,13 +209,19 @@ def test_german_credit_runs_with_positive_bad(german_run):
     assert pre["target"] == "creditability" and pre["positive"] == "bad"
     profile = json.loads((run / "data_profile.json").read_text(encoding="utf-8"))
     assert abs(profile["class_balance"]["positive_rate"] - 0.303) < 0.01  # "bad" is the event
+    # pii: auto, and no column forced by hand: headers that name a card or a phone over values
+    # that hold none are not identifiers, and privacy.json says why
+    cols = json.loads((run / "privacy.json").read_text(encoding="utf-8"))["columns"]
+    for name in ("status_of_existing_checking_account", "telephone"):
+        assert cols[name]["class"] != "direct_identifier", (name, cols[name])
+        assert cols[name]["reason"] == "header_not_confirmed" and cols[name]["why"]
 
 
 def test_progress_is_one_line_per_recorded_step_when_not_a_terminal(german_run):
     _, _, run, stderr = german_run
     steps = [json.loads(line)["step"] for line in (run / "audit.jsonl").read_text(encoding="utf-8").splitlines()]
     lines = [ln for ln in stderr.splitlines() if ln.startswith("bentu: step ")]
-    assert [ln.split()[2] for ln in lines] == steps and "train" in steps and steps[-1] == "report"
+    assert [ln.split()[2] for ln in lines] == steps and "train" in steps and steps[-2:] == ["report", "complete"]
     assert all(re.fullmatch(r"bentu: step \S+ done in \d+\.\d s \(\d+\.\d s in all\)", ln) for ln in lines)
 
 
