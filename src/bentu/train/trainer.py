@@ -110,6 +110,15 @@ class Trainer:
         for ``resnet_small``, with or without attention; ``bench/trainer_speed.py``). The numbers
         agree up to float rounding, so runs are not bit-identical with and without it. ``fit``
         returns the model in the default layout. Other tensors (tables, sequences) are unaffected.
+    dp : DPSpec or dict, optional
+        Record-level differential privacy: DP-SGD with Opacus (:mod:`bentu.train.dp`), keys
+        ``epsilon``, ``delta``, ``max_grad_norm``, ``accountant`` (``rdp``) and, for federated
+        clients, ``noise_multiplier``. Batches are Poisson-sampled; the noise is calibrated to reach
+        ``epsilon`` after ``epochs`` epochs (early stopping spends less, and ``dp_`` says how much).
+        Refused, with :class:`ConfigError`: models with layers Opacus cannot train per record
+        (batch norm), ``mixup`` (it mixes records), ``grad_clip`` (DP-SGD clips per record) and
+        ``extra_loss`` (its gradient would bypass the clipping). EMA and the choice of the best
+        epoch on validation data are post-processing and keep the guarantee.
     """
 
     _ema = None  # the weight average while fit() runs with ema_decay
@@ -135,6 +144,7 @@ class Trainer:
         ema_decay: float | None = None,
         mixup: float = 0.0,
         channels_last: bool = False,
+        dp: Any = None,
     ):
         self.optimizer = optimizer
         self.lr = lr
@@ -154,6 +164,7 @@ class Trainer:
         self.ema_decay = ema_decay
         self.mixup = mixup
         self.channels_last = channels_last
+        self.dp = dp
 
     # -- validation of parameters (once, at the boundary) -------------------------------
     def _validate(self) -> None:
@@ -173,6 +184,32 @@ class Trainer:
                 raise ConfigError(
                     f"The {name!r} parameter of Trainer must be {expected}. Got {value!r} instead.",
                     f"Trainer 的参数 {name!r} 必须是 {expected}，实际为 {value!r}。",
+                )
+        if self.dp is not None:
+            self._validate_dp()
+
+    def _dp_spec(self):
+        from bentu.train.dp import DPSpec
+
+        return self.dp if isinstance(self.dp, DPSpec) else DPSpec(**dict(self.dp))
+
+    def _validate_dp(self) -> None:
+        from bentu.train.dp import check_dp_params
+
+        spec = self._dp_spec()
+        check_dp_params(spec.epsilon, spec.delta, spec.max_grad_norm, spec.accountant)
+        refused = [(self.mixup, "mixup", "mixup blends each record with another, so one record's influence is no "
+                    "longer bounded by the clipping", "mixup 会把每条记录与另一条混合，单条记录的影响不再受裁剪约束"),
+                   (self.grad_clip, "grad_clip", "DP-SGD already clips every record's gradient to train.dp.max_grad_norm",
+                    "DP-SGD 已将每条记录的梯度裁剪到 train.dp.max_grad_norm"),
+                   (self.extra_loss is not None, "extra_loss (e.g. FedProx's proximal term)", "its gradient would "
+                    "bypass the per-record clipping", "其梯度会绕过逐条记录的裁剪")]
+        for value, name, why_en, why_zh in refused:
+            if value:
+                raise ConfigError(
+                    f"train.dp cannot be combined with {name}: {why_en}, which breaks the DP guarantee. "
+                    f"Remove one of the two.",
+                    f"train.dp 不能与 {name} 同时使用：{why_zh}，差分隐私保证将失效。请去掉其中之一。",
                 )
 
     def _loss(self, logits: torch.Tensor, y: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
@@ -195,6 +232,12 @@ class Trainer:
             model.to(memory_format=torch.channels_last)  # in place: the same parameters, another layout
         opt = make_optimizer(self.optimizer, model.parameters(), self.lr, self.weight_decay)
         self._ema = _make_ema(model, self.ema_decay)
+        private, engine, spec, self.dp_ = None, None, None, None
+        if self.dp is not None:
+            from bentu.train.dp import make_private
+
+            spec = self._dp_spec()
+            private, opt, loader, engine = make_private(model, opt, loader, spec, self.epochs, self.seed)
         evaluated = self._ema.module if self._ema is not None else model
         higher_better = self.monitor == "auc"
         best_score, best_state, best_epoch, bad_epochs = -math.inf, None, 0, 0
@@ -206,7 +249,7 @@ class Trainer:
         start = time.perf_counter()
         with _progress(self.progress, self.description, self.epochs) as advance:
             for epoch in range(1, self.epochs + 1):
-                train_loss = self._train_epoch(model, loader, opt)
+                train_loss = self._train_epoch(private if private is not None else model, loader, opt)
                 record: dict[str, Any] = {"epoch": epoch, "train_loss": train_loss}
                 if val is not None:
                     p, y, val_loss = self._predict(evaluated, val, with_loss=True)
@@ -230,6 +273,11 @@ class Trainer:
                 if bad_epochs >= self.patience:
                     self.stopped_early_ = True
                     break
+        if private is not None:
+            from bentu.train.dp import close_private, describe
+
+            self.dp_ = describe(spec, engine, opt, len(train))
+            close_private(private)
         if best_state is None and self._ema is not None:
             best_state = self._ema.module.state_dict()
         if best_state is not None:
@@ -250,8 +298,9 @@ class Trainer:
             if y.shape[0] < 2 and any(isinstance(m, nn.BatchNorm1d) for m in model.modules()):
                 continue  # a batch of one cannot be batch-normalised
             loss, n = self._train_step(model, opt, inputs, y, mask)
-            total += loss * n
-            count += n
+            if n or self.dp is None:  # a Poisson-sampled (DP-SGD) batch may be empty; it still steps
+                total += loss * n
+                count += n
         return total / max(count, 1)
 
     def _train_step(self, model: nn.Module, opt: torch.optim.Optimizer, inputs: tuple[torch.Tensor, ...], y: torch.Tensor,
