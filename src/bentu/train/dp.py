@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -30,13 +32,11 @@ from torch.utils.data import DataLoader
 from bentu.errors import ConfigError
 
 __all__ = ["DPSpec", "ACCOUNTANTS", "check_dp_params", "check_dp_model", "default_delta", "steps_per_epoch",
-           "sample_rate", "noise_for_epsilon", "epsilon_spent", "make_private", "close_private", "describe",
+           "sample_rate", "noise_for_epsilon", "epsilon_spent", "make_private", "close_private", "describe", "pooled_summary", "quiet_hooks",
            "PROTECTS", "DOES_NOT_PROTECT"]
 
 ACCOUNTANTS = ("rdp", "prv")
 
-# Opacus's per-sample hooks on a first layer whose input needs no gradient: expected, harmless.
-warnings.filterwarnings("ignore", message="Full backward hook is firing when gradients are computed", category=UserWarning)
 
 PROTECTS = {
     "en": ("One record (one customer row) of one institution: whether any single row was in that institution's "
@@ -145,8 +145,18 @@ def sample_rate(rows: int, batch_size: int) -> float:
 
 def noise_for_epsilon(epsilon: float, delta: float, rate: float, steps: int, accountant: str = "rdp") -> float:
     """The noise multiplier whose (ε, δ) after ``steps`` Poisson-sampled steps is at most ``epsilon``."""
-    return float(get_noise_multiplier(target_epsilon=epsilon, target_delta=delta, sample_rate=rate, steps=int(steps),
-                                      accountant=accountant))
+    with _quiet_search():
+        return float(get_noise_multiplier(target_epsilon=epsilon, target_delta=delta, sample_rate=rate,
+                                          steps=int(steps), accountant=accountant))
+
+
+@contextmanager
+def _quiet_search() -> Iterator[None]:
+    """The noise search tries tiny noise levels, for which RDP's best order is its largest: the
+    warning about that concerns discarded candidates, not the chosen noise."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Optimal order is the largest alpha", category=UserWarning)
+        yield
 
 
 def epsilon_spent(noise_multiplier: float, rate: float, steps: int, delta: float, accountant: str = "rdp") -> float:
@@ -156,6 +166,15 @@ def epsilon_spent(noise_multiplier: float, rate: float, steps: int, delta: float
     acc = create_accountant(accountant)
     acc.history = [(float(noise_multiplier), float(rate), int(steps))]
     return float(acc.get_epsilon(delta=delta))
+
+
+@contextmanager
+def quiet_hooks() -> Iterator[None]:
+    """Silence torch's warning about Opacus's backward hooks on a first layer whose input needs no
+    gradient (expected and harmless: the per-sample gradients of the weights are still computed)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Full backward hook is firing", category=UserWarning)
+        yield
 
 
 def make_private(model: nn.Module, optimizer: torch.optim.Optimizer, loader: DataLoader, spec: DPSpec, epochs: int,
@@ -176,8 +195,9 @@ def make_private(model: nn.Module, optimizer: torch.optim.Optimizer, loader: Dat
     kw = dict(module=model, optimizer=optimizer, data_loader=loader, max_grad_norm=spec.max_grad_norm,
               poisson_sampling=True, noise_generator=noise, loss_reduction="mean")
     if spec.noise_multiplier is None:
-        wrapped, opt, dl = engine.make_private_with_epsilon(target_epsilon=spec.epsilon, target_delta=spec.delta,
-                                                            epochs=epochs, **kw)
+        with _quiet_search():
+            wrapped, opt, dl = engine.make_private_with_epsilon(target_epsilon=spec.epsilon, target_delta=spec.delta,
+                                                                epochs=epochs, **kw)
     else:
         wrapped, opt, dl = engine.make_private(noise_multiplier=spec.noise_multiplier, **kw)
     return wrapped, opt, dl, engine
@@ -196,3 +216,11 @@ def describe(spec: DPSpec, engine: PrivacyEngine, opt: Any, rows: int) -> dict[s
     return {"epsilon": float(engine.get_epsilon(spec.delta)) if steps else 0.0, "epsilon_target": spec.epsilon,
             "delta": spec.delta, "max_grad_norm": spec.max_grad_norm, "noise_multiplier": float(opt.noise_multiplier),
             "sample_rate": rate, "steps": steps, "accountant": spec.accountant, "rows": rows}
+
+
+def pooled_summary(spent: dict[str, Any]) -> dict[str, Any]:
+    """The ``dp`` section of ``metrics.json`` for a pooled (central) DP-SGD run: one data holder."""
+    return {"level": "record", "epsilon": spent["epsilon"], "epsilon_target": spent["epsilon_target"],
+            "delta": spent["delta"], "max_grad_norm": spent["max_grad_norm"],
+            "noise_multiplier": spent["noise_multiplier"], "accountant": spent["accountant"],
+            "per_client": {"pooled": spent}, "protects": PROTECTS, "does_not_protect": DOES_NOT_PROTECT}

@@ -23,7 +23,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from bentu.errors import ConfigError
 
-__all__ = ["Trainer", "make_optimizer", "OPTIMIZERS", "seed_everything"]
+__all__ = ["Trainer", "make_optimizer", "OPTIMIZERS", "seed_everything", "dp_settings"]
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +51,15 @@ def make_optimizer(name: str, params: Iterable[nn.Parameter], lr: float, weight_
         f"The 'optimizer' parameter must be one of {', '.join(OPTIMIZERS)}. Got {name!r} instead.",
         f"参数 'optimizer' 必须是 {', '.join(OPTIMIZERS)} 之一，实际为 {name!r}。",
     )
+
+
+def dp_settings(dp: Any, rows: int) -> dict | None:
+    """``Trainer(dp=…)`` for a recipe's ``train.dp`` and ``rows`` training rows (δ default:
+    1 / (10 · rows), below 1 / rows), or None when ``dp`` is None."""
+    if dp is None:
+        return None
+    delta = dp.delta if dp.delta is not None else 1.0 / (10 * max(int(rows), 1))
+    return {"epsilon": dp.epsilon, "delta": delta, "max_grad_norm": dp.max_grad_norm, "accountant": dp.accountant}
 
 
 def _split_batch(batch: Any) -> tuple[tuple[torch.Tensor, ...], torch.Tensor, torch.Tensor | None]:
@@ -223,7 +232,8 @@ class Trainer:
         """Train ``model`` in place on ``train``; keep the weights of the best validation epoch.
 
         Returns ``self``; learned state: ``history_``, ``best_epoch_``, ``best_score_``,
-        ``stopped_early_``, ``train_seconds_``.
+        ``stopped_early_``, ``train_seconds_``, ``dp_`` (with ``dp``: the ε the accountant spent,
+        δ, noise multiplier, sampling rate, steps; otherwise None).
         """
         self._validate()
         generator = seed_everything(self.seed)
@@ -234,7 +244,7 @@ class Trainer:
         self._ema = _make_ema(model, self.ema_decay)
         private, engine, spec, self.dp_ = None, None, None, None
         if self.dp is not None:
-            from bentu.train.dp import make_private
+            from bentu.train.dp import make_private, quiet_hooks
 
             spec = self._dp_spec()
             private, opt, loader, engine = make_private(model, opt, loader, spec, self.epochs, self.seed)
@@ -249,7 +259,11 @@ class Trainer:
         start = time.perf_counter()
         with _progress(self.progress, self.description, self.epochs) as advance:
             for epoch in range(1, self.epochs + 1):
-                train_loss = self._train_epoch(private if private is not None else model, loader, opt)
+                if private is None:
+                    train_loss = self._train_epoch(model, loader, opt)
+                else:
+                    with quiet_hooks():
+                        train_loss = self._train_epoch(private, loader, opt)
                 record: dict[str, Any] = {"epoch": epoch, "train_loss": train_loss}
                 if val is not None:
                     p, y, val_loss = self._predict(evaluated, val, with_loss=True)
