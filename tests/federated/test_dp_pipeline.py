@@ -43,6 +43,8 @@ def test_federated_dp_run_states_epsilon_everywhere(run_dir):
     rule = next(v for v in compliance["verdicts"] if v["rule"] == "gbt37964.model_randomisation_dp")
     assert rule["verdict"] == "needs_human_review"
     assert rule["evidence"][0]["ref"] == "metrics.json#/dp/epsilon" and rule["evidence"][0]["observed"] == dp["epsilon"]
+    card = (run_dir / "model_card.en.md").read_text(encoding="utf-8")
+    assert f"**Differential privacy**: record level (DP-SGD), ε = {dp['epsilon']:.3f}" in card
 
 
 def test_dp_with_a_batch_norm_model_is_a_clear_error(tmp_path):
