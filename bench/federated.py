@@ -5,6 +5,9 @@ Usage (from the project root; every number in the output is measured by this run
 
     .venv/bin/python bench/federated.py [--only compare_uci,compare_sim,poison,fail,dp,runtime,secagg]
         [--rounds 20] [--sim-rows 30000] [--out bench/results]
+    # the privacy / utility table (record-level DP-SGD vs client-level DP), resumable, by parts:
+    .venv/bin/python bench/federated.py --only dpsgd_uci,dpsgd_sim --eps 0.5,1,2,4,8,inf --seeds 0,1,2 \
+        --modes pooled,federated,client_dp
 
 Writes ``<out>/federated.json`` and ``<out>/federated.md``. Data: the UCI default-credit table with
 FATE's three-party homogeneous split (``../shared/data/uci_default_credit``), and the credit
@@ -109,11 +112,11 @@ def sim_task(n_rows: int) -> Task:
     return _task(df, "default", num, cat, "lender", train_idx, val_idx, test_idx)
 
 
-def _fed(task: Task, parts, workdir: Path, **cfg) -> dict:
+def _fed(task: Task, parts, workdir: Path, train: TrainCfg = TRAIN, model_fn=None, **cfg) -> dict:
     fc = FederatedCfg(enabled=True, **cfg)
-    res = train_federated(model_fn=task.model_fn, clients=task.clients(parts), val=task.ds("val"), cfg=fc,
-                          train=TRAIN, workdir=workdir)
-    p, y = central_trainer(TRAIN).predict_proba(res.model, task.ds("test"))
+    res = train_federated(model_fn=model_fn or task.model_fn, clients=task.clients(parts), val=task.ds("val"), cfg=fc,
+                          train=train, workdir=workdir)
+    p, y = central_trainer(train).predict_proba(res.model, task.ds("test"))
     rounds = res.rounds
     return {"test_auc": binary_metrics(y, p)["auc"], "seconds": res.seconds, "best_round": res.best_round,
             "dropped": res.dropped, "privacy": res.privacy, "runtime": res.runtime,
@@ -121,7 +124,7 @@ def _fed(task: Task, parts, workdir: Path, **cfg) -> dict:
             "bytes_up_per_round": float(np.mean([r.get("bytes_up", np.nan) for r in rounds])),
             "bytes_down_per_round": float(np.mean([r.get("bytes_down", np.nan) for r in rounds])),
             "rounds_aggregated": int(sum(bool(r.get("aggregated")) for r in rounds)),
-            "_model": res.model}
+            "record_dp": res.dp, "_model": res.model}
 
 
 def _strip(d: dict) -> dict:
@@ -197,6 +200,77 @@ def bench_secagg(task: Task, rounds: int, work: Path) -> dict:
     return out
 
 
+DP_MODES = ("pooled", "federated", "client_dp")
+DP_MAX_GRAD_NORM = 1.0
+
+
+def _dp_model_fn(n_in: int, seed: int):
+    """The bench MLP with layer norm instead of batch norm (Opacus refuses batch norm), seeded."""
+
+    def model_fn() -> torch.nn.Module:
+        torch.manual_seed(seed)
+        return create_model("tabular_mlp", in_features=n_in, hidden=[128, 64], dropout=0.1, norm="layer")
+
+    return model_fn
+
+
+def bench_dpsgd(task: Task, rounds: int, work: Path, eps_list: list[float], seeds: list[int], modes: list[str],
+                store: dict, save) -> dict:
+    """Test AUC of pooled DP-SGD, federated DP-SGD (record-level, in every client) and client-level
+    central DP (``dp_server_fixed``) per ε target and seed; ``inf`` = the same run without DP.
+
+    Results go into ``store[mode][eps][seed]``; cells already there are skipped (resumable)."""
+    parts = partition_rows(groups=task.groups, scheme="institution")
+    n_in = task.X["train"].shape[1]
+    for mode in modes:
+        for eps in eps_list:
+            key = "inf" if math.isinf(eps) else f"{eps:g}"
+            for seed in seeds:
+                if mode == "client_dp" and math.isinf(eps):
+                    continue  # no DP: the same run as federated at ∞
+                cell = store.setdefault(mode, {}).setdefault(key, {})
+                if str(seed) in cell:
+                    continue
+                dp = None if math.isinf(eps) or mode == "client_dp" else {"epsilon": eps, "max_grad_norm": DP_MAX_GRAD_NORM}
+                train = TrainCfg(**{**TRAIN.model_dump(), "seed": seed, "dp": dp, "epochs": rounds, "patience": rounds})
+                model_fn = _dp_model_fn(n_in, seed)
+                start = time.perf_counter()
+                if mode == "pooled":  # the same passes over the data as the federation: `rounds` epochs
+                    model = model_fn()
+                    trainer = central_trainer(train, rows=len(task.Y["train"])).fit(model, task.ds("train"),
+                                                                                    task.ds("val"))
+                    p, y = trainer.predict_proba(model, task.ds("test"))
+                    r = {"test_auc": binary_metrics(y, p)["auc"], "best_epoch": trainer.best_epoch_, "dp": trainer.dp_}
+                elif mode == "federated" or math.isinf(eps):
+                    r = _strip(_fed(task, parts, work / "dpsgd", train=train, model_fn=model_fn, strategy="fedavg",
+                                    rounds=rounds))
+                else:  # client-level central DP on the server, as today
+                    r = _strip(_fed(task, parts, work / "dpsgd", train=train, model_fn=model_fn,
+                                    strategy="dp_server_fixed", rounds=rounds,
+                                    options={"epsilon": eps, "delta": 1e-5, "clipping_norm": 0.5}))
+                r["seconds"] = time.perf_counter() - start
+                cell[str(seed)] = r
+                print(f"dpsgd {mode} eps={key} seed={seed}: test AUC {r['test_auc']:.4f} ({r['seconds']:.0f} s)",
+                      file=sys.stderr)
+                save()
+    return store
+
+
+def _dp_table(store: dict) -> list[str]:
+    eps_keys = sorted({k for m in store.values() for k in m}, key=lambda k: math.inf if k == "inf" else float(k))
+    modes = [m for m in DP_MODES if m in store]
+    lines = ["| ε | " + " | ".join(f"{m} test AUC (mean ± std, n)" for m in modes) + " |",
+             "|---|" + "---|" * len(modes)]
+    for k in eps_keys:
+        cells = []
+        for m in modes:
+            source = "federated" if m == "client_dp" and k == "inf" else m  # no DP: the same run
+            aucs = [v["test_auc"] for v in store.get(source, {}).get(k, {}).values()]
+            cells.append(f"{np.mean(aucs):.4f} ± {np.std(aucs):.4f} ({len(aucs)})" if aucs else "")
+        lines.append(f"| {'∞' if k == 'inf' else k} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def _markdown(res: dict) -> str:
     lines = ["# Federated benchmark", ""]
     for name in ("compare_uci", "compare_sim"):
@@ -221,6 +295,9 @@ def _markdown(res: dict) -> str:
             p = v["privacy"] or {}
             lines.append(f"| {k} | {p.get('noise_multiplier', 0):.3f} | {p.get('epsilon', math.inf):.3f} | {v['test_auc']:.4f} |")
         lines.append("")
+    for name in ("dpsgd_uci", "dpsgd_sim"):
+        if name in res:
+            lines += [f"## {name}: record-level DP-SGD vs client-level DP (test AUC)", ""] + _dp_table(res[name]) + [""]
     if "runtime" in res:
         r = res["runtime"]
         lines += ["## Runtimes (credit-uci, 3 parties)", "", "| runtime | total s | median s / round | bytes up / round | bytes down / round | test AUC |", "|---|---|---|---|---|---|"]
@@ -244,6 +321,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--rounds", type=int, default=20)
     ap.add_argument("--sim-rows", type=int, default=30000)
     ap.add_argument("--out", type=Path, default=Path("bench/results"))
+    ap.add_argument("--eps", default="0.5,1,2,4,8,inf", help="dpsgd_*: ε targets (inf = no DP)")
+    ap.add_argument("--seeds", default="0,1,2", help="dpsgd_*: seeds")
+    ap.add_argument("--modes", default=",".join(DP_MODES), help="dpsgd_*: pooled, federated, client_dp")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     torch.set_num_threads(1)
@@ -251,7 +331,14 @@ def main(argv: list[str] | None = None) -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     json_path = args.out / "federated.json"
     res = json.loads(json_path.read_text()) if json_path.exists() else {}
-    uci = uci_task() if set(todo) - {"compare_sim"} else None
+    uci = uci_task() if set(todo) - {"compare_sim", "dpsgd_sim"} else None
+    dp_args = dict(eps_list=[float(e) for e in args.eps.split(",")], seeds=[int(s) for s in args.seeds.split(",")],
+                   modes=args.modes.split(","))
+
+    def save() -> None:
+        json_path.write_text(json.dumps(res, indent=1, default=str))
+        (args.out / "federated.md").write_text(_markdown(res))
+
     with tempfile.TemporaryDirectory(prefix="bentu-fed-bench-") as tmp:
         work = Path(tmp)
         for item in todo:
@@ -270,9 +357,13 @@ def main(argv: list[str] | None = None) -> None:
                 res[item] = bench_runtime(uci, min(args.rounds, 5), work)
             elif item == "secagg":
                 res[item] = bench_secagg(uci, min(args.rounds, 3), work)
+            elif item == "dpsgd_uci":
+                res[item] = bench_dpsgd(uci, args.rounds, work, store=res.setdefault(item, {}), save=save, **dp_args)
+            elif item == "dpsgd_sim":
+                res[item] = bench_dpsgd(sim_task(args.sim_rows), args.rounds, work, store=res.setdefault(item, {}),
+                                        save=save, **dp_args)
             print(f"{item}: {time.perf_counter() - start:.0f} s", file=sys.stderr)
-            json_path.write_text(json.dumps(res, indent=1, default=str))
-            (args.out / "federated.md").write_text(_markdown(res))
+            save()
     print(_markdown(res))
 
 

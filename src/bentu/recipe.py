@@ -16,12 +16,13 @@ from typing import Any, Literal, Union, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from bentu.errors import RecipeError
 
 __all__ = [
     "Recipe", "load_recipe", "validate_recipe", "builtin_recipes", "resolve_recipe", "apply_overrides", "recipe_to_dict",
-    "DataCfg", "SplitCfg", "PrivacyCfg", "ModelCfg", "TrainCfg", "FederatedCfg", "TransferCfg",
+    "DataCfg", "SplitCfg", "PrivacyCfg", "ModelCfg", "TrainCfg", "DPCfg", "FederatedCfg", "TransferCfg",
     "CompressCfg", "AuditCfg", "GovernanceCfg", "LocaleCfg", "ImagingCfg", "LearningCfg",
 ]
 
@@ -123,6 +124,34 @@ class ModelCfg(_Section):
         return dict(self.model_extra or {})
 
 
+class DPCfg(_Section):
+    """Record-level DP-SGD (``train.dp``, see bentu.train.dp): ε over the whole training, δ
+    (default 1 / (10 · rows of the smallest client or of the training rows)), the per-record
+    gradient clipping bound and the accountant."""
+
+    epsilon: float
+    delta: float | None = None
+    max_grad_norm: float = 1.0
+    accountant: Literal["rdp", "prv"] = "rdp"
+
+    @field_validator("epsilon", "max_grad_norm")
+    @classmethod
+    def _positive_finite(cls, v: float, info) -> float:
+        if not (v > 0 and v != float("inf")):
+            raise PydanticCustomError(
+                "dp_range", "The '{name}' parameter of train.dp must be a finite float in (0, inf)",
+                {"name": info.field_name, "zh": f"train.dp 的参数 {info.field_name!r} 必须是 (0, inf) 内的有限浮点数"})
+        return v
+
+    @field_validator("delta")
+    @classmethod
+    def _delta(cls, v: float | None) -> float | None:
+        if v is not None and not 0 < v < 1:
+            raise PydanticCustomError("dp_range", "The 'delta' parameter of train.dp must be a float in (0, 1)",
+                                      {"zh": "train.dp 的参数 'delta' 必须是 (0, 1) 内的浮点数"})
+        return v
+
+
 class TrainCfg(_Section):
     optimizer: Literal["adam", "adamw", "sgd", "rmsprop"] = "adam"
     lr: float = Field(1e-3, gt=0)
@@ -137,6 +166,7 @@ class TrainCfg(_Section):
     mixup: float = Field(0.0, ge=0)
     # Channels-last memory layout for 4-D (image) weights and batches: faster CPU convolutions.
     channels_last: bool = False
+    dp: DPCfg | None = None  # record-level DP-SGD (Opacus); see DPCfg
     # 0: train in this process. N >= 1: train independent models (ensemble members, curves) in N
     # worker processes on one torch thread each, so the same seed gives the same model on any machine.
     processes: int = Field(0, ge=0)
@@ -392,7 +422,7 @@ def _explain(err: ValidationError, source: str) -> RecipeError:
             got = e.get("input")
             got_s = repr(got) if not isinstance(got, dict) else "a mapping"
             lines_en.append(f"{key!r}: {e['msg']} (got {got_s}).")
-            lines_zh.append(f"{key!r}：{e['msg']}（实际为 {got_s}）。")
+            lines_zh.append(f"{key!r}：{(e.get('ctx') or {}).get('zh', e['msg'])}（实际为 {got_s}）。")
     return RecipeError(
         f"Recipe {source} is invalid: " + " ".join(lines_en),
         f"配方 {source} 无效：" + " ".join(lines_zh),

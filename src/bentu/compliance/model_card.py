@@ -155,6 +155,11 @@ def _details(c: _Card) -> None:
           (c.tr("Training", "训练"), r.get("train")),
           (c.tr("Federated", "联邦学习"), (r.get("federated") or {}).get("enabled")),
           (c.tr("Operator", "操作人员"), (r.get("governance") or {}).get("operator"))])
+    dp = (_load(c.run_dir, "metrics.json") or {}).get("dp")
+    if dp:  # record-level DP-SGD (train.dp): the guarantee and what it covers
+        c.kv([(c.tr("Differential privacy", "差分隐私"), c.tr(
+            f"record level (DP-SGD), ε = {dp['epsilon']:.3f}, δ = {dp['delta']:.2g}. {dp['protects']['en']}",
+            f"记录级（DP-SGD），ε = {dp['epsilon']:.3f}，δ = {dp['delta']:.2g}。{dp['protects']['zh']}"))])
     records = read_audit_records(c.run_dir)
     if records:
         c.kv([(c.tr("Run started (UTC)", "运行开始（UTC）"), records[0].time),

@@ -27,6 +27,7 @@ from torch import nn
 
 from bentu.federated._aggregate import poison_update
 from bentu.federated._data import load_dataset
+from bentu.federated._dp import client_dp_spec
 from bentu.federated.strategies import Monitored, build_strategy
 from bentu.train import Trainer, seed_everything
 
@@ -114,11 +115,12 @@ def local_train(workdir: Path, pid: int, arrays: dict[str, np.ndarray], server_r
     load_arrays(model, arrays)
     data = load_dataset(workdir / "clients" / man["files"][pid])
     local = man["local"]
+    dp = client_dp_spec(man["record_dp"], name) if man.get("record_dp") else None
     trainer = Trainer(
         optimizer=local["optimizer"], lr=local["lr"], weight_decay=local["weight_decay"],
         epochs=local["epochs"], batch_size=local["batch_size"], patience=local["epochs"] + 1,
         pos_weight=local["pos_weight"], seed=man["seed"] + 1000 * server_round + pid,
-        extra_loss=_prox_term(model, mu) if mu > 0 else None,
+        extra_loss=_prox_term(model, mu) if mu > 0 else None, dp=dp,
     ).fit(model, data, None)
     new = model_arrays(model)
     poison = man["options"].get("poison")

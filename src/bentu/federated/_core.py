@@ -22,6 +22,7 @@ from torch.utils.data import Dataset
 
 from bentu.errors import DataError
 from bentu.federated._data import safe_name, save_dataset
+from bentu.federated._dp import check_record_dp, plan_record_dp, record_dp_spent
 from bentu.federated.strategies import check_options, privacy_plan, resolve_strategy
 from bentu.recipe import FederatedCfg, TrainCfg
 
@@ -52,6 +53,10 @@ class FederatedResult:
     best_round : int
     clients : dict
         Client → ``{"rows": n}``.
+    dp : dict or None
+        With ``train.dp``: record-level DP-SGD in every client (:mod:`bentu.federated._dp`):
+        ``epsilon`` (the maximum over clients), ``delta``, ``max_grad_norm``, ``noise_multiplier``,
+        ``accountant``, ``per_client``, ``protects`` and ``does_not_protect`` (en / zh).
     """
 
     model: nn.Module
@@ -63,12 +68,16 @@ class FederatedResult:
     seconds: float
     best_round: int = 0
     clients: dict[str, dict] = field(default_factory=dict)
+    dp: dict | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Everything but the model, JSON-ready."""
-        return {"strategy": self.strategy, "runtime": self.runtime, "rounds": self.rounds,
-                "dropped": self.dropped, "privacy": self.privacy, "seconds": self.seconds,
-                "best_round": self.best_round, "clients": self.clients}
+        out = {"strategy": self.strategy, "runtime": self.runtime, "rounds": self.rounds,
+               "dropped": self.dropped, "privacy": self.privacy, "seconds": self.seconds,
+               "best_round": self.best_round, "clients": self.clients}
+        if self.dp is not None:
+            out["dp"] = self.dp
+        return out
 
 
 def _pickle_model_fn(model_fn: Callable[[], nn.Module], path: Path) -> None:
@@ -108,6 +117,8 @@ def prepare_workdir(*, model_fn: Callable[[], nn.Module], clients: dict[str, Dat
     _check_clients(clients, cfg)
     names = [str(n) for n in clients]
     check_options(cfg.options, names)
+    if train.dp is not None:
+        check_record_dp(strategy, model_fn())
     for sub in ("clients", "result"):
         shutil.rmtree(workdir / sub, ignore_errors=True)
     (workdir / "clients").mkdir(parents=True, exist_ok=True)
@@ -132,6 +143,10 @@ def prepare_workdir(*, model_fn: Callable[[], nn.Module], clients: dict[str, Dat
         "privacy": privacy_plan(strategy, cfg.options, cfg.rounds, len(names)),
         "rows": {n: len(ds) for n, ds in clients.items()},
     }
+    if train.dp is not None:
+        manifest["record_dp"] = plan_record_dp(train.dp, {str(n): len(ds) for n, ds in clients.items()},
+                                               rounds=cfg.rounds, local_epochs=cfg.local_epochs,
+                                               batch_size=train.batch_size)
     (workdir / "federation.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
     return manifest
 
@@ -153,10 +168,12 @@ def read_result(workdir: Path, manifest: dict, model_fn: Callable[[], nn.Module]
     privacy = manifest["privacy"]
     if privacy is not None and summary.get("privacy_spent"):
         privacy = {**privacy, **summary["privacy_spent"]}
+    rounds = [r for r in rounds if r["round"] > 0]
+    dp = record_dp_spent(manifest["record_dp"], len(rounds)) if manifest.get("record_dp") else None
     return FederatedResult(
-        model=model, rounds=[r for r in rounds if r["round"] > 0], dropped=dropped, strategy=manifest["strategy"],
+        model=model, rounds=rounds, dropped=dropped, strategy=manifest["strategy"],
         runtime=runtime, privacy=privacy, seconds=seconds, best_round=summary["best_round"],
-        clients={n: {"rows": r} for n, r in manifest["rows"].items()},
+        clients={n: {"rows": r} for n, r in manifest["rows"].items()}, dp=dp,
     )
 
 

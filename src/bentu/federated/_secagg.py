@@ -22,7 +22,7 @@ from bentu.federated._apps import _auc, _manifest, _model_fn, _workdir, load_arr
 from bentu.federated._data import load_dataset
 from bentu.train import Trainer, seed_everything
 
-__all__ = ["build_secagg_apps", "secagg_params"]
+__all__ = ["build_secagg_apps", "secagg_params", "server_app", "client_app"]  # flwr run finds apps by name here
 
 
 def secagg_params(man: dict) -> dict:

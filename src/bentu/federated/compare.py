@@ -18,17 +18,21 @@ from bentu.audit.metrics import binary_metrics
 from bentu.federated._core import FederatedResult, train_federated
 from bentu.recipe import FederatedCfg, TrainCfg
 from bentu.train import Trainer, seed_everything
+from bentu.train.trainer import dp_settings
 
 __all__ = ["compare_federation", "plot_rounds", "central_trainer"]
 
 log = logging.getLogger(__name__)
 
 
-def central_trainer(train: TrainCfg, progress: bool = False, description: str = "training") -> Trainer:
-    """The Trainer a recipe's ``train`` section describes."""
+def central_trainer(train: TrainCfg, progress: bool = False, description: str = "training",
+                    rows: int | None = None) -> Trainer:
+    """The Trainer a recipe's ``train`` section describes; with ``train.dp`` and the number of
+    training ``rows``, a DP-SGD Trainer (δ default: 1 / (10 · rows))."""
     return Trainer(optimizer=train.optimizer, lr=train.lr, weight_decay=train.weight_decay, epochs=train.epochs,
                    batch_size=train.batch_size, patience=train.patience, seed=train.seed,
-                   pos_weight=train.pos_weight, progress=progress, description=description)
+                   pos_weight=train.pos_weight, progress=progress, description=description,
+                   dp=dp_settings(train.dp, rows) if rows is not None else None)
 
 
 def _labels(ds: Dataset) -> np.ndarray:
@@ -53,9 +57,12 @@ def _train_central(model_fn: Callable[[], nn.Module], data: Dataset, val: Datase
                    train: TrainCfg, progress: bool, description: str) -> dict[str, Any]:
     seed_everything(train.seed)
     model = model_fn()
-    trainer = central_trainer(train, progress, description).fit(model, data, val)
-    return {**_scores(trainer, model, val, test), "rows": len(data), "seconds": trainer.train_seconds_,
-            "best_epoch": trainer.best_epoch_}
+    trainer = central_trainer(train, progress, description, rows=len(data)).fit(model, data, val)
+    out = {**_scores(trainer, model, val, test), "rows": len(data), "seconds": trainer.train_seconds_,
+           "best_epoch": trainer.best_epoch_}
+    if trainer.dp_ is not None:
+        out["dp"] = trainer.dp_
+    return out
 
 
 def compare_federation(*, model_fn: Callable[[], nn.Module], clients: dict[str, Dataset], pooled_train: Dataset,

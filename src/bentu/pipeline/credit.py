@@ -23,7 +23,9 @@ from bentu.pipeline._sections import privacy_section
 from bentu.report import plots
 from bentu.report.glossary import Namer
 from bentu.rundir.weights import save_model_weights
+from bentu.report.dp import report_dp
 from bentu.train import Trainer
+from bentu.train.trainer import dp_settings
 
 __all__ = ["run", "ks_threshold", "fit_baselines"]
 
@@ -134,6 +136,8 @@ def run(ctx: RunContext) -> None:
         base_scores[name] = pt
     if "comparison" in train_info:
         metrics["comparison"] = train_info.pop("comparison")
+    if "dp" in train_info:
+        metrics["dp"] = train_info.pop("dp")
     metrics["scorecard"] = _scorecard(pre.view(df.iloc[train_idx]), roles, Y, p, threshold)
     ctx.evidence["warnings"] = _baseline_warnings(r.model.name, metrics)
     ctx.evidence["metrics"] = metrics
@@ -145,6 +149,8 @@ def run(ctx: RunContext) -> None:
     _reference(ctx, pre.view(df.iloc[train_idx]), roles, p["train"])
     if r.federated.enabled:
         _report_federated(ctx, train_info, metrics)
+    if "dp" in metrics:
+        report_dp(ctx.report, metrics["dp"], ctx.tr)
     if r.audit.fairness and roles.sensitive:
         _fairness(ctx, df, roles, train_idx, split.test, X, Y, p, threshold)
     if r.audit.explain == "shap":
@@ -230,14 +236,20 @@ def _train(ctx: RunContext, X: dict, Y: dict, df: pd.DataFrame, roles, train_idx
     train_ds, val_ds = _dataset(X["train"], Y["train"]), _dataset(X["val"], Y["val"])
     if not r.federated.enabled:
         model = model_fn()
-        trainer = _trainer(ctx, checkpoint_dir=ctx.dir / "model" / "checkpoints", description=ctx.tr("training", "训练中"))
+        trainer = _trainer(ctx, checkpoint_dir=ctx.dir / "model" / "checkpoints", description=ctx.tr("training", "训练中"),
+                           dp=dp_settings(r.train.dp, len(train_ds)))
         trainer.fit(model, train_ds, val_ds)
         ctx.audit.append("train", params={"model": r.model.name, "params": r.model.params(), "train": r.train.model_dump(),
                                           "epochs_run": len(trainer.history_), "best_epoch": trainer.best_epoch_},
                          outputs={"checkpoints": ctx.dir / "model" / "checkpoints"})
-        return model, {"mode": "central", "history": trainer.history_, "best_epoch": trainer.best_epoch_,
-                       "train_seconds": trainer.train_seconds_, "stopped_early": trainer.stopped_early_,
-                       "device": trainer.device_}
+        info = {"mode": "central", "history": trainer.history_, "best_epoch": trainer.best_epoch_,
+                "train_seconds": trainer.train_seconds_, "stopped_early": trainer.stopped_early_,
+                "device": trainer.device_}
+        if trainer.dp_ is not None:
+            from bentu.train.dp import pooled_summary
+
+            info["dp"] = pooled_summary(trainer.dp_)
+        return model, info
     return _train_federated(ctx, model_fn, X, Y, df, roles, train_idx, train_ds, val_ds)
 
 
@@ -261,12 +273,16 @@ def _train_federated(ctx, model_fn, X, Y, df, roles, train_idx, train_ds, val_ds
                                         progress=ctx.progress)
         model = comparison.pop("model", None)
         info["comparison"] = comparison
+        if comparison["federated"].get("dp"):
+            info["dp"] = comparison["federated"]["dp"]
     if model is None:
         result = train_federated(model_fn=model_fn, clients=clients, val=val_ds, cfg=fc, train=r.train,
                                  workdir=workdir, progress=ctx.progress)
         model = result.model
         info.update(rounds=result.rounds, dropped=result.dropped, runtime=result.runtime, privacy=result.privacy,
                     train_seconds=result.seconds)
+        if result.dp is not None:
+            info["dp"] = result.dp
     ctx.audit.append("train_federated", params={"federated": fc.model_dump(), "clients": info["clients"]},
                      outputs={"federated": workdir} if workdir.exists() else None)
     return model, info

@@ -25,7 +25,7 @@ from torch.utils.data import DataLoader, Dataset
 from bentu.errors import ConfigError
 from bentu.train.device import device_info, resolve_device
 
-__all__ = ["Trainer", "make_optimizer", "OPTIMIZERS", "seed_everything"]
+__all__ = ["Trainer", "make_optimizer", "OPTIMIZERS", "seed_everything", "dp_settings"]
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +53,15 @@ def make_optimizer(name: str, params: Iterable[nn.Parameter], lr: float, weight_
         f"The 'optimizer' parameter must be one of {', '.join(OPTIMIZERS)}. Got {name!r} instead.",
         f"参数 'optimizer' 必须是 {', '.join(OPTIMIZERS)} 之一，实际为 {name!r}。",
     )
+
+
+def dp_settings(dp: Any, rows: int) -> dict | None:
+    """``Trainer(dp=…)`` for a recipe's ``train.dp`` and ``rows`` training rows (δ default:
+    1 / (10 · rows), below 1 / rows), or None when ``dp`` is None."""
+    if dp is None:
+        return None
+    delta = dp.delta if dp.delta is not None else 1.0 / (10 * max(int(rows), 1))
+    return {"epsilon": dp.epsilon, "delta": delta, "max_grad_norm": dp.max_grad_norm, "accountant": dp.accountant}
 
 
 def _split_batch(batch: Any) -> tuple[tuple[torch.Tensor, ...], torch.Tensor, torch.Tensor | None]:
@@ -117,6 +126,15 @@ class Trainer:
         operations are exactly those without the option. On CUDA the model and each batch move to
         the device, the forward pass runs under bfloat16 autocast when the GPU supports it, and
         ``fit`` hands the model back on the CPU. ``device_`` records what was used.
+    dp : DPSpec or dict, optional
+        Record-level differential privacy: DP-SGD with Opacus (:mod:`bentu.train.dp`), keys
+        ``epsilon``, ``delta``, ``max_grad_norm``, ``accountant`` (``rdp``) and, for federated
+        clients, ``noise_multiplier``. Batches are Poisson-sampled; the noise is calibrated to reach
+        ``epsilon`` after ``epochs`` epochs (early stopping spends less, and ``dp_`` says how much).
+        Refused, with :class:`ConfigError`: models with layers Opacus cannot train per record
+        (batch norm), ``mixup`` (it mixes records), ``grad_clip`` (DP-SGD clips per record) and
+        ``extra_loss`` (its gradient would bypass the clipping). EMA and the choice of the best
+        epoch on validation data are post-processing and keep the guarantee.
     """
 
     _ema = None  # the weight average while fit() runs with ema_decay
@@ -143,6 +161,7 @@ class Trainer:
         mixup: float = 0.0,
         channels_last: bool = False,
         device: str | torch.device = "cpu",
+        dp: Any = None,
     ):
         self.optimizer = optimizer
         self.lr = lr
@@ -163,6 +182,7 @@ class Trainer:
         self.mixup = mixup
         self.channels_last = channels_last
         self.device = device
+        self.dp = dp
 
     # -- validation of parameters (once, at the boundary) -------------------------------
     def _validate(self) -> None:
@@ -183,6 +203,32 @@ class Trainer:
                     f"The {name!r} parameter of Trainer must be {expected}. Got {value!r} instead.",
                     f"Trainer 的参数 {name!r} 必须是 {expected}，实际为 {value!r}。",
                 )
+        if self.dp is not None:
+            self._validate_dp()
+
+    def _dp_spec(self):
+        from bentu.train.dp import DPSpec
+
+        return self.dp if isinstance(self.dp, DPSpec) else DPSpec(**dict(self.dp))
+
+    def _validate_dp(self) -> None:
+        from bentu.train.dp import check_dp_params
+
+        spec = self._dp_spec()
+        check_dp_params(spec.epsilon, spec.delta, spec.max_grad_norm, spec.accountant)
+        refused = [(self.mixup, "mixup", "mixup blends each record with another, so one record's influence is no "
+                    "longer bounded by the clipping", "mixup 会把每条记录与另一条混合，单条记录的影响不再受裁剪约束"),
+                   (self.grad_clip, "grad_clip", "DP-SGD already clips every record's gradient to train.dp.max_grad_norm",
+                    "DP-SGD 已将每条记录的梯度裁剪到 train.dp.max_grad_norm"),
+                   (self.extra_loss is not None, "extra_loss (e.g. FedProx's proximal term)", "its gradient would "
+                    "bypass the per-record clipping", "其梯度会绕过逐条记录的裁剪")]
+        for value, name, why_en, why_zh in refused:
+            if value:
+                raise ConfigError(
+                    f"train.dp cannot be combined with {name}: {why_en}, which breaks the DP guarantee. "
+                    f"Remove one of the two.",
+                    f"train.dp 不能与 {name} 同时使用：{why_zh}，差分隐私保证将失效。请去掉其中之一。",
+                )
 
     def _loss(self, logits: torch.Tensor, y: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
         y = y.to(logits.dtype)
@@ -195,7 +241,8 @@ class Trainer:
         """Train ``model`` in place on ``train``; keep the weights of the best validation epoch.
 
         Returns ``self``; learned state: ``history_``, ``best_epoch_``, ``best_score_``,
-        ``stopped_early_``, ``train_seconds_``.
+        ``stopped_early_``, ``train_seconds_``, ``dp_`` (with ``dp``: the ε the accountant spent,
+        δ, noise multiplier, sampling rate, steps; otherwise None).
         """
         self._validate()
         self._dev = resolve_device(self.device)
@@ -208,6 +255,12 @@ class Trainer:
             model.to(memory_format=torch.channels_last)  # in place: the same parameters, another layout
         opt = make_optimizer(self.optimizer, model.parameters(), self.lr, self.weight_decay)
         self._ema = _make_ema(model, self.ema_decay)
+        private, engine, spec, self.dp_ = None, None, None, None
+        if self.dp is not None:
+            from bentu.train.dp import make_private, quiet_hooks
+
+            spec = self._dp_spec()
+            private, opt, loader, engine = make_private(model, opt, loader, spec, self.epochs, self.seed)
         evaluated = self._ema.module if self._ema is not None else model
         higher_better = self.monitor == "auc"
         best_score, best_state, best_epoch, bad_epochs = -math.inf, None, 0, 0
@@ -219,7 +272,11 @@ class Trainer:
         start = time.perf_counter()
         with _progress(self.progress, self.description, self.epochs) as advance:
             for epoch in range(1, self.epochs + 1):
-                train_loss = self._train_epoch(model, loader, opt)
+                if private is None:
+                    train_loss = self._train_epoch(model, loader, opt)
+                else:
+                    with quiet_hooks():
+                        train_loss = self._train_epoch(private, loader, opt)
                 record: dict[str, Any] = {"epoch": epoch, "train_loss": train_loss}
                 if val is not None:
                     p, y, val_loss = self._predict(evaluated, val, with_loss=True)
@@ -243,6 +300,11 @@ class Trainer:
                 if bad_epochs >= self.patience:
                     self.stopped_early_ = True
                     break
+        if private is not None:
+            from bentu.train.dp import close_private, describe
+
+            self.dp_ = describe(spec, engine, opt, len(train))
+            close_private(private)
         if best_state is None and self._ema is not None:
             best_state = self._ema.module.state_dict()
         if best_state is not None:
@@ -266,8 +328,9 @@ class Trainer:
             if y.shape[0] < 2 and any(isinstance(m, nn.BatchNorm1d) for m in model.modules()):
                 continue  # a batch of one cannot be batch-normalised
             loss, n = self._train_step(model, opt, inputs, y, mask)
-            total += loss * n
-            count += n
+            if n or self.dp is None:  # a Poisson-sampled (DP-SGD) batch may be empty; it still steps
+                total += loss * n
+                count += n
         return total / max(count, 1)
 
     def _train_step(self, model: nn.Module, opt: torch.optim.Optimizer, inputs: tuple[torch.Tensor, ...], y: torch.Tensor,
