@@ -40,6 +40,7 @@ app.command("recipes")(recipes)
 _GROUPS = {"pii": "bentu.cli.pii", "audit": "bentu.cli.audit", "keys": "bentu.cli.keys"}
 _COMMANDS = {"federate": "bentu.cli.federate", "serve": "bentu.cli.serve", "compress": "bentu.cli.compress",
              "monitor": "bentu.cli.monitor"}
+_GROUPS["llm"] = "bentu.cli.llm"
 for _name, _mod in _GROUPS.items():
     app.add_typer(importlib.import_module(_mod).app, name=_name)
 for _name, _mod in _COMMANDS.items():
