@@ -7,8 +7,8 @@ import json
 import pytest
 from fastapi.testclient import TestClient
 
-from _pii import planted_prompts
-from conftest import RecordingModel
+from llm_pii import planted_prompts
+from llm_fakes import RecordingModel
 
 from bentu.inference.serve.auth import add_key
 from bentu.llm.gateway import create_gateway

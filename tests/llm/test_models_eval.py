@@ -13,7 +13,7 @@ import uvicorn
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from conftest import RecordingModel
+from llm_fakes import RecordingModel
 
 from bentu.cli.app import app
 from bentu.errors import DataError
