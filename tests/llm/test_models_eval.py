@@ -165,3 +165,11 @@ def test_eval_on_tiny_model_writes_report_with_explicit_does_not_meet(tmp_path, 
     assert verdicts["gbt45654.refuse_bank"] == "fail" and verdicts["gbt45654.refusal_judgement"] == "pass"
     assert verdicts["gb45438.explicit_label"] == "pass" and verdicts["gbt45654.training_data"] == "not_applicable"
     assert {"report.zh.md", "banks.json", "keywords.json", "labels.json", "index.md"} <= {p.name for p in (out / "dossier").iterdir()}
+
+
+def test_serve_needs_exactly_one_model_source():
+    res = runner.invoke(app, ["llm", "serve", "--endpoint", "http://127.0.0.1:9/v1", "--model", "x"])
+    assert res.exit_code == 2
+    assert " ".join(res.output.split()) == (
+        "Error: give exactly one of --endpoint URL (an OpenAI-compatible server) and --model PATH "
+        "(a Hugging Face folder, a .gguf file, or 'gemma-270m').")
