@@ -152,14 +152,22 @@ class Gateway:
     # -- answer side
     def check(self, ex: Exchange, answer: str) -> tuple[str, bool]:
         """Apply the keyword policy to a raw answer; returns (text, blocked)."""
-        text, valid, _ = self.keywords.scan(answer)
-        hits = self.keywords.hits(answer) if not valid or text != answer else []
+        text, valid, hits = self._keyword_scan(answer)
         ex.decisions["keyword_hits"] = [{"term": h.term, "risk": h.risk, "via": h.via} for h in hits]
         if not valid:
             ex.decisions["action"] = "blocked"
             return REFUSAL_TEXT[self.policy.label_lang], True
         ex.decisions["action"] = "masked" if hits else "passed"
         return text, False
+
+    def _keyword_scan(self, answer: str):
+        """(text, valid, hits) of the keyword scanner, thread-safe (no shared ``last_hits``)."""
+        hits = self.library.find(answer)
+        if not hits:
+            return answer, True, []
+        if self.keywords.action == "block":
+            return answer, False, hits
+        return self.keywords.mask(answer, hits), True, hits
 
     def deliver(self, ex: Exchange, text: str) -> str:
         """The checked answer as the caller receives it (restored if allowed), without the label."""

@@ -147,17 +147,15 @@ class KeywordLibrary:
                 if f:
                     self.terms.setdefault(f, risk)
                     self.display.setdefault(f, str(w))
+        from pypinyin import lazy_pinyin  # an optional dependency (the llm extra): imported on use
+
         self.by_risk = {r: sorted(w for w, rr in self.terms.items() if rr == r) for r in RISKS}
         self.pinyin: dict[str, str] = {}  # pinyin of a term -> folded term
         for f in self.terms:
             if len(_CJK.findall(f)) >= 3:  # 2-syllable homophones collide with everyday words
                 self.pinyin.setdefault(_pinyin_stream(f)[0], f)
-                try:  # the phrase-aware reading too (银行 → yinhang, not yinxing)
-                    from pypinyin import lazy_pinyin
-
-                    self.pinyin.setdefault("".join(lazy_pinyin(f)), f)
-                except ImportError:
-                    pass
+                # the phrase-aware reading too (银行 → yinhang, not yinxing)
+                self.pinyin.setdefault("".join(lazy_pinyin(f)), f)
         alt = lambda words: re.compile("|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)))  # noqa: E731
         self._text_re = alt(self.terms) if self.terms else None
         self._pinyin_re = alt(self.pinyin) if self.pinyin else None

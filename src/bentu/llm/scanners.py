@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from bentu.errors import ConfigError
 from bentu.llm.keywords import KeywordHit, KeywordLibrary
 from bentu.privacy.detectors import PiiEngine
 
@@ -98,8 +99,6 @@ class KeywordScanner:
 
     def __init__(self, library: KeywordLibrary, *, action: str = "block"):
         if action not in ("block", "mask"):
-            from bentu.errors import ConfigError
-
             raise ConfigError(
                 f"The 'action' parameter of KeywordScanner must be 'block' or 'mask'. Got {action!r} instead.",
                 f"KeywordScanner 的 'action' 参数必须为 'block' 或 'mask'，实际为 {action!r}。",
@@ -117,6 +116,11 @@ class KeywordScanner:
             return text, True, 0.0
         if self.action == "block":
             return text, False, 1.0
+        return self.mask(text, hits), True, 1.0
+
+    @staticmethod
+    def mask(text: str, hits: list[KeywordHit]) -> str:
+        """``text`` with every hit replaced by as many ``□`` (the length is kept)."""
         out, pos = [], 0
         for h in hits:
             if h.start < pos:
@@ -125,7 +129,7 @@ class KeywordScanner:
             out.append("□" * (h.end - h.start))
             pos = h.end
         out.append(text[pos:])
-        return "".join(out), True, 1.0
+        return "".join(out)
 
 
 class SizeScanner:
