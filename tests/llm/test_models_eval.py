@@ -173,3 +173,24 @@ def test_serve_needs_exactly_one_model_source():
     assert " ".join(res.output.split()) == (
         "Error: give exactly one of --endpoint URL (an OpenAI-compatible server) and --model PATH "
         "(a Hugging Face folder, a .gguf file, or 'gemma-270m').")
+
+
+def test_dossier_counts_labels_and_masking_from_a_gateway_log(tmp_path):
+    from bentu.llm.assess import run_assessment
+    from bentu.llm.banks import example_bank_path, load_banks
+
+    log = tmp_path / "gw.jsonl"
+    client = TestClient(create_gateway(RecordingModel("好的。"), log_path=log))
+    for text in ("我叫张伟，手机13812345678", "今天天气如何？"):
+        client.post("/v1/chat/completions", json={"messages": [{"role": "user", "content": text}]})
+    run = tmp_path / "run"
+    run_assessment(load_banks([example_bank_path()]), RecordingModel("抱歉，我无法回答。"), run,
+                   bank_files=[example_bank_path()], sample=1)
+    res = runner.invoke(app, ["llm", "dossier", str(run), "--gateway-log", str(log), "--out", str(tmp_path / "d")])
+    assert res.exit_code == 0, res.output
+    stats = json.loads((tmp_path / "d" / "gateway_labels.json").read_text(encoding="utf-8"))
+    assert stats["exchanges"] == 2 and stats["explicit_label"] == 2 and stats["implicit_label"] == 2
+    assert stats["actions"] == {"passed": 2} and stats["pii_masked"] == {"PERSON": 1, "CN_PHONE": 1}
+    assert "张伟" not in (tmp_path / "d" / "gateway_labels.json").read_text(encoding="utf-8")
+    again = runner.invoke(app, ["llm", "dossier", str(run), "--out", str(tmp_path / "d")])
+    assert again.exit_code == 2 and "exists already" in again.output
