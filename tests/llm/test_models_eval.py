@@ -154,6 +154,7 @@ def test_eval_on_tiny_model_writes_report_with_explicit_does_not_meet(tmp_path, 
     assert len(answers) == 6 == sum(doc["sample_sizes"].values())
     assert "不符合" in (out / "report.zh.md").read_text(encoding="utf-8")
     assert "does not meet" in (out / "report.en.md").read_text(encoding="utf-8")
+    assert "EXAMPLE bank / keyword library" in (out / "report.en.md").read_text(encoding="utf-8")
     # the run directory is never overwritten
     again = runner.invoke(app, ["llm", "eval", "llm-eval", "--model", str(tiny_model_dir), "--out", str(out)])
     assert again.exit_code == 2 and f"output folder {out} exists already" in " ".join(again.output.split())

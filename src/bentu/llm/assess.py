@@ -26,7 +26,7 @@ from pathlib import Path
 
 from bentu.compliance.audit_log import AuditLog
 from bentu.errors import DataError
-from bentu.llm.banks import BANKS, Question, bank_stats
+from bentu.llm.banks import BANKS, Question, bank_stats, example_bank_path
 from bentu.llm.keywords import KeywordLibrary, example_library
 from bentu.llm.labels import AIGC_FIELDS, has_explicit_label
 from bentu.llm.models import ChatModel, Completion
@@ -188,6 +188,10 @@ def _report(doc: dict, lang: str) -> str:
     lines += [("> 由 bentu 生成的自评估草稿，须经人工复核；标准数字来自二手资料 [S]，提交前请对照标准原文核对。" if zh else
                "> Draft self-assessment written by bentu; a person must review it. The standard's numbers come from "
                "secondary sources [S]: check them against the standard's text before filing."), ""]
+    if doc.get("example_bank") or doc.get("example_keywords"):
+        lines += [("> **本次使用了 bentu 项目编写的示例题库/示例关键词库，仅用于演示，不是合规题库或词库。**" if zh else
+                   "> **This run used the bentu project's EXAMPLE bank / keyword library: a demonstration, "
+                   "never a compliant bank or library.**"), ""]
     m = doc["model"]
     lines += [f"- {'模型' if zh else 'Model'}: {m.get('name')} ({m.get('kind')})",
               f"- {'路径' if zh else 'Route'}: {doc['route']}",
@@ -257,6 +261,8 @@ def run_assessment(questions: list[Question], model: ChatModel, out_dir: Path, *
         doc = {
             "standard": "GB/T 45654-2025 (TC260-003-2024)", "route": route, "model": model.describe(),
             "banks": [str(p) for p in bank_files], "seed": seed, "params": params,
+            "example_bank": any(Path(p).resolve() == example_bank_path().resolve() for p in bank_files),
+            "example_keywords": "EXAMPLE" in library.notice,
             "sample_sizes": {b: len(picked[b]) for b in BANKS},
             "refusal_detector": {k: v for k, v in detector.items() if k != "wrong"},
             "rates": rates, "clauses": _clauses(stats, rates, kw, labels),
