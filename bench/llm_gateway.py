@@ -8,7 +8,7 @@ b − a. The prompt is 2,000 Chinese characters of banking text with planted ide
 mobile, bank card, name, address), so masking has real work to do. Also measured in process: the
 guard steps alone (masking + keyword check + label, and the log append).
 
-    .venv/bin/python bench/llm_gateway.py [--requests 400] [--answer-chars 300] [--no-log]
+    .venv/bin/python bench/llm_gateway.py [--requests 400] [--answer-chars 300] [--no-log | --log-after-reply]
 
 Writes bench/results/llm_gateway.json and prints a Markdown table.
 """
@@ -67,13 +67,14 @@ def _stub(port: int, answer_chars: int) -> None:
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="error", access_log=False)
 
 
-def _gateway(port: int, upstream: str, log: str | None) -> None:
+def _gateway(port: int, upstream: str, log: str | None, after: bool) -> None:
     import uvicorn
 
-    from bentu.llm.gateway import create_gateway
+    from bentu.llm.gateway import GatewayPolicy, create_gateway
     from bentu.llm.models import EndpointModel
 
-    app = create_gateway(EndpointModel(upstream, model="stub"), log_path=Path(log) if log else None)
+    app = create_gateway(EndpointModel(upstream, model="stub"), log_path=Path(log) if log else None,
+                         policy=GatewayPolicy(log_after_reply=after))
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="error", access_log=False)
 
 
@@ -126,13 +127,15 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=400)
     ap.add_argument("--answer-chars", type=int, default=300)
     ap.add_argument("--no-log", action="store_true", help="Run the gateway without its exchange log.")
+    ap.add_argument("--log-after-reply", action="store_true", help="Write each log entry after the answer is sent.")
     args = ap.parse_args()
     prompt = _prompt()
     tmp = Path(tempfile.mkdtemp(prefix="bentu-llm-bench-"))
     sp, gp = _port(), _port()
     stub = mp.Process(target=_stub, args=(sp, args.answer_chars), daemon=True)
     gate = mp.Process(target=_gateway, args=(gp, f"http://127.0.0.1:{sp}/v1",
-                                             None if args.no_log else str(tmp / "exchanges.jsonl")), daemon=True)
+                                             None if args.no_log else str(tmp / "exchanges.jsonl"), args.log_after_reply),
+                      daemon=True)
     stub.start()
     gate.start()
     direct_url, gw_url = f"http://127.0.0.1:{sp}/v1/chat/completions", f"http://127.0.0.1:{gp}/v1/chat/completions"
@@ -160,16 +163,17 @@ def main() -> None:
         stub.terminate()
     res = {
         "prompt_chars": len(prompt), "answer_chars": args.answer_chars, "requests": args.requests,
-        "log": not args.no_log, "python": platform.python_version(), "cpus": mp.cpu_count(),
+        "log": not args.no_log, "log_after_reply": args.log_after_reply, "python": platform.python_version(), "cpus": mp.cpu_count(),
         "direct_ms": {"p50": _pct(direct, .5), "p95": _pct(direct, .95)},
         "gateway_ms": {"p50": _pct(via, .5), "p95": _pct(via, .95)},
         "added_ms": {"p50": _pct(added, .5), "p95": _pct(added, .95), "mean": statistics.fmean(added)},
         "in_process": inproc, "target_added_p95_ms": 5.0,
     }
     RESULTS.mkdir(exist_ok=True)
-    name = "llm_gateway_nolog.json" if args.no_log else "llm_gateway.json"
+    name = ("llm_gateway_nolog.json" if args.no_log else
+            "llm_gateway_after.json" if args.log_after_reply else "llm_gateway.json")
     (RESULTS / name).write_text(json.dumps(res, indent=2) + "\n", encoding="utf-8")
-    print(f"| {len(prompt)}-char prompt, {args.requests} requests, log {'off' if args.no_log else 'on'} | p50 ms | p95 ms |")
+    print(f"| {len(prompt)}-char prompt, {args.requests} requests, log {'off' if args.no_log else 'after reply' if args.log_after_reply else 'on'} | p50 ms | p95 ms |")
     print("|---|---|---|")
     for key, label in (("direct_ms", "direct to upstream"), ("gateway_ms", "through the gateway"), ("added_ms", "added by the gateway")):
         print(f"| {label} | {res[key]['p50']:.2f} | {res[key]['p95']:.2f} |")

@@ -125,3 +125,16 @@ def test_size_limits_and_bad_requests(tmp_path):
     r = client.post("/v1/chat/completions", json={"messages": [{"role": "user", "content": "hi"}], "temprature": 1})
     assert r.status_code == 422 and "temprature: Extra inputs are not permitted" in r.json()["error"]["message"]
     assert upstream.received == []
+
+
+def test_log_after_reply_still_logs_every_exchange(tmp_path):
+    from bentu.llm.gateway import GatewayPolicy
+
+    log = tmp_path / "log.jsonl"
+    client = TestClient(create_gateway(RecordingModel("好的。"), log_path=log, policy=GatewayPolicy(log_after_reply=True)))
+    for _ in range(3):
+        r = client.post("/v1/chat/completions", json={"messages": [{"role": "user", "content": "手机13812345678"}]})
+        assert r.status_code == 200
+    entries = [json.loads(x) for x in log.read_text(encoding="utf-8").splitlines()]
+    assert [e["seq"] for e in entries] == [1, 2, 3]
+    assert all(e["params"]["messages"][0]["content"] == "手机<CN_PHONE_1>" for e in entries)

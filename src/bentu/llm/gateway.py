@@ -28,6 +28,7 @@ from pathlib import Path
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
+from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException
 
 from bentu.compliance.audit_log import AuditLog
@@ -64,6 +65,10 @@ class GatewayPolicy:
         Longer answers are cut (finish_reason ``length``).
     producer : str
         ``ContentProducer`` of the implicit label (the service provider's name or code).
+    log_after_reply : bool
+        Write a non-streaming exchange's log entry right after the answer is sent instead of
+        before (saves the fsync from the caller's latency; an exchange whose process dies in
+        between is answered but not logged).
     """
 
     keyword_action: str = "block"
@@ -72,6 +77,7 @@ class GatewayPolicy:
     max_prompt_chars: int = 20_000
     max_answer_chars: int = 20_000
     producer: str = "bentu-gateway"
+    log_after_reply: bool = False
 
     def __post_init__(self):
         if self.label_lang not in EXPLICIT_LABEL:
@@ -194,8 +200,12 @@ class Gateway:
         with self._log_lock:
             log_exchange(self.audit, rec)
 
-    def complete(self, ex: Exchange, **params) -> dict:
-        """Run one non-streaming exchange; returns ``{"text", "finish_reason", "usage"}``."""
+    def complete(self, ex: Exchange, *, defer_log: bool = False, **params) -> dict:
+        """Run one non-streaming exchange; returns ``{"text", "finish_reason", "usage"}``.
+
+        With ``defer_log`` the log entry is not written here: ``"log"`` holds a callable that
+        writes it (the HTTP app runs it right after the answer is sent).
+        """
         out = self.model.generate(ex.messages, **params)
         raw = out.text[: self.policy.max_answer_chars]
         finish = "length" if len(out.text) > self.policy.max_answer_chars else out.finish_reason
@@ -203,8 +213,12 @@ class Gateway:
         finish = "content_filter" if blocked else finish
         usage = {"prompt_tokens": out.prompt_tokens, "completion_tokens": out.completion_tokens,
                  "total_tokens": out.prompt_tokens + out.completion_tokens}
-        self.record(ex, checked, finish_reason=finish, usage=usage, stream=False)
-        return {"text": self.label(self.deliver(ex, checked)), "finish_reason": finish, "usage": usage}
+        out = {"text": self.label(self.deliver(ex, checked)), "finish_reason": finish, "usage": usage}
+        write = lambda: self.record(ex, checked, finish_reason=finish, usage=usage, stream=False)  # noqa: E731
+        if defer_log:
+            return {**out, "log": write}
+        write()
+        return out
 
     def stream(self, ex: Exchange, **params) -> Iterator[tuple[str, str | None]]:
         """Run one streaming exchange: yields ``(text, finish_reason)``; the last has a reason.
@@ -324,14 +338,15 @@ def create_gateway(model: ChatModel, *, api_keys_file: Path | None = None, pii_k
         name = req.model or gw.model.name
         if req.stream:
             return StreamingResponse(_sse(gw, ex, req, name, aigc), media_type="text/event-stream", headers=headers)
-        out = gw.complete(ex, **req.params())
+        out = gw.complete(ex, defer_log=gw.policy.log_after_reply, **req.params())
         body = P.ChatCompletionResponse(
             id=ex.request_id, model=name, usage=P.UsageInfo(**out["usage"]),
             choices=[P.ChatCompletionChoice(message=P.AssistantMessage(content=out["text"]),
                                             finish_reason=out["finish_reason"])],
             metadata={"AIGC": aigc, "bentu": {k: ex.decisions[k] for k in ("action", "pii_masked")}},
         )
-        return JSONResponse(body.model_dump(exclude_none=True), headers=headers)
+        return JSONResponse(body.model_dump(exclude_none=True), headers=headers,
+                            background=BackgroundTask(out["log"]) if "log" in out else None)
 
     return app
 
