@@ -351,9 +351,26 @@ class LearningCfg(_Section):
     mastery_students: int = Field(20, ge=1)  # students shown in the mastery heat map
 
 
+class LlmCfg(_Section):
+    """``bentu llm serve`` / ``bentu llm eval`` settings (see docs/llm.md)."""
+
+    model: str | None = "gemma-270m"  # a HF folder, a .gguf file, or the pinned offline Gemma 3 270M
+    endpoint: str | None = None  # an OpenAI-compatible server instead of a local model
+    sha256: str | None = None  # the expected SHA-256 of a .gguf model file
+    banks: list[str] = Field(default_factory=list)  # question bank files; empty: the shipped EXAMPLE bank
+    keywords: str | None = None  # keyword library file; None: the shipped EXAMPLE library
+    sample: int | None = Field(None, ge=1)  # questions per bank; None: the standard's sample sizes
+    max_tokens: int = Field(32, ge=1)
+    seed: int = 0
+    through_gateway: bool = False
+    keyword_action: Literal["block", "mask"] = "block"
+    label: bool = True
+    max_prompt_chars: int = Field(20_000, ge=1)
+
+
 class Recipe(_Section):
     name: str
-    application: Literal["credit", "imaging", "learning"] = "credit"
+    application: Literal["credit", "imaging", "learning", "llm"] = "credit"
     description: str | LocalizedText | None = None  # one text, or {zh: …, en: …}
     locale: LocaleCfg = Field(default_factory=LocaleCfg)
     data: DataCfg = Field(default_factory=DataCfg)
@@ -367,6 +384,7 @@ class Recipe(_Section):
     governance: GovernanceCfg = Field(default_factory=GovernanceCfg)
     imaging: ImagingCfg | None = None
     learning: LearningCfg | None = None
+    llm: LlmCfg | None = None
 
     @field_validator("name")
     @classmethod

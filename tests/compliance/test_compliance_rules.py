@@ -16,6 +16,7 @@ from bentu.errors import ConfigError, RecipeError
 
 ALL_PACKS = ["pipl", "cross_border", "gbt35273", "gbt37964", "jrt0171", "jrt0221", "nmpa",
              "eu_ai_act", "gdpr"]
+ALL_PACKS += ["gbt45654", "gb45438"]  # LLM packs (checked in tests/llm)
 
 
 def _verdicts(run: Path, recipe: dict, packs: list[str], lang: str = "en") -> dict[str, dict]:
@@ -72,7 +73,7 @@ def test_unknown_pack_name_is_a_recipe_error_with_suggestions(make_run) -> None:
         evaluate_compliance(run, recipe)
     assert str(err.value) == (
         "recipe key 'locale.rules' names an unknown rule pack 'jrt0172'. Did you mean: jrt0171, "
-        "jrt0221? Available: cross_border, eu_ai_act, gbt35273, gbt37964, gdpr, jrt0171, jrt0221, "
+        "jrt0221? Available: cross_border, eu_ai_act, gb45438, gbt35273, gbt37964, gbt45654, gdpr, jrt0171, jrt0221, "
         "nmpa, pipl."
     )
     assert "规则包 'jrt0172' 不存在" in err.value.zh

@@ -1,6 +1,5 @@
 """SecAgg+ with record-level DP-SGD in a real deployment on loopback (SuperLink + 3 SuperNodes)."""
 
-import torch
 from fedhelpers import flower_processes, make_data
 from test_dp_sgd import TRAIN, ln_mlp
 

@@ -42,6 +42,7 @@ _GROUPS = {"pii": "bentu.cli.pii", "audit": "bentu.cli.audit", "keys": "bentu.cl
 _COMMANDS = {"federate": "bentu.cli.federate", "serve": "bentu.cli.serve", "compress": "bentu.cli.compress",
              "monitor": "bentu.cli.monitor", "sweep": "bentu.cli.sweep"}
 _COMMANDS["predict"] = "bentu.cli.predict"
+_GROUPS["llm"] = "bentu.cli.llm"
 for _name, _mod in _GROUPS.items():
     app.add_typer(importlib.import_module(_mod).app, name=_name)
 for _name, _mod in _COMMANDS.items():

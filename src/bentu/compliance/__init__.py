@@ -3,6 +3,7 @@
 from bentu.compliance.audit_log import AuditLog, VerifyReport, verify_run
 from bentu.compliance.checks import CHECKS, register_check
 from bentu.compliance.engine import evaluate_compliance, list_packs, load_pack
+from bentu.compliance import llm_checks  # noqa: F401  (registers the LLM assessment checks)
 from bentu.compliance.model_card import render_model_card, write_model_cards
 from bentu.compliance.report_section import compliance_summary
 
