@@ -1,14 +1,15 @@
 # bentu — `make run` runs the main job, `make test` runs the test suite.
 # Each creates .venv on first use from the exact lock (requirements.txt + requirements-dev.txt):
 # torch==2.13.0 (a local CPU build) is installed first and pinned; any other torch spec would pull a
-# multi-GB CUDA build. `make lint` runs ruff.
+# multi-GB CUDA build. `make lint` runs ruff and the layer contracts (import-linter, .importlinter);
+# `make test` runs every test, `make test-fast` (plain pytest) skips those marked slow.
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.bentu-installed
 PIP := $(BIN)/python -m pip install -q --disable-pip-version-check
 
-.PHONY: venv run test lint bench clean
+.PHONY: venv run test test-fast lint bench clean
 venv: $(STAMP)
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
@@ -22,10 +23,14 @@ run: $(STAMP)
 	$(BIN)/bentu run credit
 
 test: $(STAMP)
+	$(BIN)/python -m pytest -m "slow or not slow"
+
+test-fast: $(STAMP)
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	PATH=$(BIN):$$PATH $(BIN)/lint-imports
 
 bench: $(STAMP)
 	$(BIN)/python bench/credit.py

@@ -133,7 +133,7 @@ def _strip(d: dict) -> dict:
 
 def bench_compare(task: Task, name: str, rounds: int, work: Path) -> dict:
     parts = partition_rows(groups=task.groups, scheme="institution", column="institution")
-    comp = compare_federation(model_fn=task.model_fn, clients=task.clients(parts), pooled_train=task.ds("train"),
+    comp = compare_federation(evaluate=binary_metrics, model_fn=task.model_fn, clients=task.clients(parts), pooled_train=task.ds("train"),
                               val=task.ds("val"), test=task.ds("test"),
                               cfg=FederatedCfg(enabled=True, rounds=rounds, strategy="fedavg"), train=TRAIN,
                               workdir=work / name)

@@ -6,7 +6,7 @@ trains pooled, federated and institution-alone models and scores them on one tes
 """
 
 from bentu.federated._core import FederatedResult, train_federated
-from bentu.federated.compare import compare_federation, plot_rounds
+from bentu.federated.compare import compare_federation
 from bentu.federated.strategies import STRATEGIES, resolve_strategy
 
-__all__ = ["FederatedResult", "STRATEGIES", "compare_federation", "plot_rounds", "resolve_strategy", "train_federated"]
+__all__ = ["FederatedResult", "STRATEGIES", "compare_federation", "resolve_strategy", "train_federated"]

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import cloudpickle
 import torch
@@ -24,7 +24,9 @@ from bentu.errors import DataError
 from bentu.federated._data import safe_name, save_dataset
 from bentu.federated._dp import check_record_dp, plan_record_dp, record_dp_spent
 from bentu.federated.strategies import check_options, privacy_plan, resolve_strategy
-from bentu.recipe import FederatedCfg, TrainCfg
+
+if TYPE_CHECKING:  # the recipe's sections, read by attribute: this layer does not import the recipe
+    from bentu.recipe import FederatedCfg, TrainCfg
 
 __all__ = ["FederatedResult", "train_federated", "prepare_workdir", "read_result"]
 

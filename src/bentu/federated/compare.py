@@ -7,20 +7,24 @@ import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from bentu.audit.metrics import binary_metrics
-from bentu.federated._core import FederatedResult, train_federated
-from bentu.recipe import FederatedCfg, TrainCfg
+from bentu.federated._core import train_federated
 from bentu.train import Trainer, seed_everything
 from bentu.train.trainer import dp_settings
 
-__all__ = ["compare_federation", "plot_rounds", "central_trainer"]
+if TYPE_CHECKING:  # the recipe's sections, read by attribute: this layer does not import the recipe
+    from bentu.recipe import FederatedCfg, TrainCfg
+
+__all__ = ["compare_federation", "central_trainer"]
+
+#: ``evaluate(y, p) -> dict`` of metrics (the caller passes :func:`bentu.audit.metrics.binary_metrics`).
+Evaluate = Callable[[np.ndarray, np.ndarray], dict]
 
 log = logging.getLogger(__name__)
 
@@ -45,20 +49,20 @@ def _labels(ds: Dataset) -> np.ndarray:
     return np.concatenate(ys) if ys else np.zeros(0)
 
 
-def _scores(trainer: Trainer, model: nn.Module, val: Dataset, test: Dataset) -> dict[str, dict]:
+def _scores(trainer: Trainer, model: nn.Module, val: Dataset, test: Dataset, evaluate: Evaluate) -> dict[str, dict]:
     out = {}
     for split, ds in (("val", val), ("test", test)):
         p, y = trainer.predict_proba(model, ds)
-        out[split] = binary_metrics(y, p)
+        out[split] = evaluate(y, p)
     return out
 
 
 def _train_central(model_fn: Callable[[], nn.Module], data: Dataset, val: Dataset, test: Dataset,
-                   train: TrainCfg, progress: bool, description: str) -> dict[str, Any]:
+                   train: TrainCfg, progress: bool, description: str, evaluate: Evaluate) -> dict[str, Any]:
     seed_everything(train.seed)
     model = model_fn()
     trainer = central_trainer(train, progress, description, rows=len(data)).fit(model, data, val)
-    out = {**_scores(trainer, model, val, test), "rows": len(data), "seconds": trainer.train_seconds_,
+    out = {**_scores(trainer, model, val, test, evaluate), "rows": len(data), "seconds": trainer.train_seconds_,
            "best_epoch": trainer.best_epoch_}
     if trainer.dp_ is not None:
         out["dp"] = trainer.dp_
@@ -67,8 +71,8 @@ def _train_central(model_fn: Callable[[], nn.Module], data: Dataset, val: Datase
 
 def compare_federation(*, model_fn: Callable[[], nn.Module], clients: dict[str, Dataset], pooled_train: Dataset,
                        val: Dataset, test: Dataset, cfg: FederatedCfg, train: TrainCfg, workdir: Path,
-                       progress: bool = False) -> dict:
-    """Train pooled, federated and each institution alone; score all on ``test``.
+                       evaluate: Evaluate, progress: bool = False) -> dict:
+    """Train pooled, federated and each institution alone; score all on ``test`` with ``evaluate``.
 
     Returns
     -------
@@ -76,22 +80,22 @@ def compare_federation(*, model_fn: Callable[[], nn.Module], clients: dict[str, 
         ``{"pooled": {"test": {...}, "val": {...}, "seconds"}, "federated": {"test", "val", "rounds",
         "dropped", "privacy", "strategy", "runtime", "seconds", "best_round"}, "local": {name: {"test",
         "val", "rows"}}, "clients": {name: {"rows", "label_rate"}}, "model": nn.Module}``; ``model`` is
-        the federated model (pop it before writing JSON); metrics from
-        :func:`bentu.audit.metrics.binary_metrics`.
+        the federated model (pop it before writing JSON); metrics from ``evaluate(y, p)``
+        (e.g. :func:`bentu.audit.metrics.binary_metrics`).
     """
     torch.set_num_threads(max(1, min(torch.get_num_threads(), 4)))
     clients_info = {}
     for name, ds in clients.items():
         y = _labels(ds)
         clients_info[str(name)] = {"rows": len(ds), "label_rate": float(y.mean()) if len(y) else float("nan")}
-    pooled = _train_central(model_fn, pooled_train, val, test, train, progress, "pooled")
+    pooled = _train_central(model_fn, pooled_train, val, test, train, progress, "pooled", evaluate)
     start = time.perf_counter()
     fed = train_federated(model_fn=model_fn, clients=clients, val=val, cfg=cfg, train=train,
                           workdir=Path(workdir) / "federated", progress=progress)
-    fed_scores = _scores(central_trainer(train), fed.model, val, test)
+    fed_scores = _scores(central_trainer(train), fed.model, val, test, evaluate)
     local = {}
     for name, ds in clients.items():
-        local[str(name)] = _train_central(model_fn, ds, val, test, train, progress, f"local {name}")
+        local[str(name)] = _train_central(model_fn, ds, val, test, train, progress, f"local {name}", evaluate)
     return {
         "pooled": pooled,
         "federated": {**fed_scores, **{k: v for k, v in fed.to_dict().items() if k != "clients"},
@@ -100,41 +104,3 @@ def compare_federation(*, model_fn: Callable[[], nn.Module], clients: dict[str, 
         "clients": clients_info,
         "model": fed.model,  # the federated model (not JSON: pop it before writing metrics)
     }
-
-
-def plot_rounds(result_or_comparison: FederatedResult | dict, lang: str = "en"):
-    """Validation AUC per round, with the pooled and the best institution-alone AUC as lines.
-
-    Accepts a :class:`FederatedResult` or the dict of :func:`compare_federation`.
-    """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib.figure import Figure
-
-    from bentu.report.fonts import use_cjk_font
-    from bentu.report.plots import axis_text
-
-    use_cjk_font()
-    t = lambda x: axis_text(x, lang)  # noqa: E731
-    comp = result_or_comparison if isinstance(result_or_comparison, dict) else None
-    rounds = comp["federated"]["rounds"] if comp else result_or_comparison.rounds
-    fig = Figure(figsize=(6, 3.6))
-    ax = fig.add_subplot(1, 1, 1)
-    xs = [r["round"] for r in rounds]
-    ax.plot(xs, [r["val_auc"] for r in rounds], marker="o", ms=3, label=t("federated (global model)"))
-    dropped = [r["round"] for r in rounds if r.get("dropped")]
-    if dropped:
-        ax.scatter(dropped, [r["val_auc"] for r in rounds if r.get("dropped")], marker="x", color="red",
-                   zorder=3, label=t("a client dropped"))
-    if comp:
-        ax.axhline(comp["pooled"]["val"]["auc"], color="black", ls="--", label=t("pooled (upper bound)"))
-        if comp["local"]:
-            name, best = max(comp["local"].items(), key=lambda kv: kv[1]["val"]["auc"])
-            ax.axhline(best["val"]["auc"], color="grey", ls=":", label=f"{t('best alone')} ({name})")
-    ax.set_xlabel(t("round"))
-    ax.set_ylabel(t("validation AUC"))
-    ax.legend(loc="lower right", fontsize=8)
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    return fig

@@ -269,6 +269,7 @@ def _train_federated(ctx, model_fn, X, Y, df, roles, train_idx, train_ds, val_ds
     model = None
     if fc.compare:
         comparison = compare_federation(model_fn=model_fn, clients=clients, pooled_train=train_ds, val=val_ds,
+                                        evaluate=binary_metrics,
                                         test=_dataset(X["test"], Y["test"]), cfg=fc, train=r.train, workdir=workdir,
                                         progress=ctx.progress)
         model = comparison.pop("model", None)
@@ -588,8 +589,6 @@ def _lat(lat: dict, batch: str, q: str):
 
 
 def _report_federated(ctx, info: dict, metrics: dict) -> None:
-    from bentu.federated import plot_rounds
-
     tr = ctx.tr
     s = ctx.report.section("federated", tr("Federated training", "联邦训练"))
     s.table([tr("client", "参与方"), tr("rows", "行数"), tr("default rate", "违约率")],
@@ -600,7 +599,7 @@ def _report_federated(ctx, info: dict, metrics: dict) -> None:
         rows += [[f"local: {k}", v["test"]["auc"]] for k, v in comp["local"].items()]
         s.table([tr("training", "训练方式"), "test AUC"], rows,
                 caption=tr("Same test set for every row", "所有行使用相同的测试集"))
-        s.figure(plot_rounds(comp, lang=ctx.lang), tr("Validation AUC per round", "每轮验证集 AUC"))
+        s.figure(plots.rounds_plot(comp, lang=ctx.lang), tr("Validation AUC per round", "每轮验证集 AUC"))
     dropped = info.get("dropped") or (comp or {}).get("federated", {}).get("dropped")
     if dropped:
         s.note(tr(f"Clients that dropped out: {dropped}", f"掉线的参与方：{dropped}"))

@@ -15,7 +15,7 @@ from bentu.report.fonts import use_cjk_font  # noqa: E402
 use_cjk_font()
 
 __all__ = ["roc_plot", "ks_plot", "calibration_plot", "score_by_group_plot", "bar_plot", "line_plot", "axis_text",
-           "fairness_plot", "importance_plot"]
+           "fairness_plot", "importance_plot", "rounds_plot"]
 
 #: Axis and legend text of the report's figures in Chinese (English is the key).
 ZH = {
@@ -196,5 +196,34 @@ def importance_plot(importance: list[tuple[str, float]], *, top: int = 15, lang:
     ax.barh([(label or str)(f) for f, _ in imp], [v for _, v in imp], color="#2e86c1")
     ax.set_xlabel("平均 |SHAP|（对数几率）" if str(lang).startswith("zh") else "mean |SHAP| (log-odds of the event)")
     ax.tick_params(axis="both", labelsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def rounds_plot(result_or_comparison, lang: str = "en"):
+    """Validation AUC per federated round, with the pooled and the best institution-alone AUC as lines.
+
+    Accepts a :class:`bentu.federated.FederatedResult` or the dict of
+    :func:`bentu.federated.compare_federation`.
+    """
+    t = lambda x: axis_text(x, lang)  # noqa: E731
+    comp = result_or_comparison if isinstance(result_or_comparison, dict) else None
+    rounds = comp["federated"]["rounds"] if comp else result_or_comparison.rounds
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    xs = [r["round"] for r in rounds]
+    ax.plot(xs, [r["val_auc"] for r in rounds], marker="o", ms=3, label=t("federated (global model)"))
+    dropped = [r["round"] for r in rounds if r.get("dropped")]
+    if dropped:
+        ax.scatter(dropped, [r["val_auc"] for r in rounds if r.get("dropped")], marker="x", color="red",
+                   zorder=3, label=t("a client dropped"))
+    if comp:
+        ax.axhline(comp["pooled"]["val"]["auc"], color="black", ls="--", label=t("pooled (upper bound)"))
+        if comp["local"]:
+            name, best = max(comp["local"].items(), key=lambda kv: kv[1]["val"]["auc"])
+            ax.axhline(best["val"]["auc"], color="grey", ls=":", label=f"{t('best alone')} ({name})")
+    ax.set_xlabel(t("round"))
+    ax.set_ylabel(t("validation AUC"))
+    ax.legend(loc="lower right", fontsize=8)
+    ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig
