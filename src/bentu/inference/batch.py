@@ -43,20 +43,18 @@ class ReasonExplainer:
     """
 
     def __init__(self, predictor: Predictor):
-        import torch
-
         from bentu.models import create_model
+        from bentu.rundir.weights import load_model_weights
 
         run_dir = Path(predictor.run_dir)
-        pt = run_dir / "model" / "model.pt"
-        if predictor.kind != "tabular" or not pt.is_file():
+        if predictor.kind != "tabular" or not (run_dir / "model" / "model.json").is_file():
             raise DataError(
-                f"{run_dir}: reason codes need a tabular run with model/model.pt; score without --reasons.",
-                f"{run_dir}：原因码需要含 model/model.pt 的表格模型运行；请不加 --reasons 评分。",
+                f"{run_dir}: reason codes need a tabular run with model/model.json and its weights; score without --reasons.",
+                f"{run_dir}：原因码需要含 model/model.json 及其权重的表格模型运行；请不加 --reasons 评分。",
             )
-        spec = torch.load(pt, map_location="cpu", weights_only=False)
-        self.model = create_model(spec.get("name") or spec["model"], **spec["params"]).eval()
-        self.model.load_state_dict(spec["state_dict"])
+        spec, state = load_model_weights(run_dir)
+        self.model = create_model(spec.name, **spec.params).eval()
+        self.model.load_state_dict(state)
         self.predictor = predictor
         bg = run_dir / "model" / "background.npy"
         if bg.is_file():
