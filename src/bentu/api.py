@@ -33,7 +33,7 @@ _PATHS = {
     "privacy": "privacy.json", "fairness": "fairness.json", "compliance": "compliance.json",
     "compression": "compression.json", "energy": "energy.json", "audit_log": "audit.jsonl",
     "model_card_en": "model_card.en.md", "model_card_zh": "model_card.zh.md", "model_onnx": "model/model.onnx",
-    "model_pt": "model/model.pt", "preprocess": "model/preprocess.json", "reference": "model/reference.json",
+    "model_weights": "model/model.safetensors", "model_spec": "model/model.json", "preprocess": "model/preprocess.json", "reference": "model/reference.json",
     "shap_global": "explanations/shap_global.json", "reason_codes": "explanations/reason_codes.json",
 }
 

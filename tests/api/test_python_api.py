@@ -46,7 +46,7 @@ def test_readme_example_runs_and_returns_a_run(example):
     assert run.dir == (base / "runs" / "notebook").resolve() and run.paths["report"] == run.dir / "report.html"
     assert 0.5 < run.metrics["test"]["auc"] <= 1
     assert repr(run) == f"Run('{run.dir}', test_auc={run.metrics['test']['auc']:.4f})"
-    assert {"model_onnx", "model_pt", "preprocess", "model_card_zh", "audit_log", "compliance"} <= set(run.paths)
+    assert {"model_onnx", "model_weights", "model_spec", "preprocess", "model_card_zh", "audit_log", "compliance"} <= set(run.paths)
 
 
 def test_readme_example_scores_and_explains(example):

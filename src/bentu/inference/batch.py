@@ -36,7 +36,7 @@ def decision_labels(preprocess: dict) -> tuple[str, str]:
 
 
 class ReasonExplainer:
-    """Reason codes of a tabular run's decisions: DeepSHAP on ``model/model.pt``, as ``/v1/explain``.
+    """Reason codes of a tabular run's decisions: DeepSHAP on the run's weights (``model/model.safetensors``), as ``/v1/explain``.
 
     The reference rows are ``model/background.npy`` when the run saved them, else one reference
     applicant: the training medians and the most common category of each column.
