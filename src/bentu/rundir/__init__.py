@@ -196,11 +196,26 @@ class SplitMetrics(_Part):
     fn: int | None = None
 
 
-class DpMetrics(_Part):
-    """Differential privacy of the training (written when DP training is on)."""
+class DpText(_Part):
+    """A statement in both languages."""
 
-    epsilon: float | None = None
+    en: str | None = None
+    zh: str | None = None
+
+
+class DpMetrics(_Part):
+    """Differential privacy of the training (written when ``train.dp`` is on; see bentu.train.dp)."""
+
+    level: str | None = None  # "record": the unit protected is one row of one institution
+    epsilon: float | None = None  # spent, by the accountant (the maximum over clients when federated)
+    epsilon_target: float | None = None
     delta: float | None = None
+    max_grad_norm: float | None = None
+    noise_multiplier: float | None = None
+    accountant: str | None = None
+    per_client: dict[str, Any] | None = None
+    protects: DpText | None = None
+    does_not_protect: DpText | None = None
 
 
 class Metrics(Artifact):
