@@ -18,6 +18,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from bentu._yaml import MAX_NODES as _YAML_MAX_NODES
+from bentu._yaml import YamlBomb as _YamlBomb
+from bentu._yaml import safe_load as _safe_load
 from bentu.errors import RecipeError
 
 __all__ = [
@@ -445,65 +448,6 @@ def _explain(err: ValidationError, source: str) -> RecipeError:
         f"Recipe {source} is invalid: " + " ".join(lines_en),
         f"配方 {source} 无效：" + " ".join(lines_zh),
     )
-
-
-_YAML_MAX_NODES = 100_000  # a recipe has a few hundred; an alias bomb has billions
-
-
-class _BoundedLoader(yaml.SafeLoader):
-    """``yaml.SafeLoader`` that refuses documents whose aliases expand to more than
-    ``_YAML_MAX_NODES`` nodes, or refer to themselves ("billion laughs" bombs), before
-    anything is built from them."""
-
-    def compose_document(self):
-        node = super().compose_document()
-        sizes: dict[int, int] = {}
-        open_: set[int] = set()
-
-        def size(n) -> int:  # nodes after expanding every alias; each node is walked once
-            key = id(n)
-            if key in sizes:
-                return sizes[key]
-            if key in open_:
-                raise _YamlBomb("an alias refers to the mapping or list that contains it")
-            open_.add(key)
-            total = 1
-            if isinstance(n, yaml.SequenceNode):
-                for child in n.value:
-                    total += size(child)
-                    if total > _YAML_MAX_NODES:
-                        break
-            elif isinstance(n, yaml.MappingNode):
-                for k, v in n.value:
-                    total += size(k) + size(v)
-                    if total > _YAML_MAX_NODES:
-                        break
-            open_.discard(key)
-            if total > _YAML_MAX_NODES:
-                raise _YamlBomb(f"its aliases (*name) expand to more than {_YAML_MAX_NODES:,} values")
-            sizes[key] = total
-            return total
-
-        if node is not None:
-            size(node)
-        return node
-
-
-class _YamlBomb(yaml.YAMLError):
-    """A YAML document too large once its aliases are expanded."""
-
-    def __init__(self, why: str):
-        super().__init__(why)
-        self.why = why
-
-
-def _safe_load(text: str):
-    """``yaml.safe_load`` with aliases bounded (see :class:`_BoundedLoader`)."""
-    loader = _BoundedLoader(text)
-    try:
-        return loader.get_single_data()
-    finally:
-        loader.dispose()
 
 
 def _parse_yaml(text: str, source: str) -> dict:

@@ -177,8 +177,8 @@ def test_out_under_a_file(tmp_path):
     recipe = _write_run_inputs(tmp_path, "d.csv", _table().encode())
     (tmp_path / "afile").write_text("keep")
     r = _invoke(tmp_path, ["run", recipe, "--data", str(tmp_path), "--out", str(tmp_path / "afile" / "run"), "--quiet"])
-    _one_paragraph(r, f"Cannot read, write or create '{tmp_path / 'afile'}': a file or directory of that name "
-                      "already exists. Check the path and its permissions, or choose another path.")
+    _one_paragraph(r, f"Cannot create the run directory {tmp_path / 'afile' / 'run'}: File exists (in "
+                      f"{tmp_path / 'afile'}). Choose an --out in a folder you can write to.")
     assert (tmp_path / "afile").read_text() == "keep"
 
 
@@ -186,8 +186,10 @@ def test_out_in_proc(tmp_path):
     recipe = _write_run_inputs(tmp_path, "d.csv", _table().encode())
     r = _invoke(tmp_path, ["run", recipe, "--data", str(tmp_path), "--out", "/proc/bentu-run", "--quiet"], lang="zh")
     assert r.exit_code == 2
-    _one_paragraph(r, "错误: 无法读取、写入或创建 '/proc/.bentu-run.partial-")
-    assert "文件或目录不存在（或其所在文件夹不存在）。请检查该路径及其权限，或换一个路径。" in r.stderr
+    # named by the --out the user gave, never by the hidden working folder
+    _one_paragraph(r, "错误: 无法创建运行目录 /proc/bentu-run：No such file or directory（位于 /proc）。"
+                      "请把 --out 设在有写权限的目录下。")
+    assert ".partial-" not in r.stderr
 
 
 def test_pii_mask_out_under_a_file(tmp_path):

@@ -268,3 +268,17 @@ def test_split_file_missing_or_without_party_column(sample, tmp_path):
         f"{wrong} lacks required columns ['fate_homo_party']. Expected a split file with "
         "columns ID, fate_homo_party."
     )
+
+
+def test_a_damaged_deflate_stream_is_a_clear_error(tmp_path):
+    import gzip
+
+    from bentu.datasets.uci_credit import load_uci_credit
+    from bentu.errors import DataError
+
+    raw = gzip.compress(("ID,LIMIT_BAL\n" + "1,2000\n" * 5000).encode())
+    bad = raw[:40] + bytes(b ^ 0x5A for b in raw[40:200]) + raw[200:]  # corrupt the deflate data, keep the header
+    (tmp_path / "UCI_Credit_Card.csv.gz").write_bytes(bad)
+    with pytest.raises(DataError) as err:
+        load_uci_credit(tmp_path / "UCI_Credit_Card.csv.gz")
+    assert "UCI_Credit_Card.csv.gz" in str(err.value)

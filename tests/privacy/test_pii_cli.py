@@ -323,3 +323,41 @@ def test_mask_refuses_an_existing_output_unless_forced(tmp_path, key_env):
     assert result.exit_code == 0 and _raw_identifiers(out.read_text(encoding="utf-8")) == []
     result = run("mask", str(inp), str(inp), "--force", "--lang", "en")  # never the input, even forced
     assert result.exit_code == 2 and f"The output path '{inp}' is the input file." in result.stderr
+
+
+def test_mask_identifiers_glued_to_latin_letters(tmp_path, key_env):
+    import random
+
+    rng = random.Random(23)
+    ids = [_make_id(rng) for _ in range(200)]
+    mobiles = [_make_mobile(rng) for _ in range(50)]
+    lines = [f"ID{v}abc" for v in ids] + [f"tel{m}x" for m in mobiles]
+    inp, out = tmp_path / "glued.txt", tmp_path / "glued.masked.txt"
+    inp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = run("mask", str(inp), str(out), "--lang", "en")
+    assert result.exit_code == 0, result.output
+    text = out.read_text(encoding="utf-8")
+    # the test's own search: an 18-character ID or an 11-digit mobile anywhere, letters around or not
+    import re
+
+    leaked = [v for v in ids if v in text] + [m for m in mobiles if m in text]
+    assert leaked == [] and re.findall(r"[1-9][0-9]{16}[0-9Xx]", text) == []
+    assert _printed_total(result) == len(ids) + len(mobiles)
+
+
+def test_policy_alias_bomb_fails_fast(tmp_path, key_env):
+    import time as _time
+
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{c}: &{c} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}]\n"
+        for p, c in zip("abcdefgh", "bcdefghi")) + "types: *i\n"
+    (tmp_path / "policy.yaml").write_text(bomb, encoding="utf-8")
+    (tmp_path / "in.txt").write_text("电话13800138000\n", encoding="utf-8")
+    start = _time.monotonic()
+    result = run("mask", str(tmp_path / "in.txt"), str(tmp_path / "out.txt"), "--policy", str(tmp_path / "policy.yaml"),
+                 "--lang", "en")
+    assert _time.monotonic() - start < 2
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert f"Policy file '{tmp_path / 'policy.yaml'}' cannot be parsed: its aliases (*name) expand to more than " \
+           "100,000 values" in " ".join(result.stderr.split())
+    assert not (tmp_path / "out.txt").exists()

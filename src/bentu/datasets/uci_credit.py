@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import gzip
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -184,7 +185,7 @@ def _read_csv(file: Path) -> pd.DataFrame:
     try:
         return pd.read_csv(file, skipinitialspace=True, keep_default_na=False, na_values=[""])
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError,
-            gzip.BadGzipFile, EOFError, zipfile.BadZipFile, OSError) as err:
+            gzip.BadGzipFile, EOFError, zipfile.BadZipFile, zlib.error, OSError) as err:
         raise _error(MSG_UNREADABLE, path=file, kind="CSV", error=_one_line(err)) from err
 
 

@@ -195,6 +195,14 @@ def _title(recipe: Recipe, lang: str) -> tuple[str, str]:
     return (zh if lang == "zh" else en), desc or recipe.name
 
 
+def _cannot_create(final: Path, err: OSError) -> DataError:
+    return DataError(
+        f"Cannot create the run directory {final}: {err.strerror or err} (in {final.parent}). "
+        "Choose an --out in a folder you can write to.",
+        f"无法创建运行目录 {final}：{err.strerror or err}（位于 {final.parent}）。请把 --out 设在有写权限的目录下。",
+    )
+
+
 def run_recipe(
     recipe: Recipe,
     *,
@@ -220,12 +228,18 @@ def run_recipe(
     key = audit_key()  # an unusable key setting fails before anything is written
     final = _final_dir(recipe.name, out, Path(runs_root))
     created_parent = not final.parent.exists()
-    final.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        final.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise _cannot_create(final, err) from err
     clean_stale_partials(final.parent)
     with _signals_as_interrupt():
         tmp = final.parent / f".{final.name}{_PARTIAL}{uuid.uuid4().hex[:8]}"
         try:
-            tmp.mkdir()
+            try:
+                tmp.mkdir()
+            except OSError as err:  # named by the path the user gave, not by the hidden working name
+                raise _cannot_create(final, err) from err
             (tmp / OWNER_FILE).write_text(json.dumps(
                 {"pid": os.getpid(), "host": socket.gethostname(), "started": dt.datetime.now(dt.timezone.utc).isoformat()}
             ), encoding="utf-8")

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import yaml
 
+from bentu._yaml import safe_load
 from bentu.errors import ConfigError, DataError
 from bentu.privacy.detectors import PII_TYPES
 from bentu.privacy.operators import OPERATORS
@@ -111,7 +112,7 @@ def load_policy(policy: str | Path | dict | Policy | None) -> Policy:
             raise DataError(f"Policy file '{path}' does not exist.", f"策略文件 '{path}' 不存在。")
         try:
             text = path.read_text(encoding="utf-8")
-            policy = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+            policy = json.loads(text) if path.suffix == ".json" else safe_load(text)
         except (ValueError, yaml.YAMLError, UnicodeDecodeError) as err:
             raise DataError(f"Policy file '{path}' cannot be parsed: {err}",
                             f"策略文件 '{path}' 无法解析：{err}") from err
