@@ -26,7 +26,7 @@ from bentu.errors import RecipeError
 __all__ = [
     "Recipe", "load_recipe", "validate_recipe", "builtin_recipes", "resolve_recipe", "apply_overrides", "recipe_to_dict",
     "DataCfg", "SplitCfg", "PrivacyCfg", "ModelCfg", "TrainCfg", "DPCfg", "FederatedCfg", "TransferCfg",
-    "CompressCfg", "AuditCfg", "GovernanceCfg", "LocaleCfg", "ImagingCfg", "LearningCfg",
+    "CompressCfg", "AuditCfg", "GovernanceCfg", "TrackingCfg", "LocaleCfg", "ImagingCfg", "LearningCfg",
 ]
 
 
@@ -371,6 +371,13 @@ class LlmCfg(_Section):
     max_prompt_chars: int = Field(20_000, ge=1)
 
 
+class TrackingCfg(_Section):
+    """Experiment tracking (bentu.pipeline.tracking): log each finished run to MLflow."""
+
+    mlflow: str | None = None  # a tracking URI, e.g. sqlite:///mlflow.db or a server's http(s) URL
+    experiment: str = "bentu"
+
+
 class Recipe(_Section):
     name: str
     application: Literal["credit", "imaging", "learning", "llm"] = "credit"
@@ -388,6 +395,7 @@ class Recipe(_Section):
     imaging: ImagingCfg | None = None
     learning: LearningCfg | None = None
     llm: LlmCfg | None = None
+    tracking: TrackingCfg = Field(default_factory=TrackingCfg)
 
     @field_validator("name")
     @classmethod

@@ -250,7 +250,24 @@ def run_recipe(
             if created_parent and final.parent.is_dir() and not any(final.parent.iterdir()):
                 final.parent.rmdir()  # leave no empty runs/ folder behind either
             raise
+    if recipe.tracking.mlflow:
+        _track(final, recipe)
     return final
+
+
+def _track(final: Path, recipe: Recipe) -> None:
+    """Log the finished run to MLflow (tracking.mlflow); a failure is a warning: the run is kept."""
+    from bentu.errors import MissingDependencyError
+    from bentu.pipeline.tracking import log_run
+
+    try:
+        run_id = log_run(final, recipe_to_dict(recipe), uri=recipe.tracking.mlflow, experiment=recipe.tracking.experiment)
+    except MissingDependencyError:
+        raise
+    except Exception as err:  # MLflow raises its own and network errors; the finished run stands
+        log.warning("Run %s is complete, but logging it to MLflow at %s failed: %s", final, recipe.tracking.mlflow, err)
+        return
+    log.warning("Logged to MLflow (%s): run %s, model runs:/%s/model", recipe.tracking.mlflow, run_id, run_id)
 
 
 def _run_in(run_dir: Path, recipe: Recipe, *, lang: str, data_root: Path | None, data_path: Path | None, progress: bool,
