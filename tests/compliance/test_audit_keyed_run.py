@@ -128,7 +128,7 @@ def test_untouched_keyed_run_verifies_and_names_its_key(keyed_run, key) -> None:
     last = entries[-1]
     assert last["step"] == "complete"
     # the final record covers every file an attacker would edit, each by its own SHA-256
-    for rel in ("metrics.json", "compliance.json", "report.html", "model/model.onnx", "model/model.pt",
+    for rel in ("metrics.json", "compliance.json", "report.html", "model/model.onnx", "model/model.safetensors",
                 "model/preprocess.json", "model/reference.json", "recipe.yaml", "privacy.json"):
         assert last["outputs"][rel]["sha256"] == sha256_path(keyed_run / rel)[0], rel
     assert ".partial-owner.json" not in json.dumps(last) and not (keyed_run / ".partial-owner.json").exists()

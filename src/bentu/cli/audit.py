@@ -12,14 +12,16 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
-from bentu.compliance.audit_log import MSG_INCOMPLETE, VerifyReport, verify_run
 from bentu.errors import BentuError, ConfigError
 from bentu.i18n import normalize_lang, register, t
+
+if TYPE_CHECKING:  # the audit log pulls in pandas: imported when a command runs, so `bentu --help` stays fast
+    from bentu.compliance.audit_log import VerifyReport
 
 __all__ = ["app", "verify", "verify_decisions"]
 
@@ -112,6 +114,8 @@ def _report(path: Path, report: VerifyReport, ok_text: str, lang: str, want: str
             console.print(t("audit.verify.more", lang, n=len(report.problems) - 1), markup=False)
         raise typer.Exit(1)
     if need_complete and not report.complete:
+        from bentu.compliance.audit_log import MSG_INCOMPLETE
+
         console.print(t("audit.verify.incomplete", lang, path=path, reason=MSG_INCOMPLETE[1 if zh else 0]),
                       markup=False)
         raise typer.Exit(1)
@@ -145,6 +149,8 @@ def verify(
     lang = normalize_lang(lang or os.environ.get("BENTU_LANG") or "en")
     try:
         want = _expected(expect_head)
+        from bentu.compliance.audit_log import verify_run
+
         report = verify_run(run_dir)
     except BentuError as err:
         _fail(err, lang)

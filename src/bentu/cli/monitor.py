@@ -16,7 +16,6 @@ import typer
 from rich.table import Table
 
 from bentu.cli._common import check_new_output, out_console, pick_lang, user_errors, write_text_atomic
-from bentu.compliance.audit_log import require_complete_run
 from bentu.errors import ConfigError, DataError
 
 __all__ = ["monitor", "load_reference", "build_report"]
@@ -169,6 +168,8 @@ def monitor(
                               f"--threshold 必须是大于 0 的数，实际为 {threshold!r}。")
         if out is not None:
             check_new_output(out, [run_dir, new_data], "--out", force)
+        from bentu.compliance.audit_log import require_complete_run  # lazy: `bentu --help` stays fast
+
         require_complete_run(run_dir)  # an interrupted, tampered or wrongly keyed run is refused
         report = _jsonable(build_report(run_dir, new_data, threshold))
         if out is not None:
