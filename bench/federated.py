@@ -119,6 +119,7 @@ def _fed(task: Task, parts, workdir: Path, train: TrainCfg = TRAIN, model_fn=Non
     p, y = central_trainer(train).predict_proba(res.model, task.ds("test"))
     rounds = res.rounds
     return {"test_auc": binary_metrics(y, p)["auc"], "seconds": res.seconds, "best_round": res.best_round,
+            "val_auc_best": max((r["val_auc"] for r in rounds), default=float("nan")),
             "dropped": res.dropped, "privacy": res.privacy, "runtime": res.runtime,
             "round_seconds_median": float(np.median([r["seconds"] for r in rounds])),
             "bytes_up_per_round": float(np.mean([r.get("bytes_up", np.nan) for r in rounds])),
@@ -215,11 +216,12 @@ def _dp_model_fn(n_in: int, seed: int):
 
 
 def bench_dpsgd(task: Task, rounds: int, work: Path, eps_list: list[float], seeds: list[int], modes: list[str],
-                store: dict, save) -> dict:
+                store: dict, save, lr: float | None = None) -> dict:
     """Test AUC of pooled DP-SGD, federated DP-SGD (record-level, in every client) and client-level
     central DP (``dp_server_fixed``) per ε target and seed; ``inf`` = the same run without DP.
 
-    Results go into ``store[mode][eps][seed]``; cells already there are skipped (resumable)."""
+    Results go into ``store[mode][eps][seed]`` (``mode@lr…`` with another learning rate than
+    ``TRAIN.lr``); cells already there are skipped (resumable)."""
     parts = partition_rows(groups=task.groups, scheme="institution")
     n_in = task.X["train"].shape[1]
     for mode in modes:
@@ -228,11 +230,13 @@ def bench_dpsgd(task: Task, rounds: int, work: Path, eps_list: list[float], seed
             for seed in seeds:
                 if mode == "client_dp" and math.isinf(eps):
                     continue  # no DP: the same run as federated at ∞
-                cell = store.setdefault(mode, {}).setdefault(key, {})
+                name = mode if lr is None else f"{mode}@lr{lr:g}"
+                cell = store.setdefault(name, {}).setdefault(key, {})
                 if str(seed) in cell:
                     continue
                 dp = None if math.isinf(eps) or mode == "client_dp" else {"epsilon": eps, "max_grad_norm": DP_MAX_GRAD_NORM}
-                train = TrainCfg(**{**TRAIN.model_dump(), "seed": seed, "dp": dp, "epochs": rounds, "patience": rounds})
+                train = TrainCfg(**{**TRAIN.model_dump(), "seed": seed, "dp": dp, "epochs": rounds, "patience": rounds,
+                                    "lr": lr or TRAIN.lr})
                 model_fn = _dp_model_fn(n_in, seed)
                 start = time.perf_counter()
                 if mode == "pooled":  # the same passes over the data as the federation: `rounds` epochs
@@ -240,7 +244,8 @@ def bench_dpsgd(task: Task, rounds: int, work: Path, eps_list: list[float], seed
                     trainer = central_trainer(train, rows=len(task.Y["train"])).fit(model, task.ds("train"),
                                                                                     task.ds("val"))
                     p, y = trainer.predict_proba(model, task.ds("test"))
-                    r = {"test_auc": binary_metrics(y, p)["auc"], "best_epoch": trainer.best_epoch_, "dp": trainer.dp_}
+                    r = {"test_auc": binary_metrics(y, p)["auc"], "best_epoch": trainer.best_epoch_, "dp": trainer.dp_,
+                         "val_auc_best": trainer.best_score_}
                 elif mode == "federated" or math.isinf(eps):
                     r = _strip(_fed(task, parts, work / "dpsgd", train=train, model_fn=model_fn, strategy="fedavg",
                                     rounds=rounds))
@@ -250,7 +255,7 @@ def bench_dpsgd(task: Task, rounds: int, work: Path, eps_list: list[float], seed
                                     options={"epsilon": eps, "delta": 1e-5, "clipping_norm": 0.5}))
                 r["seconds"] = time.perf_counter() - start
                 cell[str(seed)] = r
-                print(f"dpsgd {mode} eps={key} seed={seed}: test AUC {r['test_auc']:.4f} ({r['seconds']:.0f} s)",
+                print(f"dpsgd {name} eps={key} seed={seed}: test AUC {r['test_auc']:.4f} ({r['seconds']:.0f} s)",
                       file=sys.stderr)
                 save()
     return store
@@ -258,13 +263,13 @@ def bench_dpsgd(task: Task, rounds: int, work: Path, eps_list: list[float], seed
 
 def _dp_table(store: dict) -> list[str]:
     eps_keys = sorted({k for m in store.values() for k in m}, key=lambda k: math.inf if k == "inf" else float(k))
-    modes = [m for m in DP_MODES if m in store]
+    modes = [m for m in DP_MODES if m in store] + sorted(m for m in store if m not in DP_MODES)
     lines = ["| ε | " + " | ".join(f"{m} test AUC (mean ± std, n)" for m in modes) + " |",
              "|---|" + "---|" * len(modes)]
     for k in eps_keys:
         cells = []
         for m in modes:
-            source = "federated" if m == "client_dp" and k == "inf" else m  # no DP: the same run
+            source = m.replace("client_dp", "federated") if m.startswith("client_dp") and k == "inf" else m  # same run
             aucs = [v["test_auc"] for v in store.get(source, {}).get(k, {}).values()]
             cells.append(f"{np.mean(aucs):.4f} ± {np.std(aucs):.4f} ({len(aucs)})" if aucs else "")
         lines.append(f"| {'∞' if k == 'inf' else k} | " + " | ".join(cells) + " |")
@@ -324,6 +329,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--eps", default="0.5,1,2,4,8,inf", help="dpsgd_*: ε targets (inf = no DP)")
     ap.add_argument("--seeds", default="0,1,2", help="dpsgd_*: seeds")
     ap.add_argument("--modes", default=",".join(DP_MODES), help="dpsgd_*: pooled, federated, client_dp")
+    ap.add_argument("--lr", type=float, default=None, help="dpsgd_*: learning rate (default: TRAIN.lr, 1e-3)")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     torch.set_num_threads(1)
@@ -333,7 +339,7 @@ def main(argv: list[str] | None = None) -> None:
     res = json.loads(json_path.read_text()) if json_path.exists() else {}
     uci = uci_task() if set(todo) - {"compare_sim", "dpsgd_sim"} else None
     dp_args = dict(eps_list=[float(e) for e in args.eps.split(",")], seeds=[int(s) for s in args.seeds.split(",")],
-                   modes=args.modes.split(","))
+                   modes=args.modes.split(","), lr=args.lr)
 
     def save() -> None:
         json_path.write_text(json.dumps(res, indent=1, default=str))
