@@ -102,6 +102,15 @@ def _signals_as_interrupt() -> Iterator[None]:
     old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
+    except Interrupted:
+        raise
+    except BaseException as err:
+        # The signal's exception can surface as another one: raised inside a C extension's import
+        # (onnxruntime turns it into "ImportError: initialization failed") or caught and re-raised
+        # by a library. A stop that was asked for is still a stop.
+        if fired:
+            raise Interrupted(fired[0]) from err
+        raise
     finally:
         for s, h in old.items():
             signal.signal(s, h)
