@@ -57,6 +57,10 @@ def test_1000_planted_identifiers_never_reach_upstream_or_log_and_are_restored_f
             assert "<CN_ID_CARD_1>" in answer and "<PERSON_1>" in answer
     logged = log.read_text(encoding="utf-8")
     assert len(logged.splitlines()) == 200
+    # the chain's digests (SHA-256 / HMAC hex) can hold 8 decimal digits in a row by chance: the
+    # search for identifier pieces looks at everything else in the log
+    logged = __import__("re").sub(r"\b[0-9a-f]{32,}\b", "<digest>", logged)
+    assert len(logged.splitlines()) == 200
     for _, values in prompts:
         assert _leaks(logged, values) == []
 
