@@ -74,31 +74,64 @@ def _verify(path: Path) -> tuple[int, str]:
 SLOW = pytest.mark.slow  # each waits for most of a real run (about 20 s idle, 50 s on a loaded machine)
 
 
-@pytest.mark.parametrize("sig, rel", [
-    pytest.param(signal.SIGTERM, None, id="term-early"),  # while loading: only the partial directory exists
-    pytest.param(signal.SIGKILL, "audit.jsonl", id="kill-early"),  # the first record is written
-    pytest.param(signal.SIGTERM, "model/model.onnx", id="term-mid", marks=SLOW),  # the model is exported
-    pytest.param(signal.SIGTERM, "fairness.json", id="term-late", marks=SLOW),  # compliance, report not yet run
-    pytest.param(signal.SIGKILL, "model/model.onnx", id="kill-mid", marks=SLOW),
-    pytest.param(signal.SIGKILL, "fairness.json", id="kill-late", marks=SLOW),
+def _paused(module: str, attr: str, marker: Path, *, swallow: bool) -> str:
+    """The CLI, with ``module.attr`` made to stop on entry: it writes ``marker`` and sleeps, so the test's
+    signal lands at exactly that step however fast the machine is. ``swallow`` catches the signal's
+    exception and carries on, as a library with a bare ``except:`` would."""
+    return (
+        f"import importlib, time\nm = importlib.import_module({module!r})\norig = getattr(m, {attr!r})\n"
+        "def paused(*a, **k):\n"
+        f"    open({str(marker)!r}, 'w').close()\n"
+        "    try:\n        time.sleep(120)\n"
+        f"    except BaseException:\n        {'pass' if swallow else 'raise'}\n"
+        "    return orig(*a, **k)\n"
+        f"setattr(m, {attr!r}, paused)\n" + MAIN
+    )
+
+
+# where the signal lands: (module, function) the run is paused in, or a file the partial directory holds
+COMPLIANCE = ("bentu.compliance.engine", "evaluate_compliance")  # fairness.json written, report not yet
+FAIRNESS = ("bentu.audit.fairness", "fairness_audit")  # model/model.onnx exported
+
+
+@pytest.mark.parametrize("sig, at, swallow", [
+    pytest.param(signal.SIGTERM, None, False, id="term-early"),  # while loading: only the partial directory exists
+    pytest.param(signal.SIGKILL, "audit.jsonl", False, id="kill-early"),  # the first record is written
+    pytest.param(signal.SIGTERM, FAIRNESS, False, id="term-mid", marks=SLOW),
+    pytest.param(signal.SIGTERM, COMPLIANCE, False, id="term-late", marks=SLOW),
+    # a library catches the signal's exception and the run goes on to the end: it is still not published
+    pytest.param(signal.SIGTERM, COMPLIANCE, True, id="term-swallowed", marks=SLOW),
+    pytest.param(signal.SIGKILL, FAIRNESS, False, id="kill-mid", marks=SLOW),
+    pytest.param(signal.SIGKILL, COMPLIANCE, False, id="kill-late", marks=SLOW),
 ])
-def test_a_stopped_run_leaves_nothing_that_is_accepted(tmp_path, sig, rel, monkeypatch) -> None:
+def test_a_stopped_run_leaves_nothing_that_is_accepted(tmp_path, sig, at, swallow, monkeypatch) -> None:
     monkeypatch.delenv("BENTU_AUDIT_KEY", raising=False)
     monkeypatch.delenv("BENTU_AUDIT_KEY_FILE", raising=False)
-    out = tmp_path / "credit-run"
-    proc = _start(["run", "credit", "--out", str(out), *TINY], tmp_path)
-    _wait_for(proc, tmp_path, rel)
+    work = tmp_path / "work"
+    work.mkdir()
+    out = work / "credit-run"
+    if isinstance(at, tuple):
+        marker = tmp_path / "paused"
+        proc = _start(["run", "credit", "--out", str(out), *TINY], work, _paused(*at, marker, swallow=swallow))
+        end = time.monotonic() + 240
+        while not marker.exists() and time.monotonic() < end:
+            assert proc.poll() is None, "the run ended before the signal: " + proc.stderr.read()[-2000:]
+            time.sleep(0.02)
+        assert marker.exists(), f"the run never reached {at}"
+    else:
+        proc = _start(["run", "credit", "--out", str(out), *TINY], work)
+        _wait_for(proc, work, at)
     proc.send_signal(sig)
-    stdout, stderr = proc.communicate(timeout=120)
-    assert not out.exists()
+    stdout, stderr = proc.communicate(timeout=180)
+    assert not out.exists(), stderr[-2000:]
     if sig == signal.SIGTERM:
         assert proc.returncode == 143, stderr[-2000:]
         assert stderr.strip().splitlines()[-1] == "Interrupted (SIGTERM): no run directory was kept."
         assert "Traceback" not in stderr and stdout == ""
-        assert os.listdir(tmp_path) == []  # the partial directory is gone too
+        assert os.listdir(work) == []  # the partial directory is gone too
         return
     assert proc.returncode == -signal.SIGKILL
-    (partial,) = _partials(tmp_path)
+    (partial,) = _partials(work)
     code, text = _verify(partial)
     assert code == 1, text
     assert text.startswith("INCOMPLETE:") or text.startswith("BROKEN:"), text
@@ -109,7 +142,7 @@ def test_a_stopped_run_leaves_nothing_that_is_accepted(tmp_path, sig, rel, monke
     # the next run in this folder removes it: its owner (this host, the killed pid) is dead
     owner = json.loads((partial / OWNER_FILE).read_text(encoding="utf-8"))
     assert owner["pid"] == proc.pid and owner["host"] == socket.gethostname()
-    assert clean_stale_partials(tmp_path) == [partial] and _partials(tmp_path) == []
+    assert clean_stale_partials(work) == [partial] and _partials(work) == []
 
 
 def test_stale_partials_of_live_or_unknown_owners_are_kept(tmp_path) -> None:

@@ -85,35 +85,66 @@ class Interrupted(KeyboardInterrupt):
         return 128 + self.signum
 
 
+class _Stop:
+    """The signals a run received; ``check()`` raises :class:`Interrupted` if one did."""
+
+    def __init__(self) -> None:
+        self.fired: list[int] = []
+        self.published = False  # from here on a signal no longer undoes the run: it is complete and kept
+
+    def check(self) -> None:
+        if self.fired and not self.published:
+            raise Interrupted(self.fired[0])
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator[None]:
+        """SIGINT/SIGTERM wait (blocked, not lost) until the block ends: nothing stops a rename half-way."""
+        sigs = {signal.SIGINT, signal.SIGTERM}
+        can = hasattr(signal, "pthread_sigmask") and threading.current_thread() is threading.main_thread()
+        if can:
+            signal.pthread_sigmask(signal.SIG_BLOCK, sigs)
+        try:
+            yield
+        finally:
+            if can:
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, sigs)
+
+
 @contextlib.contextmanager
-def _signals_as_interrupt() -> Iterator[None]:
-    """Raise :class:`Interrupted` on SIGINT/SIGTERM (once; later signals wait for the cleanup)."""
+def _signals_as_interrupt() -> Iterator[_Stop]:
+    """Raise :class:`Interrupted` on SIGINT/SIGTERM (once; later signals wait for the cleanup).
+
+    The exception can be swallowed by a library (a bare ``except:`` around a callback, a retry loop);
+    the run calls ``check()`` before it publishes, so a stop that was asked for is still a stop.
+    """
+    stop = _Stop()
     if threading.current_thread() is not threading.main_thread():
-        yield
+        yield stop
         return
-    fired = []
 
     def handler(signum, frame):
-        if fired:  # already stopping: let the cleanup finish
+        if stop.fired or stop.published:  # already stopping (let the cleanup finish), or already complete
+            stop.fired.append(signum)
             return
-        fired.append(signum)
+        stop.fired.append(signum)
         raise Interrupted(signum)
 
     old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        yield
+        yield stop
     except Interrupted:
         raise
     except BaseException as err:
         # The signal's exception can surface as another one: raised inside a C extension's import
         # (onnxruntime turns it into "ImportError: initialization failed") or caught and re-raised
         # by a library. A stop that was asked for is still a stop.
-        if fired:
-            raise Interrupted(fired[0]) from err
+        if stop.fired and not stop.published:
+            raise Interrupted(stop.fired[0]) from err
         raise
     finally:
         for s, h in old.items():
             signal.signal(s, h)
+    stop.check()  # swallowed on the way and the body returned: still a stop
 
 
 def _pid_alive(pid: int) -> bool:
@@ -242,7 +273,7 @@ def run_recipe(
     except OSError as err:
         raise _cannot_create(final, err) from err
     clean_stale_partials(final.parent)
-    with _signals_as_interrupt():
+    with _signals_as_interrupt() as stop:
         tmp = final.parent / f".{final.name}{_PARTIAL}{uuid.uuid4().hex[:8]}"
         try:
             try:
@@ -253,7 +284,10 @@ def run_recipe(
                 {"pid": os.getpid(), "host": socket.gethostname(), "started": dt.datetime.now(dt.timezone.utc).isoformat()}
             ), encoding="utf-8")
             _run_in(tmp, recipe, lang=lang, data_root=data_root, data_path=data_path, progress=progress, key=key)
-            final = _publish(tmp, final)
+            with stop.held():  # a signal now waits until the run is published (then it is complete and kept)
+                stop.check()  # a library may have swallowed the stop: never publish a run that was asked to stop
+                final = _publish(tmp, final)
+                stop.published = True
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             if created_parent and final.parent.is_dir() and not any(final.parent.iterdir()):
