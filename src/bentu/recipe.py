@@ -91,7 +91,7 @@ class DataCfg(_Section):
     """Where the data comes from and what each column is for."""
 
     dataset: str | None = None  # a built-in dataset name, e.g. credit-sim, uci-credit
-    format: Literal["csv", "parquet", "jsonl"] | None = None
+    format: Literal["csv", "parquet", "jsonl", "txt"] | None = None  # txt: a corpus, one document per line
     path: str | None = None  # a file path (relative paths resolve against --data / BENTU_DATA)
     target: str | None = None
     features: list[str] | None = None  # None: every column without another role
@@ -371,6 +371,43 @@ class LlmCfg(_Section):
     max_prompt_chars: int = Field(20_000, ge=1)
 
 
+class LoraCfg(_Section):
+    """The LoRA adapter (PEFT) that tuning trains; the base model stays frozen."""
+
+    r: int = Field(8, ge=1)
+    alpha: int = Field(16, ge=1)
+    dropout: float = Field(0.05, ge=0, lt=1)
+    target_modules: list[str] | None = None  # None: every linear layer but the output head
+
+
+class LlmQuantCfg(_Section):
+    """Weight-only quantization of the tuned model for local hardware (torchao, CPU)."""
+
+    int8: bool = True
+    int4: bool = False  # where torchao supports it on this CPU build; otherwise recorded as not supported
+    max_ppl_increase: float = Field(0.05, ge=0)  # relative; above it the full-precision model is kept
+    tokens: int = Field(32, ge=1)  # generated per prompt when tokens/s is measured
+    prompts: int = Field(4, ge=1)
+
+
+class TuningCfg(_Section):
+    """Adapting a language model to local text: corpus gate, LoRA, federated LoRA, quantization
+    (application llm_tuning; see docs/llm-tuning.md)."""
+
+    model: str = "gemma-270m"  # a HF folder, a .gguf file, or the pinned offline Gemma 3 270M
+    sha256: str | None = None  # the expected SHA-256 of a .gguf model file
+    prompt_field: str | None = None  # None: prompt/answer, instruction/output, question/answer, query/response
+    answer_field: str | None = None
+    text_field: str | None = None  # documents instead of pairs
+    max_length: int = Field(128, ge=8)
+    lora: LoraCfg = Field(default_factory=LoraCfg)
+    adapter: str | None = None  # start from this adapter (it must have been trained on the same base)
+    merge: bool = False  # also write the base with the adapter merged in (model/merged/)
+    max_memory_gb: float | None = Field(None, gt=0)  # refuse a model that needs more; None: this machine's RAM
+    policy: str | None = None  # privacy policy for the corpus; None: typed placeholders ([手机号] …)
+    quantize: LlmQuantCfg = Field(default_factory=LlmQuantCfg)
+
+
 class TrackingCfg(_Section):
     """Experiment tracking (bentu.pipeline.tracking): log each finished run to MLflow."""
 
@@ -380,7 +417,7 @@ class TrackingCfg(_Section):
 
 class Recipe(_Section):
     name: str
-    application: Literal["credit", "imaging", "learning", "llm"] = "credit"
+    application: Literal["credit", "imaging", "learning", "llm", "llm_tuning"] = "credit"
     description: str | LocalizedText | None = None  # one text, or {zh: …, en: …}
     locale: LocaleCfg = Field(default_factory=LocaleCfg)
     data: DataCfg = Field(default_factory=DataCfg)
@@ -395,6 +432,7 @@ class Recipe(_Section):
     imaging: ImagingCfg | None = None
     learning: LearningCfg | None = None
     llm: LlmCfg | None = None
+    tuning: TuningCfg | None = None
     tracking: TrackingCfg = Field(default_factory=TrackingCfg)
 
     @field_validator("name")

@@ -53,6 +53,6 @@ def _summary(run_dir: Path, lang: str) -> None:
 
     metrics = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
     test = metrics.get("test", {})
-    shown = {k: test[k] for k in ("auc", "ks", "accuracy", "sensitivity", "specificity") if isinstance(test.get(k), (int, float))}
+    shown = {k: test[k] for k in ("auc", "ks", "accuracy", "sensitivity", "specificity", "perplexity") if isinstance(test.get(k), (int, float))}
     text = "  ".join(f"{k}={v:.4f}" for k, v in shown.items())
     err_console.print(("运行完成：" if lang == "zh" else "Run finished: ") + text)

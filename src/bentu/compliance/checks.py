@@ -117,19 +117,47 @@ def manual_review(ev: Evidence, *, refs: list[str] | None = None, why: dict | No
 # ------------------------------------------------------------------------------ privacy
 
 
-@register_check("pii_scan_done", reads=["privacy.json#/pii", "privacy.json#/columns"])
+def _corpus_scanned(ev: Evidence) -> tuple[Outcome | None, list[Observed]]:
+    """For a text corpus (llm_tuning): PASS when the gate scanned every record, else None."""
+    scanned, records = ev.get("privacy.json#/corpus/automated_check/scanned"), ev.get("privacy.json#/corpus/records")
+    if not (scanned.present and records.present):
+        return None, [scanned, records]
+    if isinstance(scanned.value, int) and scanned.value >= records.value > 0:
+        return Outcome(PASS, f"the corpus gate scanned all {records.value} records for PII",
+                       f"语料关卡已对全部 {records.value} 条记录做个人信息扫描", [scanned, records]), [scanned, records]
+    return Outcome(FAIL, f"the corpus gate scanned {scanned.value} of {records.value} records",
+                   f"语料关卡只扫描了 {records.value} 条中的 {scanned.value} 条", [scanned, records]), [scanned, records]
+
+
+@register_check("pii_scan_done", reads=["privacy.json#/pii", "privacy.json#/columns",
+                                       "privacy.json#/corpus/automated_check/scanned", "privacy.json#/corpus/records"])
 def pii_scan_done(ev: Evidence) -> Outcome:
-    """Pass when the PII scan ran (``privacy.json#/pii`` is auto) and classified columns."""
+    """Pass when the PII scan ran (``privacy.json#/pii`` is auto) and classified columns, or, for a
+    text corpus, when the corpus gate scanned every record."""
     mode, cols = ev.get("privacy.json#/pii"), ev.get("privacy.json#/columns")
+    corpus, _ = _corpus_scanned(ev)
+    if mode.value == "auto" and corpus is not None:
+        return corpus
     if mode.value == "auto" and cols.present and cols.value:
         return Outcome(PASS, f"PII scan ran over {len(cols.value)} columns",
                        f"已对 {len(cols.value)} 列做个人信息扫描", [mode, cols])
     return Outcome(FAIL, f"no PII scan: {_show(mode)}", f"未做个人信息扫描：{_show(mode)}", [mode, cols])
 
 
-@register_check("columns_classified", reads=["data_profile.json#/columns", "privacy.json#/columns"])
+@register_check("columns_classified", reads=["data_profile.json#/columns", "privacy.json#/columns",
+                                            "privacy.json#/corpus/automated_check/scanned", "privacy.json#/corpus/records",
+                                            "privacy.json#/corpus/pii_found"])
 def columns_classified(ev: Evidence, *, classes: list[str]) -> Outcome:
-    """Pass when every data column has a class in ``privacy.json#/columns``."""
+    """Pass when every data column has a class in ``privacy.json#/columns``; for a text corpus,
+    when the gate scanned every record and named the PII types it found."""
+    corpus, obs = _corpus_scanned(ev)
+    if corpus is not None:
+        found = ev.get("privacy.json#/corpus/pii_found")
+        if corpus.verdict != PASS or not found.present:
+            return corpus
+        shown = ", ".join(f"{k} {v}" for k, v in (found.value or {}).items()) or "none"
+        return Outcome(PASS, f"{corpus.en}; PII by type: {shown}", f"{corpus.zh}；按类型：{shown}",
+                       [*obs, found])
     profile, cols = ev.get("data_profile.json#/columns"), ev.get("privacy.json#/columns")
     names = [c.get("name") for c in profile.value] if isinstance(profile.value, list) else []
     got = cols.value if isinstance(cols.value, dict) else {}

@@ -71,7 +71,8 @@ _SUBJECTS = {"adults": ("adults", "成年人"), "minors": ("minors", "未成年�
 _SPLITS = {"test": ("test", "测试集"), "val": ("val", "验证集")}
 _METRIC_HEAD = {"auc": ("auc", "AUC"), "ks": ("ks", "KS"), "accuracy": ("accuracy", "准确率"), "f1": ("f1", "F1"),
                 "brier": ("brier", "Brier 分数"), "ece": ("ece", "ECE"), "sensitivity": ("sensitivity", "灵敏度"),
-                "specificity": ("specificity", "特异度"), "fn": ("fn", "假阴性"), "fp": ("fp", "假阳性")}
+                "specificity": ("specificity", "特异度"), "fn": ("fn", "假阴性"), "fp": ("fp", "假阳性"),
+                "perplexity": ("perplexity", "困惑度"), "loss": ("loss (nats/token)", "损失（nats/词元）")}
 _GROUP_KEYS = ["n", "selection_rate", "tpr", "fpr", "auc", "accuracy", "ratio_to_reference"]
 _GROUP_HEAD = {"n": ("n", "人数"), "selection_rate": ("selection rate", "通过率"), "tpr": ("TPR", "真正率"),
                "fpr": ("FPR", "假正率"), "auc": ("AUC", "AUC"), "accuracy": ("accuracy", "准确率"),
@@ -149,10 +150,17 @@ class _Card:
 def _details(c: _Card) -> None:
     r, model = c.recipe, c.recipe.get("model") or {}
     c.section("details")
+    train = dict(r.get("train") or {})
+    if r.get("application") == "llm_tuning":  # a base language model with a LoRA adapter
+        t = r.get("tuning") or {}
+        model = {"name": f"{Path(str(t.get('model'))).name} + LoRA", **(t.get("lora") or {})}
+        for k in ("baselines", "pos_weight", "ema_decay", "mixup", "channels_last", "processes", "executor",
+                  "ray_address", "job_timeout"):
+            train.pop(k, None)
     c.kv([(c.tr("Recipe", "配方"), r.get("name")), (c.tr("Application", "应用"), r.get("application")),
           (c.tr("Model", "模型"), model.get("name")),
           (c.tr("Model settings", "模型设置"), {k: v for k, v in model.items() if k != "name"} or None),
-          (c.tr("Training", "训练"), r.get("train")),
+          (c.tr("Training", "训练"), train),
           (c.tr("Federated", "联邦学习"), (r.get("federated") or {}).get("enabled")),
           (c.tr("Operator", "操作人员"), (r.get("governance") or {}).get("operator"))])
     dp = (_load(c.run_dir, "metrics.json") or {}).get("dp")
@@ -164,7 +172,7 @@ def _details(c: _Card) -> None:
     if records:
         c.kv([(c.tr("Run started (UTC)", "运行开始（UTC）"), records[0].time),
               (c.tr("Software", "软件环境"), records[0].environment)])
-    files = sorted(p.relative_to(c.run_dir).as_posix() for p in (c.run_dir / "model").glob("*") if p.is_file())
+    files = sorted(p.relative_to(c.run_dir).as_posix() for p in (c.run_dir / "model").rglob("*") if p.is_file())
     c.kv([(c.tr("Model files", "模型文件"), ", ".join(files) or None)])
 
 
@@ -207,6 +215,16 @@ def _data(c: _Card) -> None:
     if ka is not None and ka.k is not None:
         k_text = f"{ka.k} / {ka.target_k}" if ka.target_k is not None else \
             c.tr(f"{ka.k} (no target set)", f"{ka.k}（未设定目标）")
+    corpus = priv.corpus
+    if corpus is not None:  # a text corpus: what the gate found and did
+        c.kv([(c.tr("Corpus records", "语料记录数"), corpus.records),
+              (c.tr("Records with PII (replaced)", "含个人信息的记录（已替换）"), corpus.records_with_pii),
+              (c.tr("PII found by type", "按类型发现的个人信息"),
+               ", ".join(f"{k} {v}" for k, v in corpus.pii_found.items()) or None),
+              (c.tr("Records left out (PII left or risk terms)", "未用于训练的记录（残留个人信息或风险词）"),
+               corpus.records_excluded),
+              (c.tr("Automated check pass rate", "自动抽检合格率"), corpus.automated_check.pass_rate),
+              (c.tr("Manual review sample", "人工抽检样本"), corpus.manual_review.sample_size)])
     c.kv([(c.tr("PII scan", "个人信息扫描"), c.tr("automatic", "自动") if priv.pii == "auto" else c.tr("off", "关闭")),
           (c.tr("De-identified", "已去标识化"), priv.deidentified),
           *[(c.tr(f"{_CLASS[k][0]} columns (treatment)", f"{_CLASS[k][1]}列（处理方式）"), ", ".join(v))
@@ -232,7 +250,7 @@ def _metrics(c: _Card) -> None:
 
 def _metric_keys(m: dict) -> list[str]:
     test = m.get("test") or {}
-    wanted = ["auc", "ks", "accuracy", "f1", "brier", "ece", "sensitivity", "specificity", "fn", "fp"]
+    wanted = ["auc", "ks", "accuracy", "f1", "brier", "ece", "sensitivity", "specificity", "fn", "fp", "perplexity", "loss"]
     return [k for k in wanted if k in test]
 
 

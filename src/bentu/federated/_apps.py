@@ -55,8 +55,15 @@ def _model_fn(workdir: Path) -> Callable[[], nn.Module]:
 
 
 def model_arrays(model: nn.Module) -> dict[str, np.ndarray]:
-    """The floating-point entries of the state dict (integer counters stay local)."""
-    return {k: v.detach().cpu().numpy().copy() for k, v in model.state_dict().items() if v.is_floating_point()}
+    """What travels: the floating-point entries of the state dict, less frozen parameters.
+
+    Integer counters stay local, and so do parameters that do not train (a LoRA adapter's base
+    model, a transferred layer that is frozen): every party builds them identically from the
+    model builder, so only the trained part crosses the Flower boundary.
+    """
+    frozen = {n for n, p in model.named_parameters() if not p.requires_grad}
+    return {k: v.detach().cpu().numpy().copy() for k, v in model.state_dict().items()
+            if v.is_floating_point() and k not in frozen}
 
 
 def load_arrays(model: nn.Module, arrays: dict[str, np.ndarray]) -> None:
@@ -97,10 +104,10 @@ def _inject_failure(spec: dict | None, name: str, server_round: int) -> None:
 
 
 def _prox_term(model: nn.Module, mu: float) -> Callable[[nn.Module], torch.Tensor]:
-    anchor = [p.detach().clone() for p in model.parameters()]
+    anchor = [p.detach().clone() for p in model.parameters() if p.requires_grad]
 
-    def term(m: nn.Module) -> torch.Tensor:  # FedProx: (mu / 2) * ||w - w_global||^2
-        return 0.5 * mu * sum(((p - a) ** 2).sum() for p, a in zip(m.parameters(), anchor))
+    def term(m: nn.Module) -> torch.Tensor:  # FedProx: (mu / 2) * ||w - w_global||^2 over what trains
+        return 0.5 * mu * sum(((p - a) ** 2).sum() for p, a in zip((q for q in m.parameters() if q.requires_grad), anchor))
 
     return term
 
@@ -116,10 +123,12 @@ def local_train(workdir: Path, pid: int, arrays: dict[str, np.ndarray], server_r
     data = load_dataset(workdir / "clients" / man["files"][pid])
     local = man["local"]
     dp = client_dp_spec(man["record_dp"], name) if man.get("record_dp") else None
+    objective = man.get("objective", "binary")
     trainer = Trainer(
         optimizer=local["optimizer"], lr=local["lr"], weight_decay=local["weight_decay"],
         epochs=local["epochs"], batch_size=local["batch_size"], patience=local["epochs"] + 1,
-        pos_weight=local["pos_weight"], seed=man["seed"] + 1000 * server_round + pid,
+        pos_weight=local["pos_weight"] if objective == "binary" else None,
+        seed=man["seed"] + 1000 * server_round + pid, objective=objective,
         extra_loss=_prox_term(model, mu) if mu > 0 else None, dp=dp,
     ).fit(model, data, None)
     new = model_arrays(model)
@@ -192,15 +201,21 @@ def server_main(grid: Grid, context: Context, default: str | None) -> None:
     )
     val_path = workdir / "val.pt"
     val = load_dataset(val_path) if val_path.exists() else None
-    evaluator = Trainer(batch_size=man["local"]["batch_size"])
+    lm = man.get("objective", "binary") == "causal_lm"
+    evaluator = Trainer(batch_size=man["local"]["batch_size"], objective=man.get("objective", "binary"))
     best = {"val_auc": -math.inf, "round": 0}
     rounds_file = (out / "rounds.jsonl").open("w", encoding="utf-8")
 
     def evaluate(server_round: int, record: ArrayRecord) -> MetricRecord:
         arrays = _from_record(record)
         load_arrays(model, arrays)
-        auc = _auc(*evaluator.predict_proba(model, val)[::-1]) if val is not None else float("nan")
-        rec = {"round": server_round, "val_auc": auc}
+        if lm:  # a language model: lower validation loss is better (scored as its negative)
+            loss = evaluator.lm_loss(model, val) if val is not None else float("nan")
+            auc = -loss
+            rec = {"round": server_round, "val_loss": loss, "val_ppl": math.exp(min(loss, 50.0))}
+        else:
+            auc = _auc(*evaluator.predict_proba(model, val)[::-1]) if val is not None else float("nan")
+            rec = {"round": server_round, "val_auc": auc}
         if server_round > 0:
             info = dict(strategy.rounds_.get(server_round, {}))
             rec.update({k: v for k, v in info.items() if k != "started"})
@@ -210,6 +225,8 @@ def server_main(grid: Grid, context: Context, default: str | None) -> None:
         if server_round == 0 or (not math.isnan(auc) and auc > best["val_auc"]):
             best.update(val_auc=auc if not math.isnan(auc) else -math.inf, round=server_round)
             torch.save({k: torch.from_numpy(np.array(v)) for k, v in arrays.items()}, out / "best.pt")
+        if lm:
+            return MetricRecord({"val-loss": 0.0 if math.isnan(auc) else -auc})
         return MetricRecord({"val-auc": 0.0 if math.isnan(auc) else auc})
 
     try:

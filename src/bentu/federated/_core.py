@@ -113,9 +113,16 @@ def _check_clients(clients: dict[str, Dataset], cfg: FederatedCfg) -> None:
 
 
 def prepare_workdir(*, model_fn: Callable[[], nn.Module], clients: dict[str, Dataset], val: Dataset | None,
-                    cfg: FederatedCfg, train: TrainCfg, workdir: Path) -> dict[str, Any]:
+                    cfg: FederatedCfg, train: TrainCfg, workdir: Path, objective: str = "binary") -> dict[str, Any]:
     """Write the plan, the model builder and each client's data under ``workdir``."""
     strategy = resolve_strategy(cfg.strategy)
+    if objective == "causal_lm" and train.dp is not None:
+        from bentu.errors import ConfigError
+
+        raise ConfigError("train.dp (record-level DP-SGD) is not available for language-model tuning; remove it, "
+                          "or use a DP strategy (federated.strategy: dp_server_fixed or dp_client_fixed) for client-level DP.",
+                          "语言模型微调不支持 train.dp（记录级 DP-SGD）；请去掉它，或使用客户端级差分隐私策略"
+                          "（federated.strategy: dp_server_fixed 或 dp_client_fixed）。")
     _check_clients(clients, cfg)
     names = [str(n) for n in clients]
     check_options(cfg.options, names)
@@ -139,7 +146,7 @@ def prepare_workdir(*, model_fn: Callable[[], nn.Module], clients: dict[str, Dat
     manifest = {
         "clients": names, "files": files, "strategy": strategy, "rounds": cfg.rounds,
         "min_clients": cfg.min_clients, "round_timeout": cfg.round_timeout, "client_cpus": cfg.client_cpus,
-        "options": cfg.options, "seed": train.seed,
+        "options": cfg.options, "seed": train.seed, "objective": objective,
         "local": {"optimizer": train.optimizer, "lr": train.lr, "weight_decay": train.weight_decay,
                   "epochs": cfg.local_epochs, "batch_size": train.batch_size, "pos_weight": train.pos_weight},
         "privacy": privacy_plan(strategy, cfg.options, cfg.rounds, len(names)),
@@ -237,7 +244,8 @@ def run_simulation_process(workdir: Path, manifest: dict, progress: bool) -> Non
 
 
 def train_federated(*, model_fn: Callable[[], nn.Module], clients: dict[str, Dataset], val: Dataset | None,
-                    cfg: FederatedCfg, train: TrainCfg, workdir: Path, progress: bool = False) -> FederatedResult:
+                    cfg: FederatedCfg, train: TrainCfg, workdir: Path, progress: bool = False,
+                    objective: str = "binary") -> FederatedResult:
     """Train a model across clients with Flower, without pooling their data.
 
     Parameters
@@ -257,6 +265,10 @@ def train_federated(*, model_fn: Callable[[], nn.Module], clients: dict[str, Dat
         Where client data, Flower's logs (``flower.log``) and the results are written.
     progress : bool
         Show a progress bar of rounds on stderr.
+    objective : {"binary", "causal_lm"}
+        The Trainer objective of the local training. ``causal_lm`` tunes a language model: only its
+        trainable parameters (a LoRA adapter) travel, and rounds are scored by validation loss
+        (``val_loss``, ``val_ppl``; the best round has the lowest loss).
 
     Returns
     -------
@@ -271,7 +283,8 @@ def train_federated(*, model_fn: Callable[[], nn.Module], clients: dict[str, Dat
     """
     workdir = Path(workdir).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
-    manifest = prepare_workdir(model_fn=model_fn, clients=clients, val=val, cfg=cfg, train=train, workdir=workdir)
+    manifest = prepare_workdir(model_fn=model_fn, clients=clients, val=val, cfg=cfg, train=train, workdir=workdir,
+                               objective=objective)
     from bentu.federated.deploy import run_deployment, sigterm_as_exception
 
     start = time.perf_counter()

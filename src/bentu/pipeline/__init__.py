@@ -35,7 +35,7 @@ from pathlib import Path
 import yaml
 
 from bentu.compliance.audit_log import audit_key, integrity_note
-from bentu.errors import DataError
+from bentu.errors import ConfigError, DataError
 from bentu.i18n import normalize_lang
 from bentu.pipeline._context import RunContext
 from bentu.recipe import Recipe, default_data_root, recipe_to_dict
@@ -45,7 +45,8 @@ __all__ = ["run_recipe", "RunContext", "APPLICATIONS", "Interrupted", "clean_sta
 
 log = logging.getLogger(__name__)
 
-APPLICATIONS = {"credit": "bentu.pipeline.credit", "imaging": "bentu.pipeline.imaging", "learning": "bentu.pipeline.learning"}
+APPLICATIONS = {"credit": "bentu.pipeline.credit", "imaging": "bentu.pipeline.imaging", "learning": "bentu.pipeline.learning",
+                "llm_tuning": "bentu.pipeline.llm_tuning"}
 
 
 def _final_dir(name: str, out: Path | None, runs_root: Path) -> Path:
@@ -227,6 +228,7 @@ def _title(recipe: Recipe, lang: str) -> tuple[str, str]:
         "credit": ("Credit risk model report", "信用风险模型报告"),
         "imaging": ("Medical image diagnosis model report", "医学影像诊断模型报告"),
         "learning": ("Knowledge tracing and recommendation report", "知识追踪与练习推荐报告"),
+        "llm_tuning": ("Language model tuning report", "大语言模型微调报告"),
     }
     en, zh = titles[recipe.application]
     desc = recipe.description
@@ -263,6 +265,12 @@ def run_recipe(
     lang : {"zh", "en"}, optional
         Language of the report; default from the recipe's locale.
     """
+    if recipe.application not in APPLICATIONS:  # application llm: the gateway and the assessment have their own commands
+        raise ConfigError(
+            f"Recipe {recipe.name!r} is for application {recipe.application!r}, which 'bentu run' does not run: use "
+            f"'bentu llm eval --recipe {recipe.name}' or 'bentu llm serve --recipe {recipe.name}'.",
+            f"配方 {recipe.name!r} 的应用为 {recipe.application!r}，'bentu run' 不运行它：请使用 "
+            f"'bentu llm eval --recipe {recipe.name}' 或 'bentu llm serve --recipe {recipe.name}'。")
     lang = normalize_lang(lang or recipe.locale.language)
     data_root, data_path = _resolve_data(data)
     key = audit_key()  # an unusable key setting fails before anything is written

@@ -37,7 +37,14 @@ __all__ = [
     "apply_operator",
 ]
 
-OPERATORS = ("mask", "pseudonymize", "generalize", "suppress", "replace", "keep")
+OPERATORS = ("mask", "pseudonymize", "generalize", "suppress", "replace", "keep", "tag")
+#: The placeholder the ``tag`` operator writes for each PII type (a text keeps reading naturally,
+#: e.g. for a language model's training corpus: "请拨打[手机号]").
+TAGS = {
+    "CN_ID_CARD": "[身份证号]", "CN_PHONE": "[手机号]", "CN_LANDLINE": "[电话]", "BANK_CARD": "[银行卡号]",
+    "CN_USCC": "[信用代码]", "EMAIL": "[邮箱]", "IP_ADDRESS": "[IP地址]", "CN_PASSPORT": "[护照号]",
+    "CN_LICENSE_PLATE": "[车牌号]", "PERSON": "[姓名]", "ADDRESS": "[地址]",
+}
 
 # Display masking defaults (practice, not the text of JR/T 0171): characters kept at each end.
 MASK_DEFAULTS = {
@@ -293,6 +300,8 @@ def apply_operator(value, op: dict, pii_type: str | None, key: PseudonymKey | No
         return value
     if name == "suppress":
         return None
+    if name == "tag":
+        return TAGS.get(pii_type or "", "[个人信息]")
     if name == "mask":
         return mask(str(value), pii_type, op.get("keep_head"), op.get("keep_tail"), op.get("char", "*"))
     if name in ("pseudonymize", "replace"):

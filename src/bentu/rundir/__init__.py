@@ -119,6 +119,49 @@ class KAnonymity(_Part):
     features_changed: list[str] = Field(default_factory=list)
 
 
+class CorpusAutomatedCheck(_Part):
+    """GB/T 45654 training data: the automated check (every record, after de-identification)."""
+
+    scanned: int
+    coverage: float = Field(description="share of the corpus checked (required ≥ coverage_min)")
+    coverage_min: float
+    passed: int
+    pass_rate: float = Field(description="share of checked records without PII left or risk terms")
+    pass_rate_min: float
+    method: str
+    risk_scan: bool = Field(description="whether a keyword library checked the text (not only PII)")
+    meets: bool
+
+
+class CorpusManualReview(_Part):
+    """GB/T 45654 training data: the random sample exported for people to check."""
+
+    sample_size: int
+    required: int
+    whole_corpus: bool
+    pass_rate_min: float
+    status: str = Field(description="pending until people fill in the checklist")
+    file: str | None = Field(None, description="the checklist, e.g. review/manual_sample.csv")
+
+
+class CorpusGate(_Part):
+    """What the corpus gate (bentu.privacy.corpus) found and did to a language model's training text."""
+
+    records: int
+    fields: list[str]
+    policy: str
+    pii_found: dict[str, int] = Field(description="spans de-identified, by PII type")
+    records_with_pii: int
+    residual_pii_records: int
+    risk_records: int
+    risk_share: float
+    harmful_source_max: float
+    records_used: int
+    records_excluded: int
+    automated_check: CorpusAutomatedCheck
+    manual_review: CorpusManualReview
+
+
 class Privacy(Artifact):
     """``privacy.json``: the PII scan and the de-identification of the training data."""
 
@@ -135,6 +178,7 @@ class Privacy(Artifact):
     records_suppressed: int = 0
     rows_in: int | None = None
     rows_out: int | None = None
+    corpus: CorpusGate | None = Field(None, description="llm_tuning: the corpus gate's evidence")
 
 
 # ------------------------------------------------------------------------- data_profile.json
@@ -194,6 +238,8 @@ class SplitMetrics(_Part):
     tn: int | None = None
     fp: int | None = None
     fn: int | None = None
+    loss: float | None = Field(None, description="llm_tuning: mean next-token cross-entropy (nats per token)")
+    perplexity: float | None = Field(None, description="llm_tuning: exp(loss)")
 
 
 class DpText(_Part):
@@ -229,6 +275,8 @@ class Metrics(Artifact):
     psi_score_train_test: float | None = None
     data_volume: Any = Field(None, description="imaging: metric against training-set size")
     dp: DpMetrics | None = None
+    before: dict[str, SplitMetrics] | None = Field(None, description="llm_tuning: the base model before tuning")
+    comparison: dict[str, Any] | None = Field(None, description="pooled / federated / local arms")
 
 
 # ----------------------------------------------------------------------------- fairness.json

@@ -4,6 +4,11 @@ Batches are tuples ``(x, y)`` or ``(x, y, mask)``. ``x`` is a tensor or a tuple 
 (passed to the model as positional arguments); the model returns one logit per target element,
 with the same shape as ``y``. ``mask`` (same shape as ``y``, bool) marks the elements that count,
 so sequence models (one prediction per time step) train with the same loop as tabular ones.
+
+With ``objective="causal_lm"`` the same loop tunes a language model: batches are
+``((input_ids, attention_mask), labels)``, the model returns next-token logits (a Hugging Face
+model's output or a tensor), the loss is the mean cross-entropy over the label tokens that are not
+``-100``, and only the trainable parameters (a LoRA adapter's) are kept, checkpointed and restored.
 """
 
 from __future__ import annotations
@@ -94,6 +99,12 @@ class Trainer:
     seed : int
         Seeds weights initialisation order and data shuffling: same seed, same numbers.
     monitor : {"auc", "loss"}
+        ``objective="causal_lm"`` always monitors the validation loss.
+    objective : {"binary", "causal_lm"}
+        ``binary`` (default): one logit per target element, binary cross-entropy. ``causal_lm``:
+        next-token cross-entropy of a language model (see the module docstring); early stopping on
+        validation loss, ``val_ppl`` (its exponential) in the history. Refused with it:
+        ``mixup``, ``ema_decay``, ``pos_weight``, ``channels_last`` and ``dp``.
     pos_weight : float, optional
         Weight of positive examples in the loss (class imbalance).
     grad_clip : float, optional
@@ -162,6 +173,7 @@ class Trainer:
         channels_last: bool = False,
         device: str | torch.device = "cpu",
         dp: Any = None,
+        objective: str = "binary",
     ):
         self.optimizer = optimizer
         self.lr = lr
@@ -183,6 +195,7 @@ class Trainer:
         self.channels_last = channels_last
         self.device = device
         self.dp = dp
+        self.objective = objective
 
     # -- validation of parameters (once, at the boundary) -------------------------------
     def _validate(self) -> None:
@@ -196,6 +209,7 @@ class Trainer:
              "None or a float in (0, 1)"),
             ("mixup", self.mixup, lambda v: isinstance(v, (int, float)) and v >= 0, "a float >= 0"),
             ("channels_last", self.channels_last, lambda v: isinstance(v, bool), "a bool"),
+            ("objective", self.objective, lambda v: v in ("binary", "causal_lm"), "'binary' or 'causal_lm'"),
         ]
         for name, value, ok, expected in checks:
             if not ok(value):
@@ -203,8 +217,37 @@ class Trainer:
                     f"The {name!r} parameter of Trainer must be {expected}. Got {value!r} instead.",
                     f"Trainer 的参数 {name!r} 必须是 {expected}，实际为 {value!r}。",
                 )
+        if self.objective == "causal_lm":
+            self._validate_lm()
         if self.dp is not None:
             self._validate_dp()
+
+    def _validate_lm(self) -> None:
+        refused = [(self.mixup, "mixup"), (self.ema_decay, "ema_decay"), (self.pos_weight, "pos_weight"),
+                   (self.channels_last, "channels_last"), (self.dp is not None, "dp")]
+        for value, name in refused:
+            if value:
+                raise ConfigError(
+                    f"The {name!r} parameter of Trainer does not apply to objective='causal_lm' (language-model "
+                    f"tuning). Remove it.",
+                    f"Trainer 的参数 {name!r} 不适用于 objective='causal_lm'（语言模型微调）。请去掉它。",
+                )
+
+    @property
+    def _lm(self) -> bool:
+        return self.objective == "causal_lm"
+
+    @staticmethod
+    def _trainable(model: nn.Module) -> set[str]:
+        return {n for n, p in model.named_parameters() if p.requires_grad}
+
+    def _kept_state(self, model: nn.Module) -> dict:
+        """What early stopping keeps: the whole state dict, or for a language model its trainable part."""
+        state = model.state_dict()
+        if not self._lm:
+            return copy.deepcopy(state)
+        names = self._trainable(model)
+        return {k: v.detach().clone() for k, v in state.items() if k in names}
 
     def _dp_spec(self):
         from bentu.train.dp import DPSpec
@@ -231,6 +274,8 @@ class Trainer:
                 )
 
     def _loss(self, logits: torch.Tensor, y: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+        if self._lm:
+            return _next_token_loss(logits, y)[0]
         y = y.to(logits.dtype)
         pw = None if self.pos_weight is None else torch.tensor(self.pos_weight, dtype=logits.dtype)
         if mask is not None:
@@ -253,7 +298,8 @@ class Trainer:
         loader = DataLoader(train, batch_size=self.batch_size, shuffle=True, generator=generator)
         if self.channels_last:
             model.to(memory_format=torch.channels_last)  # in place: the same parameters, another layout
-        opt = make_optimizer(self.optimizer, model.parameters(), self.lr, self.weight_decay)
+        params = [q for q in model.parameters() if q.requires_grad] if self._lm else model.parameters()
+        opt = make_optimizer(self.optimizer, params, self.lr, self.weight_decay)
         self._ema = _make_ema(model, self.ema_decay)
         private, engine, spec, self.dp_ = None, None, None, None
         if self.dp is not None:
@@ -262,7 +308,7 @@ class Trainer:
             spec = self._dp_spec()
             private, opt, loader, engine = make_private(model, opt, loader, spec, self.epochs, self.seed)
         evaluated = self._ema.module if self._ema is not None else model
-        higher_better = self.monitor == "auc"
+        higher_better = self.monitor == "auc" and not self._lm
         best_score, best_state, best_epoch, bad_epochs = -math.inf, None, 0, 0
         self.history_: list[dict] = []
         self.stopped_early_ = False
@@ -278,7 +324,11 @@ class Trainer:
                     with quiet_hooks():
                         train_loss = self._train_epoch(private, loader, opt)
                 record: dict[str, Any] = {"epoch": epoch, "train_loss": train_loss}
-                if val is not None:
+                if val is not None and self._lm:
+                    val_loss = self.lm_loss(evaluated, val)
+                    record.update(val_loss=val_loss, val_ppl=_ppl(val_loss))
+                    score = -val_loss
+                elif val is not None:
                     p, y, val_loss = self._predict(evaluated, val, with_loss=True)
                     record.update(val_loss=val_loss, val_auc=_auc(y, p))
                     score = record["val_auc"] if higher_better else -val_loss
@@ -288,7 +338,7 @@ class Trainer:
                 improved = score > best_score
                 if improved:
                     best_score, best_epoch, bad_epochs = score, epoch, 0
-                    best_state = copy.deepcopy(evaluated.state_dict())
+                    best_state = self._kept_state(evaluated)
                 else:
                     bad_epochs += 1
                 self.history_.append(record)
@@ -308,7 +358,7 @@ class Trainer:
         if best_state is None and self._ema is not None:
             best_state = self._ema.module.state_dict()
         if best_state is not None:
-            model.load_state_dict(best_state)
+            model.load_state_dict(best_state, strict=not self._lm)
         if self.channels_last:
             model.to(memory_format=torch.contiguous_format)  # handed back as without the option
         if self._dev.type != "cpu":
@@ -341,8 +391,11 @@ class Trainer:
         inputs, y, mask = self._to_device(inputs, y, mask)
         inputs, y = self._mix(self._layout(inputs), y, mask)
         with self._autocast():
-            logits = model(*inputs)
-        loss = self._loss(logits.float(), y, mask)
+            logits = _logits(model(*inputs))
+        if self._lm:
+            loss, n_tokens = _next_token_loss(logits.float(), y)
+        else:
+            loss = self._loss(logits.float(), y, mask)
         if self.extra_loss is not None:
             loss = loss + self.extra_loss(model)
         loss.backward()
@@ -351,6 +404,8 @@ class Trainer:
         opt.step()
         if self._ema is not None:
             self._ema.update_parameters(model)
+        if self._lm:
+            return float(loss.detach()), n_tokens
         return float(loss.detach()), int(mask.sum()) if mask is not None else y.numel()
 
     _dev = torch.device("cpu")
@@ -394,12 +449,13 @@ class Trainer:
 
     def _save_checkpoints(self, ckpt: Path, model: nn.Module, opt: torch.optim.Optimizer, epoch: int, improved: bool,
                           evaluated: nn.Module) -> None:
-        state = {"epoch": epoch, "model": model.state_dict(), "optimizer": opt.state_dict(), "history": self.history_}
+        weights = self._kept_state if self._lm else (lambda m: m.state_dict())  # an adapter, not the base model
+        state = {"epoch": epoch, "model": weights(model), "optimizer": opt.state_dict(), "history": self.history_}
         if evaluated is not model:
             state["ema"] = evaluated.state_dict()
         torch.save(state, ckpt / "last.pt")
         if improved:
-            torch.save({"epoch": epoch, "model": evaluated.state_dict()}, ckpt / "best.pt")
+            torch.save({"epoch": epoch, "model": weights(evaluated)}, ckpt / "best.pt")
 
     @torch.no_grad()
     def _predict(self, model: nn.Module, data: Dataset, with_loss: bool = False):
@@ -424,6 +480,47 @@ class Trainer:
     def predict_proba(self, model: nn.Module, data: Dataset) -> tuple[np.ndarray, np.ndarray]:
         """Predicted probabilities and labels of the (masked) target elements of ``data``."""
         return self._predict(model, data)
+
+    @torch.no_grad()
+    def lm_loss(self, model: nn.Module, data: Dataset) -> float:
+        """Mean next-token cross-entropy of ``model`` over the label tokens of ``data`` (its log perplexity).
+
+        ``data`` yields ``((input_ids, attention_mask), labels)`` with ``-100`` for tokens that do not count.
+        """
+        model.eval()
+        dev = next(model.parameters()).device  # where the model is; batches follow it
+        total, count = 0.0, 0
+        for batch in DataLoader(data, batch_size=self.batch_size, shuffle=False):
+            inputs, y, _ = _split_batch(batch)
+            if dev.type != "cpu":
+                inputs, y = tuple(t.to(dev) for t in inputs), y.to(dev)
+            with torch.autocast("cuda", dtype=torch.bfloat16) if dev.type == "cuda" and torch.cuda.is_bf16_supported() \
+                    else contextlib.nullcontext():
+                logits = _logits(model(*inputs))
+            loss, n = _next_token_loss(logits.float(), y)
+            total += float(loss) * n
+            count += n
+        return total / max(count, 1)
+
+
+def _logits(out: Any) -> torch.Tensor:
+    """A model's logits: the tensor itself, or ``.logits`` of a Hugging Face output."""
+    return out if isinstance(out, torch.Tensor) else out.logits
+
+
+def _next_token_loss(logits: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, int]:
+    """Mean cross-entropy of token t+1 given tokens ≤ t over labels that are not -100, and their count."""
+    shift_logits, shift_labels = logits[:, :-1, :], labels[:, 1:]
+    n = int((shift_labels != -100).sum())
+    if n == 0:
+        return shift_logits.sum() * 0.0, 0
+    loss = nn.functional.cross_entropy(shift_logits.reshape(-1, shift_logits.shape[-1]), shift_labels.reshape(-1),
+                                       ignore_index=-100, reduction="sum")
+    return loss / n, n
+
+
+def _ppl(loss: float) -> float:
+    return float(math.exp(min(loss, 50.0)))
 
 
 def _make_ema(model: nn.Module, decay: float | None):
