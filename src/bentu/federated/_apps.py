@@ -61,7 +61,7 @@ def model_arrays(model: nn.Module) -> dict[str, np.ndarray]:
     model, a transferred layer that is frozen): every party builds them identically from the
     model builder, so only the trained part crosses the Flower boundary.
     """
-    frozen = {n for n, p in model.named_parameters() if not p.requires_grad}
+    frozen = {n for n, p in model.named_parameters(remove_duplicate=False) if not p.requires_grad}  # tied too
     return {k: v.detach().cpu().numpy().copy() for k, v in model.state_dict().items()
             if v.is_floating_point() and k not in frozen}
 

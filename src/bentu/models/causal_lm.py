@@ -161,7 +161,7 @@ def save_adapter(model: nn.Module, folder: Path, *, fingerprint: str, base: str)
     cfg = json.loads(cfg_path.read_text(encoding="utf-8"))
     cfg["base_model_name_or_path"] = Path(base).name  # the base's name, not a path on this machine
     cfg_path.write_text(json.dumps(cfg, indent=2, ensure_ascii=False), encoding="utf-8")
-    (folder / ADAPTER_META).write_text(json.dumps({"base": base, "base_fingerprint": fingerprint}, indent=1),
+    (folder / ADAPTER_META).write_text(json.dumps({"base": Path(base).name, "base_fingerprint": fingerprint}, indent=1),
                                        encoding="utf-8")
     return sorted(p for p in folder.iterdir() if p.is_file())
 
