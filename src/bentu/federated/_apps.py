@@ -54,6 +54,11 @@ def _model_fn(workdir: Path) -> Callable[[], nn.Module]:
     return cloudpickle.loads((workdir / "model_fn.pkl").read_bytes())
 
 
+@lru_cache(maxsize=1)
+def _cached_model(workdir: Path) -> nn.Module:
+    return _model_fn(workdir)()
+
+
 def model_arrays(model: nn.Module) -> dict[str, np.ndarray]:
     """What travels: the floating-point entries of the state dict, less frozen parameters.
 
@@ -118,12 +123,14 @@ def local_train(workdir: Path, pid: int, arrays: dict[str, np.ndarray], server_r
     name = man["clients"][pid]
     _inject_failure(man["options"].get("fail"), name, server_round)
     torch.set_num_threads(1)
-    model = _model_fn(workdir)()
+    objective = man.get("objective", "binary")
+    # A language model's frozen base is the same every round: build it once per client process and
+    # only load the travelling (adapter) arrays; a small model is rebuilt, as before.
+    model = _cached_model(workdir) if objective == "causal_lm" else _model_fn(workdir)()
     load_arrays(model, arrays)
     data = load_dataset(workdir / "clients" / man["files"][pid])
     local = man["local"]
     dp = client_dp_spec(man["record_dp"], name) if man.get("record_dp") else None
-    objective = man.get("objective", "binary")
     trainer = Trainer(
         optimizer=local["optimizer"], lr=local["lr"], weight_decay=local["weight_decay"],
         epochs=local["epochs"], batch_size=local["batch_size"], patience=local["epochs"] + 1,

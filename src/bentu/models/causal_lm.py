@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import os
 import warnings
 from pathlib import Path
@@ -64,20 +65,42 @@ def count_parameters(model: nn.Module, trainable: bool = False) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable)
 
 
-def estimate_memory(path: str | Path, *, dtype: torch.dtype = torch.float32) -> dict:
-    """Parameters and bytes the model at ``path`` needs in ``dtype``, from its config (no weights loaded)."""
-    _offline()
-    transformers = _transformers()
-    from accelerate import init_empty_weights
+def _count_on_disk(path: Path) -> int | None:
+    """Parameters stored in the model's weight files, read from their headers (nothing is loaded)."""
+    if path.is_file():  # GGUF
+        from gguf import GGUFReader
 
-    folder, kw = _folder_and_kw(Path(path))
+        return int(sum(int(t.n_elements) for t in GGUFReader(str(path)).tensors))
+    files = sorted(path.glob("*.safetensors"))
+    if not files:
+        return None
+    from safetensors import safe_open
+
+    n = 0
+    for f in files:
+        with safe_open(str(f), "pt") as st:
+            for k in st.keys():
+                n += math.prod(st.get_slice(k).get_shape())
+    return n
+
+
+def estimate_memory(path: str | Path, *, dtype: torch.dtype = torch.float32) -> dict:
+    """Parameters and bytes the model at ``path`` needs in ``dtype``, from its weight files' headers
+    (or, without safetensors / GGUF files, from its config); no weight is loaded."""
+    _offline()
+    path = Path(path)
+    folder, kw = _folder_and_kw(path)
     try:
-        config = transformers.AutoConfig.from_pretrained(folder, **kw)
-        with init_empty_weights():
-            empty = transformers.AutoModelForCausalLM.from_config(config)
+        n = _count_on_disk(path)
+        if n is None:
+            transformers = _transformers()
+            from accelerate import init_empty_weights
+
+            config = transformers.AutoConfig.from_pretrained(folder, **kw)
+            with init_empty_weights():
+                n = count_parameters(transformers.AutoModelForCausalLM.from_config(config))
     except (OSError, ValueError, KeyError) as err:
-        raise DataError(f"cannot read the model config at {path}: {err}", f"无法读取 {path} 处的模型配置：{err}") from err
-    n = count_parameters(empty)
+        raise DataError(f"cannot read the model at {path}: {err}", f"无法读取 {path} 处的模型：{err}") from err
     per = torch.finfo(dtype).bits // 8
     return {"parameters": n, "bytes": n * per, "dtype": str(dtype).removeprefix("torch.")}
 
@@ -107,12 +130,56 @@ def load_causal_lm(path: str | Path, *, device: str = "cpu", dtype: torch.dtype 
                 f"{path} 处的模型放不下：{est['parameters'] / 1e6:.0f}M 参数在 {est['dtype']} 下约需 "
                 f"{need / 2**30:.2f} GiB（权重 + 25%），但只给了 {max_memory_bytes / 2**30:.2f} GiB"
                 "（tuning.max_memory_gb）。请增加内存、换用更小的模型，或在 GPU 上使用 bfloat16。")
+    cached = _converted(Path(path)) if Path(path).is_file() else None
+    if cached is not None:  # a GGUF file converted once: loading safetensors is much faster than de-quantizing
+        folder, kw = cached, {"local_files_only": True}
     try:
         tokenizer = transformers.AutoTokenizer.from_pretrained(folder, **kw)
         model = transformers.AutoModelForCausalLM.from_pretrained(folder, dtype=dtype, **kw)
     except (OSError, ValueError) as err:
         raise DataError(f"cannot load the model at {path}: {err}", f"无法加载 {path} 处的模型：{err}") from err
+    if Path(path).is_file() and cached is None and dtype == torch.float32:
+        _store_converted(Path(path), model, tokenizer)
     return model.to(device), tokenizer
+
+
+def _cache_root() -> Path:
+    return Path(os.environ.get("BENTU_CACHE") or Path.home() / ".cache" / "bentu") / "converted"
+
+
+def _cache_key(gguf: Path) -> str:
+    st = gguf.stat()
+    return hashlib.sha256(f"{gguf.resolve()}|{st.st_size}|{st.st_mtime_ns}".encode()).hexdigest()[:20]
+
+
+def _converted(gguf: Path) -> Path | None:
+    folder = _cache_root() / _cache_key(gguf)
+    return folder if (folder / "complete").is_file() else None
+
+
+def _store_converted(gguf: Path, model: nn.Module, tokenizer: Any) -> None:
+    """Keep the de-quantized model as safetensors (atomically: a half-written copy is never used)."""
+    import shutil
+    import tempfile
+
+    root = _cache_root()
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=root, prefix=".tmp-"))
+        from safetensors.torch import save_model
+
+        # transformers will not save_pretrained a model it read from GGUF: the weights (tied ones
+        # once) and the config without its GGUF quantization note, as a Hugging Face folder
+        save_model(model, str(tmp / "model.safetensors"))
+        config = model.config.to_dict()
+        config.pop("quantization_config", None)
+        (tmp / "config.json").write_text(json.dumps(config, indent=1), encoding="utf-8")
+        tokenizer.save_pretrained(tmp)
+        (tmp / "complete").write_text(json.dumps({"source": str(gguf)}), encoding="utf-8")
+        os.replace(tmp, root / _cache_key(gguf))
+    except OSError as err:  # a read-only home: the next load de-quantizes again
+        shutil.rmtree(locals().get("tmp", root / ".none"), ignore_errors=True)
+        logging.getLogger(__name__).warning("could not keep a converted copy of %s in %s: %s", gguf, root, err)
 
 
 def base_fingerprint(model: nn.Module) -> str:
