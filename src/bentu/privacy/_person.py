@@ -60,7 +60,9 @@ _LAYOUT_RES = (
     re.compile("^[ \t]*(?:\\[[0-9]{1,2}:[0-9]{2}(?::[0-9]{2})?\\][ \t]*)?" + _NAME_RUN
                + "(?=[：:][ \t]?[^0-9A-Za-z\\s]|[ \t]+[0-9]{1,2}:[0-9]{2}(?![0-9]))", re.M),
     re.compile("【" + _NAME_RUN + "】"),
-    re.compile("(?<=[,\t|])" + _NAME_RUN + "(?=[,\t|]|$)|^" + _NAME_RUN + "(?=[,\t|])", re.M),
+    # (the separator before a cell is matched, not looked behind for: a look-behind first
+    # would be tried at every position)
+    re.compile("[,\t|]" + _NAME_RUN + "(?=[,\t|]|$)|^" + _NAME_RUN + "(?=[,\t|])", re.M),
 )
 _PLACES = frozenset(lex.CITIES + lex.PROVINCES)
 # Last characters of form labels and other nouns, not of names (门诊号：, 申请日期：).
