@@ -52,6 +52,10 @@ _PREFIX_RE = re.compile(
 # Role words that end with a title (班主任, 客户经理): the title there does not follow a name.
 _ROLE_WITH_TITLE = tuple(sorted({p for p in lex.PERSON_PREFIXES if _TITLE_RE.search(p, 1)},
                                 key=len, reverse=True))
+# For each title, the role words longer than it that end with it (总 → 总经理 ...): a title
+# found at the end of one of them is that role's tail.
+_ROLES_ENDING = {t: tuple(w for w in _ROLE_WITH_TITLE if len(w) > len(t) and w.endswith(t))
+                 for t in lex.PERSON_TITLES}
 _WORD_FREQ = 300  # a bigram seen this often in jieba's dictionary is a word, not a name
 # Places where a document's layout, not a word, says "a name": a chat sender at the start of a
 # line ("王芳：", "[09:12] 王芳: ", "王芳 09:12"), a name in 【】, a CSV / TSV cell.
@@ -239,8 +243,7 @@ def find_names(text: str, occupied=frozenset()) -> list[tuple[int, int]]:
     for regex in (_TITLE_RE, _CUE_RE):
         for m in regex.finditer(text):
             at = m.start()
-            if regex is _TITLE_RE and any(text.startswith(w, m.end() - len(w))
-                                          for w in _ROLE_WITH_TITLE if len(w) > m.end() - at):
+            if regex is _TITLE_RE and text.endswith(_ROLES_ENDING[m.group()], 0, m.end()):
                 continue
             if at and not occ[at] and "\u4e00" <= text[at - 1] <= "\u9fff":
                 found = _name_before(text, at)
