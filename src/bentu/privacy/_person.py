@@ -70,7 +70,10 @@ _LAYOUT_RES = (
     (re.compile(_CHAT_SENDER), re.compile("\n" + _CHAT_SENDER)),
     (None, re.compile("【" + _NAME_RUN + "】")),
     (re.compile(_NAME_RUN + "(?=[,\t|])"),
-     re.compile("[,\t|]" + _NAME_RUN + "(?=[,\t|]|$)|\n" + _NAME_RUN + "(?=[,\t|])", re.M)),
+     # (one alternative per separator, each starting with its character: the regex engine
+     # then skips to those four characters)
+     re.compile("|".join([f"{re.escape(c)}{_NAME_RUN}(?=[,\t|]|$)" for c in ",\t|"]
+                         + ["\n" + _NAME_RUN + "(?=[,\t|])"]), re.M)),
 )
 
 
