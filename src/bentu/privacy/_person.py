@@ -52,16 +52,43 @@ _PREFIX_RE = re.compile(
 # Role words that end with a title (班主任, 客户经理): the title there does not follow a name.
 _ROLE_WITH_TITLE = tuple(sorted({p for p in lex.PERSON_PREFIXES if _TITLE_RE.search(p, 1)},
                                 key=len, reverse=True))
+# For each title, the role words longer than it that end with it (总 → 总经理 ...): a title
+# found at the end of one of them is that role's tail.
+_ROLES_ENDING = {t: tuple(w for w in _ROLE_WITH_TITLE if len(w) > len(t) and w.endswith(t))
+                 for t in lex.PERSON_TITLES}
 _WORD_FREQ = 300  # a bigram seen this often in jieba's dictionary is a word, not a name
 # Places where a document's layout, not a word, says "a name": a chat sender at the start of a
 # line ("王芳：", "[09:12] 王芳: ", "王芳 09:12"), a name in 【】, a CSV / TSV cell.
 _NAME_RUN = "([\u4e00-\u9fff]{2,4})"
+_CHAT_SENDER = ("[ \t]*(?:\\[[0-9]{1,2}:[0-9]{2}(?::[0-9]{2})?\\][ \t]*)?" + _NAME_RUN
+                + "(?=[：:][ \t]?[^0-9A-Za-z\\s]|[ \t]+[0-9]{1,2}:[0-9]{2}(?![0-9]))")
+# Each layout as (a regex for a match at the start of the text, a regex for the others). A
+# line start is found as the "\n" before it, a CSV cell as the separator before it: a pattern
+# that begins with ^ or a look-behind is tried at every position, one that begins with a
+# character only where that character is.  The name is the match's last group.
 _LAYOUT_RES = (
-    re.compile("^[ \t]*(?:\\[[0-9]{1,2}:[0-9]{2}(?::[0-9]{2})?\\][ \t]*)?" + _NAME_RUN
-               + "(?=[：:][ \t]?[^0-9A-Za-z\\s]|[ \t]+[0-9]{1,2}:[0-9]{2}(?![0-9]))", re.M),
-    re.compile("【" + _NAME_RUN + "】"),
-    re.compile("(?<=[,\t|])" + _NAME_RUN + "(?=[,\t|]|$)|^" + _NAME_RUN + "(?=[,\t|])", re.M),
+    (re.compile(_CHAT_SENDER), re.compile("\n" + _CHAT_SENDER)),
+    (None, re.compile("【" + _NAME_RUN + "】")),
+    (re.compile(_NAME_RUN + "(?=[,\t|])"),
+     # (one alternative per separator, each starting with its character: the regex engine
+     # then skips to those four characters)
+     re.compile("|".join([f"{re.escape(c)}{_NAME_RUN}(?=[,\t|]|$)" for c in ",\t|"]
+                         + ["\n" + _NAME_RUN + "(?=[,\t|])"]), re.M)),
 )
+
+
+def _layout_matches(text: str):
+    """The matches of each layout, in order: what ``^``-anchored (re.M) patterns give."""
+    for first, rest in _LAYOUT_RES:
+        pos = 0
+        if first is not None:
+            m = first.match(text)
+            if m is not None:
+                yield m
+                pos = m.end()
+        yield from rest.finditer(text, pos)
+
+
 _PLACES = frozenset(lex.CITIES + lex.PROVINCES)
 # Last characters of form labels and other nouns, not of names (门诊号：, 申请日期：).
 _LABEL_END = frozenset("号码人员名址期间型式类别称数额率量证表单项目科室部门院处局所站点栏")
@@ -201,11 +228,10 @@ def find_names(text: str, occupied=frozenset()) -> list[tuple[int, int]]:
     """
     occ = _mask(text, occupied)
     spans: list[tuple[int, int]] = []
-    for regex in _LAYOUT_RES:
-        for m in regex.finditer(text):
-            g = 1 if m.group(1) is not None else 2
-            if _layout_name(m.group(g)) and not occ[m.start(g)]:
-                spans.append(m.span(g))
+    for m in _layout_matches(text):
+        g = m.lastindex
+        if _layout_name(m.group(g)) and not occ[m.start(g)]:
+            spans.append(m.span(g))
     for m in _PREFIX_RE.finditer(text):
         i = m.end()
         # a weak word (护士, 学生 ...) is a label when a colon follows it: 护士：甄桦楷
@@ -220,8 +246,7 @@ def find_names(text: str, occupied=frozenset()) -> list[tuple[int, int]]:
     for regex in (_TITLE_RE, _CUE_RE):
         for m in regex.finditer(text):
             at = m.start()
-            if regex is _TITLE_RE and any(text.startswith(w, m.end() - len(w))
-                                          for w in _ROLE_WITH_TITLE if len(w) > m.end() - at):
+            if regex is _TITLE_RE and text.endswith(_ROLES_ENDING[m.group()], 0, m.end()):
                 continue
             if at and not occ[at] and "\u4e00" <= text[at - 1] <= "\u9fff":
                 found = _name_before(text, at)

@@ -467,8 +467,20 @@ class PlateDetector(RegexDetector):
 
 # A Han character that can be part of a place name (not a common function word, so that a
 # component cannot run across "北京市的朋友来自朝阳区").
-_PLACE_HAN = "(?:(?![的了是在与或我你他她这那有为被把让从向对但而也就又还将请和及到去来])[\u4e00-\u9fff])"
-_PLACE_HAN_LOOSE = "(?:(?![的了是在与或我你他她这那有为被把让从向对但而也就又还将请])[\u4e00-\u9fff])"
+def _han_except(chars: str) -> str:
+    """A character class: the Han characters U+4E00–U+9FFF but ``chars`` (what
+    ``(?:(?![chars])[\u4e00-\u9fff])`` matches, as one set the regex engine tests at once)."""
+    ranges, lo = [], 0x4E00
+    for c in sorted(set(map(ord, chars))):
+        if c > lo:
+            ranges.append(f"{chr(lo)}-{chr(c - 1)}" if c - 1 > lo else chr(lo))
+        lo = c + 1
+    ranges.append(f"{chr(lo)}-\u9fff")
+    return "[" + "".join(ranges) + "]"
+
+
+_PLACE_HAN = _han_except("的了是在与或我你他她这那有为被把让从向对但而也就又还将请和及到去来")
+_PLACE_HAN_LOOSE = _han_except("的了是在与或我你他她这那有为被把让从向对但而也就又还将请")
 _DIGIT = "[0-9\uff10-\uff19]"
 _NUM = "[0-9\uff10-\uff19一二三四五六七八九十百零〇]{1,5}"
 _DIRECTION = "(?:东南|西南|东北|西北|东|西|南|北)"
@@ -508,6 +520,22 @@ _ADDR_MAX = 80
 _HAN_NUMERALS = frozenset("一二三四五六七八九十百零〇")
 
 
+def _token_scanner(tokens) -> tuple[re.Pattern, tuple]:
+    """One regex that tries every component of ``tokens`` at a position, each in a lookahead
+    with its own group: one ``match`` gives the end of each (what ``regex.match`` of that
+    component alone gives; -1 where it does not match).  With ``(group, kind needs the
+    no-place-name-inside check, kind comes before a room)`` for each."""
+    regex = re.compile("".join(f"(?:(?=({r.pattern}))|)" for _, r in tokens))
+    assert regex.groups == len(tokens)
+    return regex, tuple((i, kind not in ("number", "room", "tail"), kind in _BEFORE_ROOM)
+                        for i, (kind, _) in enumerate(tokens, 1))
+
+
+_SCAN_ALL = _token_scanner(_ADDR_TOKENS)
+_SCAN_HAN = _token_scanner(_ADDR_TOKENS_HAN)
+_SCAN_ALNUM = _token_scanner(_ADDR_TOKENS_ALNUM)
+
+
 def _address_end(text: str, pos: int, parts: int, endpos: int) -> tuple[int, int]:
     """Follow address components from ``pos``; returns the end and the number of components.
 
@@ -517,26 +545,41 @@ def _address_end(text: str, pos: int, parts: int, endpos: int) -> tuple[int, int
     """
     limit = min(endpos, pos + _ADDR_MAX)
     memo: dict = {}
+    head = _ADDR_HEAD.search
+    room_bare = _ROOM_BARE.match
 
     def best(at: int, room_ok: bool) -> tuple[int, int]:
-        key = at if not room_ok else -1 - at
-        if key in memo:
-            return memo[key]
-        memo[key] = (at, 0)  # no cycles: every component advances
+        # Every component advances (its end is after ``at``): the recursion has no cycles.
+        key = -1 - at if room_ok else at
+        result = memo.get(key)
+        if result is not None:
+            return result
         result = (at, 0)
-        ends = {}
+        ends = None
         ch = text[at:at + 1]
-        tokens = (_ADDR_TOKENS if ch in _HAN_NUMERALS else _ADDR_TOKENS_HAN
-                  if "\u4e00" <= ch <= "\u9fff" else _ADDR_TOKENS_ALNUM)
-        for kind, regex in tokens:
-            m = regex.match(text, at, limit)
-            if m is not None and m.end() > at and (kind in ("number", "room", "tail") or _ADDR_HEAD.search(
-                    text, at + 1, m.end()) is None):  # 北京市|民反映上海市: no place name inside
-                ends[m.end()] = ends.get(m.end(), False) or kind in _BEFORE_ROOM
-        if not ends and room_ok:
-            m = _ROOM_BARE.match(text, at, limit)
-            if m is not None:
-                ends[m.end()] = True
+        scan, info = (_SCAN_ALL if ch in _HAN_NUMERALS else _SCAN_HAN
+                      if "\u4e00" <= ch <= "\u9fff" else _SCAN_ALNUM)
+        m = scan.match(text, at, limit)
+        if m.lastindex is not None:  # some component matches here
+            regs = m.regs
+            for i, check, room in info:
+                e = regs[i][1]
+                # 北京市|民反映上海市: no place name inside an admin, road or compound part
+                if e > at and (not check or head(text, at + 1, e) is None):
+                    if ends is None:
+                        ends = {e: room}
+                    elif room and not ends.get(e):
+                        ends[e] = True
+                    elif e not in ends:
+                        ends[e] = False
+        if ends is None:
+            if room_ok:
+                m = room_bare(text, at, limit)
+                if m is not None:
+                    e, n = best(m.end(), True)
+                    result = (e, n + 1)
+            memo[key] = result
+            return result
         for stop, before_room in ends.items():
             e, n = best(stop, before_room)
             if (e, n + 1) > result:
@@ -566,7 +609,10 @@ _ADDR_CITY = re.compile(f"(?:{lex.trie_pattern(lex.CITIES)})市?")
 # A district written without its city, followed by a road and a number (搬到了金水区体育西路3号):
 # the district's name is the two to four Han characters before 区/县 that are not a function
 # word or a verb of moving or living (住, 到, 搬 ...).
-_ADDR_DISTRICT = re.compile("(?<=[\u4e00-\u9fff]{2})(?:新区|区|县)"
+# (The look-behind comes after the first character, so that the regex engine can skip quickly
+# to 新, 区 and 县 instead of testing it at every position.)
+_ADDR_DISTRICT = re.compile("(?:新(?<=[\u4e00-\u9fff]{3})区|区(?<=[\u4e00-\u9fff]{3})"
+                            "|县(?<=[\u4e00-\u9fff]{3}))"
                             f"(?={_PLACE_HAN_LOOSE}{{1,8}}?(?:大道|大街|路|街|巷){_DIGIT})")
 _DISTRICT_STOP = frozenset("的了是在与或我你他她这那有为被把让从向对但而也就又还将请和及到去来住址搬迁发送寄往至于位现")
 
@@ -673,6 +719,8 @@ class PiiEngine:
         self._text = [d for d in detectors if d.scope == "text" and d.type != "PERSON"]
         self._person = next((d for d in detectors if d.type == "PERSON"), None)
         self._priority = {d.type: d.priority for d in detectors}
+        self._person_last = self._person is not None and all(
+            d.priority > self._person.priority for d in detectors if d is not self._person)
         self._window.sort(key=lambda d: -d.priority)
         self._by_type = {d.type: d for d in self._window}
         self._window_regexes = [(d, d.regex()) for d in self._window]
@@ -706,8 +754,16 @@ class PiiEngine:
 
             names = _person.find_names(text, occupied)
             if names:
-                kept.extend([(s, e, "PERSON") for s, e in names])
-                kept = self._resolve(kept)
+                if self._person_last:
+                    # Every span kept so far outranks a name and none overlaps another, so all
+                    # of them stay: only the names that miss them compete, among themselves.
+                    find = occupied.find
+                    kept.extend(self._resolve(
+                        [(s, e, "PERSON") for s, e in names if find(1, s, e) < 0]))
+                    kept.sort()
+                else:
+                    kept.extend([(s, e, "PERSON") for s, e in names])
+                    kept = self._resolve(kept)
         return kept
 
     def _find_in_windows(self, text: str) -> list[tuple[int, int, str]]:
