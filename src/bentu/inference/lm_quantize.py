@@ -1,8 +1,7 @@
 """Weight-only quantization of a language model for local CPUs (torchao), measured like compression.json.
 
-:func:`quantize_lm` makes int8 (``Int8WeightOnlyConfig``) and int4 (``IntxWeightOnlyConfig``
-with 4-bit weights in groups of 32, the CPU path torchao supports) copies of a full-precision
-model; :func:`measure_lm` gives each variant's serialized size, generation speed and held-out
+:func:`quantize_lm` makes int8 and int4 copies of a full-precision model with torchao's
+``IntxWeightOnlyConfig`` (the weight-only path it supports on CPUs); :func:`measure_lm` gives each variant's serialized size, generation speed and held-out
 perplexity; :func:`choose_variant` keeps the smallest one whose perplexity rises no more than the
 bound, else the full-precision model.
 """
@@ -35,8 +34,17 @@ def _torchao():
     return q
 
 
+def _is_head(module: nn.Module, fqn: str) -> bool:
+    return isinstance(module, nn.Embedding) or (isinstance(module, nn.Linear) and fqn.split(".")[-1] == "lm_head")
+
+
 def quantize_lm(model: nn.Module, kind: str) -> nn.Module:
     """A weight-only quantized copy of ``model`` (``kind``: ``int8`` or ``int4``); ``model`` is unchanged.
+
+    ``int8``: every linear layer and the token embedding (the largest tensor of a small model with a
+    big vocabulary, and the tied output head) in int8, one scale per row. ``int4``: the transformer
+    blocks' linear layers in int4 with one scale per group of 32 weights; the embedding and the output
+    head stay int8 (4-bit output heads cost a small model most of its accuracy).
 
     Raises
     ------
@@ -44,14 +52,16 @@ def quantize_lm(model: nn.Module, kind: str) -> nn.Module:
         torchao cannot quantize this way on this machine (the message says why).
     """
     q = _torchao()
-    if kind == "int8":
-        config = q.Int8WeightOnlyConfig()
-    elif kind == "int4":
-        config = q.IntxWeightOnlyConfig(weight_dtype=torch.int4, granularity=q.PerGroup(32))
-    else:
+    if kind not in VARIANTS:
         raise ValueError(f"unknown quantization {kind!r}; expected one of {VARIANTS}")
     out = copy.deepcopy(model).eval()
-    q.quantize_(out, config)
+    int8 = q.IntxWeightOnlyConfig(weight_dtype=torch.int8, granularity=q.PerAxis(0))
+    if kind == "int8":
+        q.quantize_(out, int8, filter_fn=lambda m, fqn: isinstance(m, (nn.Linear, nn.Embedding)))
+    else:
+        q.quantize_(out, int8, filter_fn=_is_head)
+        q.quantize_(out, q.IntxWeightOnlyConfig(weight_dtype=torch.int4, granularity=q.PerGroup(32)),
+                    filter_fn=lambda m, fqn: isinstance(m, nn.Linear) and not _is_head(m, fqn))
     return out
 
 

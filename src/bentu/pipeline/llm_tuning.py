@@ -356,7 +356,8 @@ def _compress(ctx: RunContext, merged, tok, test: TensorItems, kept: list[dict],
                     "metric_loss": v.get("ppl_increase"), **v} for k, v in measured.items()}
     comp = {"metric": "perplexity", "variants": variants, "chosen": chosen, "chosen_file": variants[chosen]["file"],
             "reason": why["en"], "reason_zh": why["zh"], "max_ppl_increase": q.max_ppl_increase,
-            "method": "torchao weight-only: Int8WeightOnlyConfig; int4 = IntxWeightOnlyConfig(int4, PerGroup(32))"}
+            "method": "torchao IntxWeightOnlyConfig: int8 = linear layers and embedding int8 per row; "
+                      "int4 = block linear layers int4 per group of 32, embedding and output head int8"}
     ctx.write_json("compression.json", comp)
     ctx.evidence["compression"] = comp
     ctx.audit.append("compress", params={"chosen": chosen}, outputs={"compression": ctx.dir / "compression.json"})
