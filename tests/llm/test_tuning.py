@@ -189,3 +189,21 @@ def test_trainer_causal_lm_refuses_what_does_not_apply() -> None:
         Trainer(objective="causal_lm", mixup=0.2)._validate()
     with pytest.raises(ConfigError, match=r"The 'objective' parameter of Trainer must be 'binary' or 'causal_lm'"):
         Trainer(objective="regression")._validate()
+
+
+def test_the_tuned_adapter_serves_through_the_local_model(pooled_run, tiny_model_dir) -> None:
+    from bentu.llm.models import LocalModel
+
+    chat = LocalModel(tiny_model_dir, device="cpu", adapter=pooled_run / "model" / "adapter")
+    assert chat.describe()["adapter"] == str(pooled_run / "model" / "adapter") and chat.name == "tiny-qwen2+run"
+    out = chat.generate([{"role": "user", "content": "信用卡年费怎么收？"}], max_tokens=4)
+    assert out.completion_tokens >= 1 and out.prompt_tokens > 1
+
+
+def test_plain_dialogue_is_the_form_tuning_trains_on() -> None:
+    from bentu.data.corpus import plain_dialogue
+
+    assert plain_dialogue([{"role": "user", "content": "年费？"}]) == "问：年费？\n答："
+    assert plain_dialogue([{"role": "system", "content": "你是客服。"}, {"role": "user", "content": "你好"},
+                           {"role": "assistant", "content": "您好"}, {"role": "user", "content": "年费？"}]) == \
+        "你是客服。\n问：你好\n答：您好\n问：年费？\n答："

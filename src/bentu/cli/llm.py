@@ -46,6 +46,7 @@ def serve(
     model: ModelOpt = None,
     sha256: Sha256Opt = None,
     recipe: Annotated[Optional[str], typer.Option(help="Take model and policy from a recipe (e.g. llm-gateway).")] = None,
+    adapter: Annotated[Optional[Path], typer.Option(help="A LoRA adapter folder from `bentu run llm-lora` (RUN/model/adapter), merged into the local model.")] = None,
     host: Annotated[str, typer.Option(help="Address to listen on (default: loopback only).")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8100,
     api_keys_file: Annotated[Optional[Path], typer.Option(help="SHA-256 hashes of accepted keys (`bentu keys new FILE`).")] = None,
@@ -74,7 +75,7 @@ def serve(
             keyword_action, label, max_prompt_chars = cfg.keyword_action, cfg.label and label, cfg.max_prompt_chars
         policy = GatewayPolicy(keyword_action=keyword_action, label=label, max_prompt_chars=max_prompt_chars,
                                label_lang="zh" if pick_lang(lang) == "zh" else "en")
-        chat = open_model(endpoint=endpoint, model=model, sha256=sha256)
+        chat = open_model(endpoint=endpoint, model=model, sha256=sha256, adapter=adapter)
         gw = create_gateway(chat, api_keys_file=api_keys_file, pii_keys_file=pii_keys_file, log_path=log,
                             library=_library(keywords), policy=policy, max_body_bytes=max_body_bytes)
     err_console.print(f"bentu LLM gateway for {chat.name} on http://{host}:{port}/v1 (log: {log})")
@@ -86,6 +87,7 @@ def eval_(
     endpoint: EndpointOpt = None,
     model: ModelOpt = None,
     sha256: Sha256Opt = None,
+    adapter: Annotated[Optional[Path], typer.Option(help="A LoRA adapter folder from `bentu run llm-lora`, merged into the local model: assess the tuned model.")] = None,
     through_gateway: Annotated[bool, typer.Option("--through-gateway", help="Ask through the gateway's guards (in process).")] = False,
     sample: Annotated[Optional[int], typer.Option(min=1, help="Questions per bank (default: the standard's sample sizes).")] = None,
     max_tokens: Annotated[Optional[int], typer.Option(min=1, help="Tokens per answer.")] = None,
@@ -116,7 +118,7 @@ def eval_(
             keywords = keywords or (Path(cfg.keywords) if cfg.keywords else None)
         questions = load_banks(files)  # bad banks fail before any model is loaded
         library = _library(keywords)
-        chat = open_model(endpoint=endpoint, model=model, sha256=sha256)
+        chat = open_model(endpoint=endpoint, model=model, sha256=sha256, adapter=adapter)
         if through_gateway:
             chat = GatewayModel(Gateway(chat, library=library, policy=GatewayPolicy()))
         out = out or Path("runs") / f"llm-eval-{_dt.datetime.now().strftime('%Y%m%d-%H%M%S')}"

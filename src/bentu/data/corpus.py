@@ -18,7 +18,7 @@ import torch
 from bentu.data.io import read_table, sha256_file
 from bentu.errors import DataError
 
-__all__ = ["read_corpus", "corpus_fields", "encode_corpus", "prompt_ids", "PAIR_FIELDS"]
+__all__ = ["read_corpus", "corpus_fields", "encode_corpus", "prompt_ids", "plain_dialogue", "PAIR_FIELDS"]
 
 #: Field pairs recognised as prompt / answer, in order of preference.
 PAIR_FIELDS = (("prompt", "answer"), ("instruction", "output"), ("question", "answer"), ("query", "response"))
@@ -94,13 +94,23 @@ def corpus_fields(records: list[dict], *, prompt: str | None = None, answer: str
     raise missing(["prompt/answer", "instruction/output", "question/answer", "text"])
 
 
+def plain_dialogue(messages: list[dict]) -> str:
+    """Messages as plain 问：/答： turns, ending where the next answer starts (for models without a chat
+    template; tuning and serving use the same form). A system message is a first line of its own."""
+    parts = []
+    for m in messages:
+        role, text = m.get("role"), str(m.get("content", ""))
+        parts.append(text + "\n" if role == "system" else f"{'答' if role == 'assistant' else '问'}：{text}\n")
+    return "".join(parts) + "答："
+
+
 def prompt_ids(tokenizer: Any, prompt: str) -> list[int]:
     """The token ids of ``prompt`` as a user turn, up to where the answer starts."""
+    messages = [{"role": "user", "content": prompt}]
     if getattr(tokenizer, "chat_template", None):
-        out = tokenizer.apply_chat_template([{"role": "user", "content": prompt}], add_generation_prompt=True,
-                                            tokenize=True, return_dict=True)
+        out = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True, return_dict=True)
         return list(out["input_ids"])
-    return tokenizer(f"问：{prompt}\n答：", add_special_tokens=True)["input_ids"]
+    return tokenizer(plain_dialogue(messages), add_special_tokens=True)["input_ids"]
 
 
 def encode_corpus(records: list[dict], tokenizer: Any, fields: dict[str, str], *, max_length: int = 128) -> dict:

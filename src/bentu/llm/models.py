@@ -136,45 +136,29 @@ class LocalModel(ChatModel):
         The expected SHA-256 of a GGUF file; checked before loading.
     device : str, optional
         ``"cpu"`` or ``"cuda"``; CUDA when available by default.
+    adapter : Path, optional
+        A LoRA adapter folder (``model/adapter`` of a tuning run), merged into the base; refused when
+        it was trained on another base model.
     """
 
-    def __init__(self, path: str | Path, *, sha256: str | None = None, device: str | None = None):
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    def __init__(self, path: str | Path, *, sha256: str | None = None, device: str | None = None,
+                 adapter: str | Path | None = None):
         self.path = Path(path)
         self.name = self.path.name
-        if not self.path.exists():
-            raise DataError(
-                f"model path {self.path} does not exist; pass a Hugging Face model folder or a .gguf file.",
-                f"模型路径 {self.path} 不存在；请传入 Hugging Face 模型目录或 .gguf 文件。",
-            )
-        if self.path.is_file() and self.path.suffix != ".gguf":
-            raise DataError(
-                f"model file {self.path} is not a .gguf file; pass a GGUF file or a Hugging Face model folder.",
-                f"模型文件 {self.path} 不是 .gguf 文件；请传入 GGUF 文件或 Hugging Face 模型目录。",
-            )
-        self.sha256 = check_sha256(self.path, sha256) if sha256 and self.path.is_file() else sha256
-        try:
-            import transformers
-        except ImportError as err:
-            raise MissingDependencyError(
-                "local models need transformers, gguf and accelerate: pip install 'bentu[llm]'.",
-                "本地模型需要 transformers、gguf 和 accelerate：pip install 'bentu[llm]'。",
-            ) from err
-        self.device = device or _device()
-        kw = {"local_files_only": True}
-        if self.path.is_file():
-            folder, kw["gguf_file"] = self.path.parent, self.path.name
+        if self.path.exists() and self.path.is_file() and sha256:
+            self.sha256 = check_sha256(self.path, sha256)
         else:
-            folder = self.path
-        try:
-            self.tokenizer = transformers.AutoTokenizer.from_pretrained(folder, **kw)
-            self.model = transformers.AutoModelForCausalLM.from_pretrained(folder, **kw).to(self.device).eval()
-        except (OSError, ValueError) as err:
-            raise DataError(
-                f"cannot load the model at {self.path}: {err}",
-                f"无法加载 {self.path} 处的模型：{err}",
-            ) from err
+            self.sha256 = sha256
+        from bentu.models.causal_lm import load_adapter, load_causal_lm
+
+        self.device = device or _device()
+        model, self.tokenizer = load_causal_lm(self.path)  # the one loader (offline, GGUF converted once)
+        self.adapter = None
+        if adapter is not None:  # a LoRA adapter tuned by `bentu run llm-lora`, checked against this base
+            model = load_adapter(model, adapter, trainable=False).merge_and_unload()
+            self.adapter = str(adapter)
+            self.name = f"{self.name}+{Path(adapter).parent.parent.name or 'adapter'}"
+        self.model = model.to(self.device).eval()
         self._lock = threading.Lock()  # one generation at a time: torch modules are not re-entrant
 
     def _inputs(self, messages: list[dict]):
@@ -183,9 +167,10 @@ class LocalModel(ChatModel):
             ids = tok.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt",
                                           return_dict=True)
             ids = ids["input_ids"]
-        else:  # a base model without a template: plain "role: content" lines
-            text = "".join(f"{m['role']}: {m['content']}\n" for m in messages) + "assistant:"
-            ids = tok(text, return_tensors="pt")["input_ids"]
+        else:  # a model without a chat template: the 问：/答： turns tuning trains on (bentu.data.corpus)
+            from bentu.data.corpus import plain_dialogue
+
+            ids = tok(plain_dialogue(messages), return_tensors="pt")["input_ids"]
         return ids.to(self.device)
 
     def _kwargs(self, params: dict) -> dict:
@@ -238,7 +223,7 @@ class LocalModel(ChatModel):
 
     def describe(self) -> dict:
         return {"kind": "local", "name": self.name, "path": str(self.path), "sha256": self.sha256,
-                "device": self.device}
+                "device": self.device, "adapter": self.adapter}
 
 
 def _apply_stop(text: str, stop) -> tuple[str, bool]:
@@ -344,7 +329,7 @@ class EndpointModel(ChatModel):
 
 
 def open_model(*, endpoint: str | None = None, model: str | Path | None = None,
-               sha256: str | None = None, model_name: str | None = None) -> ChatModel:
+               sha256: str | None = None, model_name: str | None = None, adapter: str | Path | None = None) -> ChatModel:
     """The model a recipe or the command line names: ``endpoint`` URL, or ``model`` path.
 
     ``model="gemma-270m"`` names the pinned offline Gemma 3 270M package (hash-checked).
@@ -361,7 +346,10 @@ def open_model(*, endpoint: str | None = None, model: str | Path | None = None,
             "请在 --endpoint URL（OpenAI 兼容服务器）与 --model PATH（Hugging Face 目录、.gguf 文件或 'gemma-270m'）中恰好指定一个。",
         )
     if endpoint:
+        if adapter is not None:
+            raise ConfigError("--adapter applies to a local model, not to an endpoint (load it on that server).",
+                              "--adapter 只适用于本地模型，不适用于端点（请在该服务器上加载）。")
         return EndpointModel(endpoint, model=model_name)
     if str(model) == "gemma-270m":
-        return LocalModel(gemma_270m_path(), sha256=GEMMA_SHA256)
-    return LocalModel(model, sha256=sha256)
+        return LocalModel(gemma_270m_path(), sha256=GEMMA_SHA256, adapter=adapter)
+    return LocalModel(model, sha256=sha256, adapter=adapter)

@@ -258,4 +258,6 @@ def load_adapter(model: nn.Module, folder: str | Path, *, trainable: bool = True
             f"{folder} 中的适配器是在另一个基座模型上训练的（{want.get('base')}，指纹 "
             f"{str(want.get('base_fingerprint'))[:12]}…），不是当前模型（指纹 {got[:12]}…）。"
             "请与其原基座模型一起使用，或重新训练适配器。")
-    return PeftModel.from_pretrained(model, folder, is_trainable=trainable)
+    with warnings.catch_warnings():  # peft calls a transformers method deprecated for v6
+        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+        return PeftModel.from_pretrained(model, folder, is_trainable=trainable)

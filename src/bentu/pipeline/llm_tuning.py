@@ -174,7 +174,6 @@ def _trainer(ctx: RunContext, *, checkpoints: Path | None = None, description: s
 def run(ctx: RunContext) -> None:
     """Run the LLM tuning application inside ``ctx`` (see the module docstring)."""
     r, t = ctx.recipe, ctx.recipe.tuning or TuningCfg()
-    tr = ctx.tr
     records, source, planted = _load(ctx)
     src_name = str(source.get("path") or source.get("dataset"))
     fields = corpus_fields(records, prompt=t.prompt_field, answer=t.answer_field, text=t.text_field, source=src_name)
