@@ -207,3 +207,21 @@ def test_plain_dialogue_is_the_form_tuning_trains_on() -> None:
     assert plain_dialogue([{"role": "system", "content": "你是客服。"}, {"role": "user", "content": "你好"},
                            {"role": "assistant", "content": "您好"}, {"role": "user", "content": "年费？"}]) == \
         "你是客服。\n问：你好\n答：您好\n问：年费？\n答："
+
+
+@pytest.mark.parametrize("setting, message", [
+    ("federated.strategy=secagg", "federated.strategy 'secagg' is not available for language-model tuning yet"),
+    ("train.dp={epsilon: 8}", "train.dp (record-level DP-SGD) is not available for language-model tuning"),
+])
+def test_federated_settings_that_do_not_apply_to_language_models_are_refused(tiny_model_dir, tmp_path, setting,
+                                                                             message) -> None:
+    rec = _recipe(tiny_model_dir, "federated.enabled=true", setting)
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        run_recipe(rec, out=tmp_path / "run", lang="en", progress=False)
+    assert not (tmp_path / "run").exists() and list(tmp_path.iterdir()) == []
+
+
+def test_pooled_tuning_refuses_record_level_dp_before_loading(tiny_model_dir, tmp_path) -> None:
+    rec = _recipe(tiny_model_dir, "train.dp={epsilon: 8}", "tuning.model=/nonexistent/model")
+    with pytest.raises(ConfigError, match=r"The 'dp' parameter of Trainer does not apply to objective='causal_lm'"):
+        run_recipe(rec, out=tmp_path / "run", lang="en", progress=False)

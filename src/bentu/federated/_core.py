@@ -28,7 +28,7 @@ from bentu.federated.strategies import check_options, privacy_plan, resolve_stra
 if TYPE_CHECKING:  # the recipe's sections, read by attribute: this layer does not import the recipe
     from bentu.recipe import FederatedCfg, TrainCfg
 
-__all__ = ["FederatedResult", "train_federated", "prepare_workdir", "read_result"]
+__all__ = ["FederatedResult", "train_federated", "prepare_workdir", "read_result", "check_objective"]
 
 log = logging.getLogger(__name__)
 
@@ -112,17 +112,27 @@ def _check_clients(clients: dict[str, Dataset], cfg: FederatedCfg) -> None:
         )
 
 
-def prepare_workdir(*, model_fn: Callable[[], nn.Module], clients: dict[str, Dataset], val: Dataset | None,
-                    cfg: FederatedCfg, train: TrainCfg, workdir: Path, objective: str = "binary") -> dict[str, Any]:
-    """Write the plan, the model builder and each client's data under ``workdir``."""
-    strategy = resolve_strategy(cfg.strategy)
-    if objective == "causal_lm" and train.dp is not None:
-        from bentu.errors import ConfigError
+def check_objective(strategy: str, train: TrainCfg, objective: str) -> None:
+    """Refuse settings the objective does not support (a language model: no SecAgg+, no record-level DP)."""
+    from bentu.errors import ConfigError
 
+    if objective == "causal_lm" and strategy == "secagg":
+        raise ConfigError("federated.strategy 'secagg' is not available for language-model tuning yet; use fedavg, "
+                          "fedprox, trimmed_mean, median, krum or a client-level DP strategy.",
+                          "语言模型微调暂不支持 federated.strategy 'secagg'；请使用 fedavg、fedprox、trimmed_mean、median、"
+                          "krum 或客户端级差分隐私策略。")
+    if objective == "causal_lm" and train.dp is not None:
         raise ConfigError("train.dp (record-level DP-SGD) is not available for language-model tuning; remove it, "
                           "or use a DP strategy (federated.strategy: dp_server_fixed or dp_client_fixed) for client-level DP.",
                           "语言模型微调不支持 train.dp（记录级 DP-SGD）；请去掉它，或使用客户端级差分隐私策略"
                           "（federated.strategy: dp_server_fixed 或 dp_client_fixed）。")
+
+
+def prepare_workdir(*, model_fn: Callable[[], nn.Module], clients: dict[str, Dataset], val: Dataset | None,
+                    cfg: FederatedCfg, train: TrainCfg, workdir: Path, objective: str = "binary") -> dict[str, Any]:
+    """Write the plan, the model builder and each client's data under ``workdir``."""
+    strategy = resolve_strategy(cfg.strategy)
+    check_objective(strategy, train, objective)
     _check_clients(clients, cfg)
     names = [str(n) for n in clients]
     check_options(cfg.options, names)

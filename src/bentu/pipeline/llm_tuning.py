@@ -168,12 +168,20 @@ def _trainer(ctx: RunContext, *, checkpoints: Path | None = None, description: s
     tr = ctx.recipe.train
     return Trainer(objective="causal_lm", optimizer=tr.optimizer, lr=tr.lr, weight_decay=tr.weight_decay,
                    epochs=tr.epochs, batch_size=tr.batch_size, patience=tr.patience, seed=tr.seed,
-                   device=tr.device, progress=ctx.progress, checkpoint_dir=checkpoints, description=description)
+                   device=tr.device, progress=ctx.progress, checkpoint_dir=checkpoints, description=description,
+                   mixup=tr.mixup, ema_decay=tr.ema_decay, pos_weight=tr.pos_weight, channels_last=tr.channels_last,
+                   dp=tr.dp)
 
 
 def run(ctx: RunContext) -> None:
     """Run the LLM tuning application inside ``ctx`` (see the module docstring)."""
     r, t = ctx.recipe, ctx.recipe.tuning or TuningCfg()
+    if r.federated.enabled:  # settings that do not apply to a language model fail before anything loads
+        from bentu.federated._core import check_objective
+        from bentu.federated.strategies import resolve_strategy
+
+        check_objective(resolve_strategy(r.federated.strategy), r.train, "causal_lm")
+    _trainer(ctx)._validate()
     records, source, planted = _load(ctx)
     src_name = str(source.get("path") or source.get("dataset"))
     fields = corpus_fields(records, prompt=t.prompt_field, answer=t.answer_field, text=t.text_field, source=src_name)
