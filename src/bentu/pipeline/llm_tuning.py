@@ -254,13 +254,14 @@ def run(ctx: RunContext) -> None:
         model, fed = _federated(ctx, model_fn, data, split, groups, kept)
         info["federated"] = fed
     else:
-        trainer = _trainer(ctx, checkpoints=ctx.dir / "checkpoints")
+        trainer = _trainer(ctx, checkpoints=ctx.dir / "model" / "checkpoints", description=ctx.tr("LoRA tuning", "LoRA 微调"))
         trainer.fit(model, data["train"], data["val"])
         info.update(history=trainer.history_, best_epoch=trainer.best_epoch_, stopped_early=trainer.stopped_early_,
                     train_seconds=trainer.train_seconds_)
+    ckpt = ctx.dir / "model" / "checkpoints"
     ctx.audit.append("train", params={"mode": "federated" if r.federated.enabled else "pooled",
                                       "adapter": info["adapter"], "epochs": r.train.epochs},
-                     outputs={})
+                     outputs={"checkpoints": ckpt} if ckpt.exists() else {})
     after = {k: _loss_on(evaluator, model, data[k], device) for k in ("val", "test")}
 
     # 5. save the adapter (and the merged model)
