@@ -225,3 +225,14 @@ def test_pooled_tuning_refuses_record_level_dp_before_loading(tiny_model_dir, tm
     rec = _recipe(tiny_model_dir, "train.dp={epsilon: 8}", "tuning.model=/nonexistent/model")
     with pytest.raises(ConfigError, match=r"The 'dp' parameter of Trainer does not apply to objective='causal_lm'"):
         run_recipe(rec, out=tmp_path / "run", lang="en", progress=False)
+
+
+def test_bentu_serve_on_a_tuning_run_points_to_the_llm_gateway(pooled_run) -> None:
+    from typer.testing import CliRunner
+
+    from bentu.cli.app import app
+
+    r = CliRunner().invoke(app, ["serve", str(pooled_run), "--lang", "en"])
+    assert r.exit_code == 2 and "Traceback" not in r.output
+    assert "is a language-model tuning run (model/adapter is a LoRA adapter), not a scoring model: serve it with " \
+           f"`bentu llm serve --model BASE --adapter {pooled_run / 'model' / 'adapter'}`" in " ".join(r.output.split())

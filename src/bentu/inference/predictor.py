@@ -44,6 +44,13 @@ class Predictor:
         pre_path = model_dir / "preprocess.json"
         if not run_dir.is_dir():
             raise DataError(f"Run directory {run_dir} does not exist.", f"运行目录 {run_dir} 不存在。")
+        if (model_dir / "adapter" / "adapter_config.json").is_file():
+            raise DataError(
+                f"{run_dir} is a language-model tuning run (model/adapter is a LoRA adapter), not a scoring model: "
+                f"serve it with `bentu llm serve --model BASE --adapter {model_dir / 'adapter'}`.",
+                f"{run_dir} 是语言模型微调运行（model/adapter 为 LoRA 适配器），不是评分模型：请用 "
+                f"`bentu llm serve --model 基座模型 --adapter {model_dir / 'adapter'}` 提供服务。",
+            )
         if not pre_path.exists() or not (model_dir / "model.onnx").exists():
             raise DataError(
                 f"{run_dir} holds no model: expected model/model.onnx and model/preprocess.json "
