@@ -236,3 +236,17 @@ def test_bentu_serve_on_a_tuning_run_points_to_the_llm_gateway(pooled_run) -> No
     assert r.exit_code == 2 and "Traceback" not in r.output
     assert "is a language-model tuning run (model/adapter is a LoRA adapter), not a scoring model: serve it with " \
            f"`bentu llm serve --model BASE --adapter {pooled_run / 'model' / 'adapter'}`" in " ".join(r.output.split())
+
+
+def test_merge_writes_a_model_folder_that_loads_back_and_continues_from_an_adapter(pooled_run, tiny_model_dir,
+                                                                                   tmp_path) -> None:
+    from bentu.models.causal_lm import load_causal_lm
+
+    rec = _recipe(tiny_model_dir, "tuning.merge=true", f"tuning.adapter={pooled_run / 'model' / 'adapter'}",
+                  "train.epochs=1", "tuning.quantize.int8=false", "tuning.quantize.int4=false")
+    run = run_recipe(rec, out=tmp_path / "run", lang="en", progress=False)
+    m = json.loads((run / "metrics.json").read_text(encoding="utf-8"))
+    first = json.loads((pooled_run / "metrics.json").read_text(encoding="utf-8"))
+    assert m["before"]["test"]["perplexity"] == pytest.approx(first["before"]["test"]["perplexity"])
+    merged, tok = load_causal_lm(run / "model" / "merged")
+    assert sum(p.numel() for p in merged.parameters()) == m["tuning"]["base"]["parameters"]

@@ -25,6 +25,7 @@ from torch import nn
 from bentu.errors import ConfigError, DataError, MissingDependencyError
 
 __all__ = ["load_causal_lm", "estimate_memory", "base_fingerprint", "add_lora", "save_adapter", "load_adapter",
+           "save_model_folder",
            "ADAPTER_META", "count_parameters"]
 
 ADAPTER_META = "bentu_adapter.json"
@@ -143,6 +144,23 @@ def load_causal_lm(path: str | Path, *, device: str = "cpu", dtype: torch.dtype 
     return model.to(device), tokenizer
 
 
+def save_model_folder(model: nn.Module, tokenizer: Any, folder: Path) -> list[Path]:
+    """Write ``model`` and ``tokenizer`` as a Hugging Face folder (safetensors, config, tokenizer files).
+
+    transformers refuses ``save_pretrained`` for a model it read from GGUF; this writes the weights
+    (tied ones once) and the config without its GGUF quantization note, which loads back the same.
+    """
+    from safetensors.torch import save_model
+
+    folder.mkdir(parents=True, exist_ok=True)
+    save_model(model, str(folder / "model.safetensors"))
+    config = model.config.to_dict()
+    config.pop("quantization_config", None)
+    (folder / "config.json").write_text(json.dumps(config, indent=1), encoding="utf-8")
+    tokenizer.save_pretrained(folder)
+    return sorted(p for p in folder.iterdir() if p.is_file())
+
+
 def _cache_root() -> Path:
     return Path(os.environ.get("BENTU_CACHE") or Path.home() / ".cache" / "bentu") / "converted"
 
@@ -166,15 +184,7 @@ def _store_converted(gguf: Path, model: nn.Module, tokenizer: Any) -> None:
     try:
         root.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(dir=root, prefix=".tmp-"))
-        from safetensors.torch import save_model
-
-        # transformers will not save_pretrained a model it read from GGUF: the weights (tied ones
-        # once) and the config without its GGUF quantization note, as a Hugging Face folder
-        save_model(model, str(tmp / "model.safetensors"))
-        config = model.config.to_dict()
-        config.pop("quantization_config", None)
-        (tmp / "config.json").write_text(json.dumps(config, indent=1), encoding="utf-8")
-        tokenizer.save_pretrained(tmp)
+        save_model_folder(model, tokenizer, tmp)
         (tmp / "complete").write_text(json.dumps({"source": str(gguf)}), encoding="utf-8")
         os.replace(tmp, root / _cache_key(gguf))
     except OSError as err:  # a read-only home: the next load de-quantizes again
@@ -222,7 +232,9 @@ def add_lora(model: nn.Module, *, r: int = 8, alpha: int = 16, dropout: float = 
 
 def save_adapter(model: nn.Module, folder: Path, *, fingerprint: str, base: str) -> list[Path]:
     """Write the adapter (``adapter_model.safetensors`` + ``adapter_config.json``) and its base's fingerprint."""
-    model.save_pretrained(folder, safe_serialization=True)
+    with warnings.catch_warnings():  # peft looks the base up by name to see if its vocabulary changed: it did not
+        warnings.filterwarnings("ignore", message="Could not find a config file", category=UserWarning)
+        model.save_pretrained(folder, safe_serialization=True)
     (folder / "README.md").unlink(missing_ok=True)  # PEFT's template card: bentu writes its own model cards
     cfg_path = folder / "adapter_config.json"
     cfg = json.loads(cfg_path.read_text(encoding="utf-8"))

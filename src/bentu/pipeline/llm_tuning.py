@@ -39,6 +39,7 @@ from bentu.models.causal_lm import (
     load_adapter,
     load_causal_lm,
     save_adapter,
+    save_model_folder,
 )
 from bentu.pipeline._context import RunContext
 from bentu.recipe import TuningCfg
@@ -181,6 +182,9 @@ def run(ctx: RunContext) -> None:
         from bentu.federated.strategies import resolve_strategy
 
         check_objective(resolve_strategy(r.federated.strategy), r.train, "causal_lm")
+        if t.adapter:
+            raise ConfigError("tuning.adapter (start from an adapter) is not available with federated.enabled.",
+                              "federated.enabled 时不支持 tuning.adapter（从已有适配器开始）。")
     _trainer(ctx)._validate()
     records, source, planted = _load(ctx)
     src_name = str(source.get("path") or source.get("dataset"))
@@ -248,9 +252,6 @@ def run(ctx: RunContext) -> None:
                               "trainable_parameters": count_parameters(model, trainable=True)},
                   "device": device_info(device)}
     if r.federated.enabled:
-        if t.adapter:
-            raise ConfigError("tuning.adapter (start from an adapter) is not available with federated.enabled.",
-                              "federated.enabled 时不支持 tuning.adapter（从已有适配器开始）。")
         model, fed = _federated(ctx, model_fn, data, split, groups, kept)
         info["federated"] = fed
     else:
@@ -269,9 +270,8 @@ def run(ctx: RunContext) -> None:
     outputs = {f"adapter/{p.name}": p for p in adapter_files}
     merged = model.merge_and_unload()
     if t.merge:
-        merged.save_pretrained(ctx.dir / "model" / "merged", safe_serialization=True)
-        tok.save_pretrained(ctx.dir / "model" / "merged")
-        outputs["merged"] = ctx.dir / "model" / "merged" / "config.json"
+        for f in save_model_folder(merged, tok, ctx.dir / "model" / "merged"):
+            outputs[f"merged/{f.name}"] = f
     metrics = {
         "test": {"loss": after["test"], "perplexity": _ppl(after["test"]), "n": int(len(split["test"]))},
         "val": {"loss": after["val"], "perplexity": _ppl(after["val"]), "n": int(len(split["val"]))},
