@@ -38,6 +38,13 @@ def _leaks(run: Path, planted: list[dict]) -> list[dict]:
     return out
 
 
+def _write(out: Path, res: dict) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(res, indent=1, ensure_ascii=False), encoding="utf-8")
+    tmp.replace(out)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--records", type=int, default=360)
@@ -76,6 +83,7 @@ def main() -> None:
                                                            "error")} for k, v in comp["variants"].items()}
         res["quantization_chosen"] = comp["chosen"]
         res["leaks_pooled"] = _leaks(pooled, planted)
+        _write(args.out, res)  # the pooled half survives if the federated half is cut short
         t0 = time.perf_counter()
         fed = run_recipe(load_recipe("llm-lora", [*common, "federated.enabled=true", "federated.compare=true",
                                                   f"federated.rounds={args.rounds}", "tuning.quantize.int8=false",
@@ -88,8 +96,7 @@ def main() -> None:
         res["federated"] = {"rounds": [{k: r.get(k) for k in ("round", "val_ppl", "bytes_up", "bytes_down", "seconds")}
                                        for r in f["rounds"]], "best_round": f["best_round"]}
         res["leaks_federated"] = _leaks(fed, planted)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(res, indent=1, ensure_ascii=False), encoding="utf-8")
+    _write(args.out, res)
 
     b, a = res["before"]["test"]["perplexity"], res["after"]["test"]["perplexity"]
     print(f"\n## LoRA on {Path(res['base']['path']).name} ({res['base']['parameters']:,} frozen, "
