@@ -59,9 +59,12 @@ _ROLES_ENDING = {t: tuple(w for w in _ROLE_WITH_TITLE if len(w) > len(t) and w.e
 _WORD_FREQ = 300  # a bigram seen this often in jieba's dictionary is a word, not a name
 # Places where a document's layout, not a word, says "a name": a chat sender at the start of a
 # line ("王芳：", "[09:12] 王芳: ", "王芳 09:12"), a name in 【】, a CSV / TSV cell.
+# "\x00" (the separator of detect_batch's joined texts) counts as the end of a line and the
+# start of the next, so that a batched text is read as it is alone: its first line a line, its
+# last cell a cell, and a colon at its very end not followed by a message.
 _NAME_RUN = "([\u4e00-\u9fff]{2,4})"
 _CHAT_SENDER = ("[ \t]*(?:\\[[0-9]{1,2}:[0-9]{2}(?::[0-9]{2})?\\][ \t]*)?" + _NAME_RUN
-                + "(?=[：:][ \t]?[^0-9A-Za-z\\s]|[ \t]+[0-9]{1,2}:[0-9]{2}(?![0-9]))")
+                + "(?=[：:][ \t]?[^0-9A-Za-z\\s\x00]|[ \t]+[0-9]{1,2}:[0-9]{2}(?![0-9]))")
 # Each layout as (a regex for a match at the start of the text, a regex for the others). A
 # line start is found as the "\n" before it, a CSV cell as the separator before it: a pattern
 # that begins with ^ or a look-behind is tried at every position, one that begins with a
@@ -72,13 +75,20 @@ _LAYOUT_RES = (
     (re.compile(_NAME_RUN + "(?=[,\t|])"),
      # (one alternative per separator, each starting with its character: the regex engine
      # then skips to those four characters)
-     re.compile("|".join([f"{re.escape(c)}{_NAME_RUN}(?=[,\t|]|$)" for c in ",\t|"]
+     re.compile("|".join([f"{re.escape(c)}{_NAME_RUN}(?=[,\t|\x00]|$)" for c in ",\t|"]
                          + ["\n" + _NAME_RUN + "(?=[,\t|])"]), re.M)),
 )
+# The start of each text of a batch but the first, right after its separator: a search for
+# the literal "\x00" (not "[\n\x00]" in the patterns above, which the regex engine tests at
+# every character).
+_AFTER_SEPARATOR = {first: re.compile("\x00" + first.pattern)
+                    for first, _ in _LAYOUT_RES if first is not None}
 
 
 def _layout_matches(text: str):
-    """The matches of each layout, in order: what ``^``-anchored (re.M) patterns give."""
+    """The matches of each layout: what ``^``-anchored (re.M) patterns give, with ``"\\x00"``
+    as a line break."""
+    batch = "\x00" in text
     for first, rest in _LAYOUT_RES:
         pos = 0
         if first is not None:
@@ -86,6 +96,8 @@ def _layout_matches(text: str):
             if m is not None:
                 yield m
                 pos = m.end()
+            if batch:
+                yield from _AFTER_SEPARATOR[first].finditer(text, pos)
         yield from rest.finditer(text, pos)
 
 
