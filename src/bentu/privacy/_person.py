@@ -35,6 +35,13 @@ _FUNCTION = frozenset("和与跟在是的说去来到给把被也都就又于从
 # A surname searched without context starts a name only when a given-name character follows it
 # (single surname) or follows its second character (compound surname): the lookahead drops, in
 # the regex engine, the many hits that could not start a name.
+# Given-name characters that are also function words (可以, 正在): in a name only after a
+# person word and at a clause boundary.
+_GIVEN_FUNCTION = _GIVEN & _FUNCTION
+# After a person word, a common word is still a name after a self-naming word (我叫向阳，) or
+# before the person's phone or ID (客户经理向阳，电话…).
+_SELF_NAMING = frozenset(("我叫", "名叫"))
+_CONTACT_AFTER = re.compile("[，,][ \u3000]?(?:联系电话|电话|手机|联系方式|身份证)")
 _GIVEN_START = "[" + "".join(sorted(_GIVEN - _FUNCTION)) + "]"
 _FREE_RE = re.compile("[" + "".join(sorted(_FREE | {c[0] for c in _RARE_COMPOUND})) + "]"
                       f"(?={_GIVEN_START}|.{_GIVEN_START})", re.S)
@@ -59,9 +66,12 @@ _ROLES_ENDING = {t: tuple(w for w in _ROLE_WITH_TITLE if len(w) > len(t) and w.e
 _WORD_FREQ = 300  # a bigram seen this often in jieba's dictionary is a word, not a name
 # Places where a document's layout, not a word, says "a name": a chat sender at the start of a
 # line ("王芳：", "[09:12] 王芳: ", "王芳 09:12"), a name in 【】, a CSV / TSV cell.
+# "\x00" (the separator of detect_batch's joined texts) counts as the end of a line and the
+# start of the next, so that a batched text is read as it is alone: its first line a line, its
+# last cell a cell, and a colon at its very end not followed by a message.
 _NAME_RUN = "([\u4e00-\u9fff]{2,4})"
 _CHAT_SENDER = ("[ \t]*(?:\\[[0-9]{1,2}:[0-9]{2}(?::[0-9]{2})?\\][ \t]*)?" + _NAME_RUN
-                + "(?=[：:][ \t]?[^0-9A-Za-z\\s]|[ \t]+[0-9]{1,2}:[0-9]{2}(?![0-9]))")
+                + "(?=[：:][ \t]?[^0-9A-Za-z\\s\x00]|[ \t]+[0-9]{1,2}:[0-9]{2}(?![0-9]))")
 # Each layout as (a regex for a match at the start of the text, a regex for the others). A
 # line start is found as the "\n" before it, a CSV cell as the separator before it: a pattern
 # that begins with ^ or a look-behind is tried at every position, one that begins with a
@@ -72,13 +82,20 @@ _LAYOUT_RES = (
     (re.compile(_NAME_RUN + "(?=[,\t|])"),
      # (one alternative per separator, each starting with its character: the regex engine
      # then skips to those four characters)
-     re.compile("|".join([f"{re.escape(c)}{_NAME_RUN}(?=[,\t|]|$)" for c in ",\t|"]
+     re.compile("|".join([f"{re.escape(c)}{_NAME_RUN}(?=[,\t|\x00]|$)" for c in ",\t|"]
                          + ["\n" + _NAME_RUN + "(?=[,\t|])"]), re.M)),
 )
+# The start of each text of a batch but the first, right after its separator: a search for
+# the literal "\x00" (not "[\n\x00]" in the patterns above, which the regex engine tests at
+# every character).
+_AFTER_SEPARATOR = {first: re.compile("\x00" + first.pattern)
+                    for first, _ in _LAYOUT_RES if first is not None}
 
 
 def _layout_matches(text: str):
-    """The matches of each layout, in order: what ``^``-anchored (re.M) patterns give."""
+    """The matches of each layout: what ``^``-anchored (re.M) patterns give, with ``"\\x00"``
+    as a line break."""
+    batch = "\x00" in text
     for first, rest in _LAYOUT_RES:
         pos = 0
         if first is not None:
@@ -86,6 +103,8 @@ def _layout_matches(text: str):
             if m is not None:
                 yield m
                 pos = m.end()
+            if batch:
+                yield from _AFTER_SEPARATOR[first].finditer(text, pos)
         yield from rest.finditer(text, pos)
 
 
@@ -118,6 +137,7 @@ _DICT_LINE = re.compile(rb"^[ \t]*([^ \t\r\n]+) ([0-9]{3,})", re.M)
 
 
 def _is_han(ch: str) -> bool:
+    """Whether ``ch`` is a Han character (False for "", the end of the text)."""
     return "\u4e00" <= ch <= "\u9fff"
 
 
@@ -131,15 +151,28 @@ def _surname_len(text: str, i: int) -> int:
     return 1 if text[i:i + 1] in _SINGLE else 0
 
 
-def _given_len(text: str, j: int, strong: bool) -> int:
-    """Length (0, 1 or 2) of the given name starting at ``text[j]``."""
+def _given_len(text: str, j: int, strong: bool, cue: bool = False) -> int:
+    """Length (0, 1 or 2) of the given name starting at ``text[j]``.
+
+    ``cue``: a person word comes right before the surname (我是, 客户经理 ...); then 可 and 正,
+    given-name characters that are mostly function words, count in a given name that ends at
+    a clause boundary (我是唐可，我是何可子，我叫雍敏可，).
+    """
     c1 = text[j:j + 1]
     if not c1 or not _is_han(c1) or (not strong and c1 not in _GIVEN):
         return 0
-    if c1 in _FUNCTION and not strong:
-        return 0
     c2 = text[j + 1:j + 2]
-    if not c2 or not _is_han(c2) or c2 in _FUNCTION:
+    if c1 in _FUNCTION and not strong:
+        if not cue or c1 not in _GIVEN_FUNCTION:
+            return 0
+        if not _is_han(c2):
+            return 1
+        return 2 if c2 in _GIVEN and c2 not in _FUNCTION and not _is_han(text[j + 2:j + 3]) else 0
+    if not c2 or not _is_han(c2):
+        return 1
+    if c2 in _FUNCTION:
+        if cue and c2 in _GIVEN_FUNCTION and not _is_han(text[j + 2:j + 3]):
+            return 2
         return 1
     if _TITLE_RE.match(text, j + 1) or _CUE_RE.match(text, j + 1):
         return 1
@@ -152,12 +185,13 @@ def _given_len(text: str, j: int, strong: bool) -> int:
                                                  and not _TITLE_RE.match(text, j + 2)) else 1
 
 
-def _name_at(text: str, i: int, strong: bool) -> int:
-    """Length of the name starting at ``text[i]`` (0 if there is none)."""
+def _name_at(text: str, i: int, strong: bool, cue: bool = False) -> int:
+    """Length of the name starting at ``text[i]`` (0 if there is none); ``cue``: a person word
+    comes right before it (see :func:`_given_len`)."""
     sl = _surname_len(text, i)
     if not sl:
         return 0
-    g = _given_len(text, i + sl, strong)
+    g = _given_len(text, i + sl, strong, cue)
     if not g:
         return 0
     if not strong and (_is_word(text[i:i + sl + 1]) or sl == 1 and g == 2 and _is_word(
@@ -237,9 +271,11 @@ def find_names(text: str, occupied=frozenset()) -> list[tuple[int, int]]:
         # a weak word (护士, 学生 ...) is a label when a colon follows it: 护士：甄桦楷
         label = m.group(2) in ("：", ":", "=")
         strong = m.group(1) not in _WEAK_PREFIXES or label
-        n = _name_at(text, i, strong=strong)
+        n = _name_at(text, i, strong=strong, cue=True)
         if n and not label and (text[i:i + 2] in lex.NOT_NAMES
-                                or text[i] not in _FREE and _is_word(text[i:i + n])):
+                                or text[i] not in _FREE and _is_word(text[i:i + n])
+                                and not (m.group(1) in _SELF_NAMING and not _is_han(
+                                    text[i + n:i + n + 1]) or _CONTACT_AFTER.match(text, i + n))):
             continue  # 客户来电: a person word followed by a common word, not a name
         if n:
             spans.append((i, i + n))
@@ -266,6 +302,8 @@ def find_names(text: str, occupied=frozenset()) -> list[tuple[int, int]]:
         i = m.start()
         if covered[i]:
             continue
+        if i and text[i - 1] == text[i]:
+            continue  # 季季盈, 天天: a doubled character, not a surname
         if i and "\u4e00" <= text[i - 1] <= "\u9fff" and (
                 freq.get(text[i - 1:i + 1], 0) >= _WORD_FREQ or text[i - 1:i + 1] in _COMPOUND):
             continue  # 最高 …, or the second character of a compound surname (诸葛亮)

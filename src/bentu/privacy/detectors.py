@@ -806,18 +806,30 @@ class PiiEngine:
 
     def _detect_batch(self, texts: list[str]) -> list[list[tuple[int, int, str]]]:
         """:meth:`detect_batch` with plain ``(start, end, type)`` tuples."""
+        # The texts are joined with BATCH_SEPARATOR, which every detector reads as a boundary
+        # no match crosses and no context word reaches over (a clause break, a line break for
+        # the layout names): each text gets the spans that detect() gives it alone.
+        if not texts:
+            return []
         if len(texts) == 1:
             return [self._detect(texts[0]) if texts[0] else []]
+        joined = BATCH_SEPARATOR.join(texts)
+        if joined.count(BATCH_SEPARATOR) != len(texts) - 1:
+            # A text holds the separator: that text alone (replacing its "\x00" would change
+            # what it means there, a clause break), the others together.
+            out: list[list] = [[] for _ in texts]
+            plain = [i for i, t in enumerate(texts) if BATCH_SEPARATOR not in t]
+            for i, spans in zip(plain, self._detect_batch([texts[i] for i in plain])):
+                out[i] = spans
+            for i, t in enumerate(texts):
+                if BATCH_SEPARATOR in t:
+                    out[i] = self._detect(t)
+            return out
         starts, pos = [], 0
         for t in texts:
             starts.append(pos)
             pos += len(t) + 1
-        joined = BATCH_SEPARATOR.join(texts)
-        if joined.count(BATCH_SEPARATOR) != len(texts) - 1:  # a text holds the separator
-            joined = BATCH_SEPARATOR.join(t.replace(BATCH_SEPARATOR, " ") for t in texts)
-        out: list[list[Span]] = [[] for _ in texts]
-        if not texts:
-            return out
+        out = [[] for _ in texts]
         idx, base, n = 0, 0, len(starts)
         nxt = starts[1] if n > 1 else pos + 1
         row = out[0]
