@@ -142,3 +142,45 @@ def test_log_after_reply_still_logs_every_exchange(tmp_path):
     entries = [json.loads(x) for x in log.read_text(encoding="utf-8").splitlines()]
     assert [e["seq"] for e in entries] == [1, 2, 3]
     assert all(e["params"]["messages"][0]["content"] == "手机<CN_PHONE_1>" for e in entries)
+
+
+class _FailingModel(RecordingModel):
+    """An upstream that fails as an unreachable endpoint does (before answering, or mid-stream)."""
+
+    def _fail(self, messages):
+        from bentu.errors import DataError
+
+        raise DataError(f"the model endpoint answered 500: echo {messages[-1]['content']}", "模型端点返回 500")
+
+    def generate(self, messages, **params):
+        self._answer(messages)
+        self._fail(messages)
+
+    def stream(self, messages, **params):
+        yield "您好，" * 30  # more than the gateway holds back: part of it reaches the caller
+        self._fail(messages)
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_upstream_failure_is_502_and_on_record_without_pii(tmp_path, stream):
+    log = tmp_path / "log.jsonl"
+    client = TestClient(create_gateway(_FailingModel(), log_path=log))
+    r = client.post("/v1/chat/completions", json={"stream": stream, "messages": [
+        {"role": "user", "content": "我的手机13812345678，帮我查贷款"}]})
+    if stream:
+        assert r.status_code == 200  # the stream had begun: the error is its last event
+        errors = [json.loads(line[6:]) for line in r.text.splitlines() if line.startswith('data: {"error"')]
+        assert errors[0]["error"]["code"] == "upstream_error"
+    else:
+        assert r.status_code == 502 and r.json()["error"]["code"] == "upstream_error"
+        assert r.json()["error"]["message_zh"] == "模型端点返回 500"
+    logged = log.read_text(encoding="utf-8")
+    assert "13812345678" not in logged
+    entry = json.loads(logged.splitlines()[-1])["params"]
+    assert entry["finish_reason"] == "error"
+    assert entry["error"] == {"code": "upstream_error",
+                              "message": "the model endpoint answered 500: echo 我的手机<CN_PHONE_1>，帮我查贷款"}
+    sent = "".join(json.loads(line[6:])["choices"][0]["delta"].get("content") or "" for line in r.text.splitlines()
+                   if line.startswith('data: {"id"')) if stream else ""
+    assert sent == ("您好，" * 14 if stream else "")  # 90 characters less the 48 held back
+    assert entry["answer"] == sent  # what the caller got is on record

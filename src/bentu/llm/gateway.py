@@ -184,8 +184,13 @@ class Gateway:
     def aigc(self, ex: Exchange) -> dict:
         return implicit_label(producer=self.policy.producer, produce_id=ex.request_id)
 
-    def record(self, ex: Exchange, checked_answer: str, *, finish_reason: str, usage: dict, stream: bool) -> None:
-        """Log the exchange in masked form (the answer is PII-masked again: a model may invent PII)."""
+    def record(self, ex: Exchange, checked_answer: str, *, finish_reason: str, usage: dict, stream: bool,
+               error: BentuError | None = None) -> None:
+        """Log the exchange in masked form (the answer is PII-masked again: a model may invent PII).
+
+        ``error``: the upstream failure the caller was told of (``finish_reason`` "error"); its
+        message is masked too (an upstream may echo the prompt).
+        """
         if self.audit is None:
             return
         answer_masked, _, _ = self.pii.scan(checked_answer, Vault())
@@ -196,6 +201,8 @@ class Gateway:
             "revealed_to_caller": ex.reveal, "explicit_label": self.policy.label,
             "aigc": self.aigc(ex), "gateway_ms": round((time.perf_counter() - ex.started) * 1000, 3),
         }
+        if error is not None:
+            rec["error"] = {"code": "upstream_error", "message": self.pii.scan(error.en, Vault())[0]}
         with self._log_lock:
             log_exchange(self.audit, rec)
 
@@ -205,7 +212,11 @@ class Gateway:
         With ``defer_log`` the log entry is not written here: ``"log"`` holds a callable that
         writes it (the HTTP app runs it right after the answer is sent).
         """
-        out = self.model.generate(ex.messages, **params)
+        try:
+            out = self.model.generate(ex.messages, **params)
+        except BentuError as err:  # on record too: the caller gets HTTP 502
+            self.record(ex, "", finish_reason="error", usage={}, stream=False, error=err)
+            raise
         raw = out.text[: self.policy.max_answer_chars]
         finish = "length" if len(out.text) > self.policy.max_answer_chars else out.finish_reason
         checked, blocked = self.check(ex, raw)
@@ -226,18 +237,23 @@ class Gateway:
         placeholder split across pieces is checked (and restored) whole.
         """
         buf, sent, finish = "", 0, "stop"
-        for piece in self.model.stream(ex.messages, **params):
-            buf += piece
-            if len(buf) > self.policy.max_answer_chars:
-                buf, finish = buf[: self.policy.max_answer_chars], "length"
-                break
-            checked, blocked = self.check(ex, buf)
-            if blocked:
-                break
-            upto = _safe_cut(checked, sent, len(checked) - _HOLD)
-            if upto > sent:
-                yield self.deliver(ex, checked[sent:upto]), None
-                sent = upto
+        try:
+            for piece in self.model.stream(ex.messages, **params):
+                buf += piece
+                if len(buf) > self.policy.max_answer_chars:
+                    buf, finish = buf[: self.policy.max_answer_chars], "length"
+                    break
+                checked, blocked = self.check(ex, buf)
+                if blocked:
+                    break
+                upto = _safe_cut(checked, sent, len(checked) - _HOLD)
+                if upto > sent:
+                    yield self.deliver(ex, checked[sent:upto]), None
+                    sent = upto
+        except BentuError as err:  # upstream failed mid-stream: what was sent goes on record with the error
+            checked, _ = self.check(ex, buf)
+            self.record(ex, checked[:sent], finish_reason="error", usage={}, stream=True, error=err)
+            raise
         checked, blocked = self.check(ex, buf)
         if blocked:  # what was sent is replaced: the caller is told the answer was blocked
             finish = "content_filter"
