@@ -139,3 +139,21 @@ def test_reason_codes_need_matching_rows(fitted):
         exp.reason_codes(df.iloc[:9])
     assert str(err.value) == ("reason_codes: raw_rows has 9 rows but 10 decisions were explained; "
                               "pass the same rows, in the same order.")
+
+
+def test_input_far_outside_training_gets_reasons_not_an_overflow(fitted):
+    """A value no applicant has (schema-valid, far outside training) once made /v1/explain answer 500
+    (OverflowError in exp of the contribution); found by the schemathesis fuzz test."""
+    df, pre, X, model = fitted
+    raw = df.iloc[:2].copy()
+    raw.loc[raw.index[1], "credit_utilization"] = 1.0e12
+    exp = explain_tabular(model=model, background=X[:1000], X=pre.transform(raw), feature_names=pre.feature_names_,
+                          groups=pre.groups_)
+    for lang in ("en", "zh"):
+        codes = exp.reason_codes(raw, top_k=3, lang=lang)
+        assert len(codes) == 2
+        for r in codes[1]:
+            assert np.isfinite(r["odds_ratio"]) and r["text"]
+    top = exp.reason_codes(raw, top_k=1, lang="en")[1][0]
+    assert top["feature"] == "credit_utilization" and top["contribution"] > 710
+    assert top["odds_ratio"] == pytest.approx(np.exp(700.0)) and "by about 1.0e+304" in top["text"]

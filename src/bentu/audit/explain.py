@@ -39,6 +39,17 @@ log = logging.getLogger(__name__)
 
 METHODS = ("auto", "deeplift", "deep", "gradient")
 _STRENGTH = ((0.5, "strong", "显著"), (0.2, "moderate", "中等"), (0.0, "slight", "轻微"))
+# exp() of a contribution above this overflows a float: an input far outside anything the model saw
+# (age -54352) can give one; the odds ratio is then reported as exp(700) ≈ 1e304, never an error
+_MAX_LOG_ODDS = 700.0
+
+
+def _odds(phi: float) -> float:
+    return math.exp(min(phi, _MAX_LOG_ODDS))
+
+
+def _times(factor: float) -> str:
+    return f"{factor:.1f}" if factor < 1e4 else f"{factor:.1e}"
 
 
 @dataclass
@@ -144,7 +155,7 @@ class Explanation:
                 direction = self._direction(i, j, value, numeric[f])
                 reasons.append({
                     "feature": f, "value": _jsonable(value), "direction": direction,
-                    "contribution": phi, "odds_ratio": math.exp(phi),
+                    "contribution": phi, "odds_ratio": _odds(phi),
                     "strength": next(s[1] for s in _STRENGTH if phi >= s[0]),
                     "sensitive": f in sensitive,
                     "text": self._sentence(f, direction, value, phi, lang),
@@ -161,13 +172,13 @@ class Explanation:
 
     def _sentence(self, feature: str, direction: str, value, phi: float, lang: str) -> str:
         phrase = describe(feature, direction=direction, value=value, lang=lang)
-        factor = math.exp(phi)
+        factor = _odds(phi)
         en_event, zh_event = self.event
         if lang == "zh":
-            size = (f"使{zh_event}几率约增至 {factor:.1f} 倍" if factor >= 2
+            size = (f"使{zh_event}几率约增至 {_times(factor)} 倍" if factor >= 2
                     else f"使{zh_event}几率提高约 {_pct(factor)}")
             return f"{phrase}，{size}"
-        size = (f"multiplying the odds of {en_event} by about {factor:.1f}" if factor >= 2
+        size = (f"multiplying the odds of {en_event} by about {_times(factor)}" if factor >= 2
                 else f"raising the odds of {en_event} by about {_pct(factor)}")
         return f"{phrase[:1].upper()}{phrase[1:]}, {size}"
 

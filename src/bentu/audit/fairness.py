@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from bentu.errors import ConfigError, DataError
+from bentu.metrics import roc_auc
 
 __all__ = ["fairness_audit", "mitigate", "band_sensitive", "AGE_BANDS", "FOUR_FIFTHS"]
 
@@ -104,19 +105,6 @@ def _partitions(grouped: pd.DataFrame, intersections: bool) -> dict[str, np.ndar
 
 # --------------------------------------------------------------------------- metrics
 
-def _auc(y_true, y_pred, score) -> float:
-    """ROC AUC of ``score`` for the event ``y_true == 1`` (Mann–Whitney; NaN with one class)."""
-    from scipy.stats import rankdata
-
-    y = np.asarray(y_true).astype(bool)
-    n1 = int(y.sum())
-    n0 = len(y) - n1
-    if n1 == 0 or n0 == 0:
-        return float("nan")
-    ranks = rankdata(np.asarray(score, dtype=float))
-    return float((ranks[y].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
-
-
 def _group_metrics(codes: np.ndarray, labels: list[str], y_event, fav, merit, score) -> pd.DataFrame:
     """n, event rate, selection rate, TPR, FPR and AUC per group — split by group, then reduce.
 
@@ -139,7 +127,7 @@ def _group_metrics(codes: np.ndarray, labels: list[str], y_event, fav, merit, sc
             "tpr": fav_merit / n_merit,
             "fpr": (n_fav - fav_merit) / (n - n_merit),
         }, index=pd.Index(labels, name="group"))
-    by["auc"] = [_auc(y_event[codes == j], None, score[codes == j]) for j in range(g)]
+    by["auc"] = [roc_auc(y_event[codes == j], score[codes == j]) for j in range(g)]
     return by
 
 
@@ -357,7 +345,7 @@ def fairness_audit(
     overall = {"n": int(len(y_event)), "selection_rate": float(fav.mean()),
                "tpr": float(fav[merit == 1].mean()) if merit.any() else float("nan"),
                "fpr": float(fav[merit == 0].mean()) if (merit == 0).any() else float("nan"),
-               "auc": _auc(y_event, None, score)}
+               "auc": roc_auc(y_event, score)}
     return {
         "conventions": _conventions(threshold, favourable, n_boot, seed, min_group_size),
         "overall": overall,
@@ -451,11 +439,9 @@ def _merge_small_groups(g_train: np.ndarray, g_test: np.ndarray, y_train: np.nda
 
 def _soft_auc(p_true: np.ndarray, score: np.ndarray) -> float:
     """Expected-outcome AUC: each row counts as an event with weight p and a non-event with 1 - p."""
-    from sklearn.metrics import roc_auc_score
-
     p = np.clip(np.asarray(p_true, dtype=float), 0.0, 1.0)
     y = np.r_[np.ones(len(p)), np.zeros(len(p))]
-    return float(roc_auc_score(y, np.r_[score, score], sample_weight=np.r_[p, 1 - p]))
+    return roc_auc(y, np.r_[score, score], sample_weight=np.r_[p, 1 - p])
 
 
 def _row(method, y, flag, score, groups, auc_note, p_true=None, **extra) -> dict:
@@ -465,7 +451,7 @@ def _row(method, y, flag, score, groups, auc_note, p_true=None, **extra) -> dict
     row = {
         "method": method,
         "accuracy": float(np.mean(np.asarray(flag) == y)),
-        "auc": _auc(y, None, score),
+        "auc": roc_auc(y, score),
         "auc_of": auc_note,
         "approval_rate": float(approve.mean()),
         "selection_rates": {str(k): float(v) for k, v in rates.items()},
@@ -618,7 +604,7 @@ def mitigate(
         flags, info = _threshold_optimizer(s_tr, y_train, g_tr, s_te, g_te, targets, seed)
         adj = _group_adjusted_score(s_tr, g_tr, s_te, g_te, targets, threshold)
         to_row = _row("threshold_optimizer", y_test, flags, s_te, g_te, "model score (unchanged)", pt,
-                      strength=strength, auc_group_adjusted=_auc(y_test, None, adj), **info)
+                      strength=strength, auc_group_adjusted=roc_auc(y_test, adj), **info)
         if pt is not None:
             to_row["auc_group_adjusted_true_pd"] = _soft_auc(pt, adj)
         to_row["auc_group_adjusted_change"] = to_row["auc_group_adjusted"] - base["auc"]

@@ -21,11 +21,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from sklearn.metrics import roc_auc_score
 from torch import nn
 from torch.utils.data import Dataset
 
 from bentu.datasets.interactions import Interactions
+from bentu.metrics import roc_auc
 
 __all__ = [
     "SequenceDataset", "student_split", "question_metrics", "predict_steps", "evaluate_model",
@@ -81,7 +81,7 @@ def student_split(n_students: int, *, test: float, val: float, seed: int) -> dic
 def question_metrics(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
     """AUC and accuracy (threshold 0.5) over all answered steps, plus their count."""
     y, p = np.asarray(y, dtype=float), np.asarray(p, dtype=float)
-    auc = float(roc_auc_score(y, p)) if len(np.unique(y)) == 2 else float("nan")
+    auc = roc_auc(y, p)
     return {"auc": auc, "accuracy": float(np.mean((p >= 0.5) == (y == 1))) if len(y) else float("nan"), "n": int(len(y))}
 
 

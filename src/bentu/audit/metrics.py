@@ -4,7 +4,9 @@ specificity), calibration (Brier, ECE and the reliability curve) and stability (
 from __future__ import annotations
 
 import numpy as np
-from sklearn.metrics import brier_score_loss, roc_auc_score, roc_curve
+from sklearn.metrics import brier_score_loss, roc_curve
+
+from bentu.metrics import roc_auc
 
 __all__ = ["binary_metrics", "ks_statistic", "psi", "calibration_curve", "expected_calibration_error", "roc_points"]
 
@@ -77,7 +79,7 @@ def binary_metrics(y: np.ndarray, p: np.ndarray, threshold: float = 0.5) -> dict
     precision = tp / (tp + fp) if tp + fp else 0.0
     recall = tp / (tp + fn) if tp + fn else 0.0
     return {
-        "auc": float(roc_auc_score(y, p)) if two_classes else float("nan"),
+        "auc": roc_auc(y, p),
         "ks": ks_statistic(y, p) if two_classes else float("nan"),
         "accuracy": (tp + tn) / max(len(y), 1),
         "f1": 2 * precision * recall / (precision + recall) if precision + recall else 0.0,

@@ -29,6 +29,7 @@ from bentu.federated._aggregate import poison_update
 from bentu.federated._data import load_dataset
 from bentu.federated._dp import client_dp_spec
 from bentu.federated.strategies import Monitored, build_strategy
+from bentu.metrics import roc_auc
 from bentu.train import Trainer, seed_everything
 
 __all__ = ["build_apps", "server_app", "client_app", "model_arrays", "load_arrays"]
@@ -86,12 +87,6 @@ def _to_record(arrays: dict[str, np.ndarray]) -> ArrayRecord:
 
 def _from_record(record: ArrayRecord) -> dict[str, np.ndarray]:
     return {k: a.numpy() for k, a in record.items()}
-
-
-def _auc(y: np.ndarray, p: np.ndarray) -> float:
-    from sklearn.metrics import roc_auc_score
-
-    return float(roc_auc_score(y, p)) if len(np.unique(y)) == 2 else float("nan")
 
 
 # -- ClientApp ------------------------------------------------------------------------------
@@ -221,7 +216,7 @@ def server_main(grid: Grid, context: Context, default: str | None) -> None:
             auc = -loss
             rec = {"round": server_round, "val_loss": loss, "val_ppl": math.exp(min(loss, 50.0))}
         else:
-            auc = _auc(*evaluator.predict_proba(model, val)[::-1]) if val is not None else float("nan")
+            auc = roc_auc(*evaluator.predict_proba(model, val)[::-1]) if val is not None else float("nan")
             rec = {"round": server_round, "val_auc": auc}
         if server_round > 0:
             info = dict(strategy.rounds_.get(server_round, {}))

@@ -18,8 +18,9 @@ import numpy as np
 import torch
 from flwr.app import Context
 
-from bentu.federated._apps import _auc, _manifest, _model_fn, _workdir, load_arrays, local_train, model_arrays
+from bentu.federated._apps import _manifest, _model_fn, _workdir, load_arrays, local_train, model_arrays
 from bentu.federated._data import load_dataset
+from bentu.metrics import roc_auc
 from bentu.train import Trainer, seed_everything
 
 __all__ = ["build_secagg_apps", "secagg_params", "server_app", "client_app"]  # flwr run finds apps by name here
@@ -86,7 +87,7 @@ def build_secagg_apps(workdir: str | None = None):
         def evaluate(server_round, parameters, config):
             arrays = {k: np.asarray(v, dtype=initial[k].dtype) for k, v in zip(keys, parameters)}
             load_arrays(model, arrays)
-            auc = _auc(*evaluator.predict_proba(model, val)[::-1]) if val is not None else float("nan")
+            auc = roc_auc(*evaluator.predict_proba(model, val)[::-1]) if val is not None else float("nan")
             now = time.perf_counter()
             rec = {"round": server_round, "val_auc": auc, "seconds": now - state["t"], "participants": list(man["clients"]),
                    "dropped": [], "aggregated": True, "secure_aggregation": "secagg+",

@@ -20,6 +20,7 @@ from typing import Any, Callable
 import numpy as np
 
 from bentu.errors import ConfigError
+from bentu.metrics import roc_auc
 from bentu.inference.latency import make_session, measure_latency
 
 __all__ = ["compress_model", "choose_variant", "evaluate_onnx", "VARIANT_FILES"]
@@ -34,14 +35,6 @@ VARIANT_FILES = {
     "pruned": "model.pruned.onnx",
     "distilled": "model.distilled.onnx",
 }
-
-
-def _auc(y: np.ndarray, p: np.ndarray) -> float:
-    from sklearn.metrics import roc_auc_score
-
-    if len(np.unique(y)) < 2:
-        return float("nan")
-    return float(roc_auc_score(y, p))
 
 
 def evaluate_onnx(
@@ -68,7 +61,7 @@ def evaluate_onnx(
     if mask is not None:
         m = np.asarray(mask).astype(bool)
         p, y = p[m], y[m]
-    return float((metric_fn or _auc)(y.reshape(-1), p.reshape(-1)))
+    return float((metric_fn or roc_auc)(y.reshape(-1), p.reshape(-1)))
 
 
 def choose_variant(variants: dict[str, dict], max_metric_loss: float) -> tuple[str, str, str]:

@@ -34,6 +34,7 @@ from bentu.audit.gradcam import gradcam, pick_cases, save_overlays
 from bentu.datasets.images import ImageDataset, ImageSplits, load_dicom_folder, load_image_folder
 from bentu.datasets.medmnist import load_medmnist, medmnist_path
 from bentu.errors import ConfigError, DataError
+from bentu.metrics import roc_auc
 from bentu.models import get_entry
 from bentu.models.ensemble import LogitEnsemble, member_seeds
 from bentu.models.vision import TTA
@@ -114,15 +115,13 @@ def choose_threshold(y: np.ndarray, p: np.ndarray, rule: str = "accuracy", targe
 
 def clinical_metrics(y: np.ndarray, p: np.ndarray, threshold: float) -> dict:
     """AUC, accuracy, sensitivity, specificity, PPV, NPV and the confusion counts at ``threshold``."""
-    from sklearn.metrics import roc_auc_score
-
     y = np.asarray(y).astype(int)
     pred = np.asarray(p) >= threshold
     tp, tn = int((pred & (y == 1)).sum()), int((~pred & (y == 0)).sum())
     fp, fn = int((pred & (y == 0)).sum()), int((~pred & (y == 1)).sum())
     div = lambda a, b: a / b if b else float("nan")  # noqa: E731
     return {
-        "auc": float(roc_auc_score(y, p)) if len(np.unique(y)) == 2 else float("nan"),
+        "auc": roc_auc(y, p),
         "accuracy": div(tp + tn, len(y)),
         "sensitivity": div(tp, tp + fn),
         "specificity": div(tn, tn + fp),

@@ -8,8 +8,9 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-from sklearn.metrics import roc_auc_score, roc_curve  # noqa: E402
+from sklearn.metrics import roc_curve  # noqa: E402
 
+from bentu.metrics import roc_auc  # noqa: E402
 from bentu.report.fonts import use_cjk_font  # noqa: E402
 
 use_cjk_font()
@@ -46,7 +47,7 @@ def roc_plot(curves: dict[str, tuple[np.ndarray, np.ndarray]], lang: str = "en")
     fig, ax = _fig()
     for name, (y, p) in curves.items():
         fpr, tpr, _ = roc_curve(y, p)
-        ax.plot(fpr, tpr, label=f"{name} (AUC {roc_auc_score(y, p):.3f})")
+        ax.plot(fpr, tpr, label=f"{name} (AUC {roc_auc(y, p):.3f})")
     ax.plot([0, 1], [0, 1], ls="--", c="grey", lw=0.8)
     t = lambda x: axis_text(x, lang)  # noqa: E731
     ax.set(xlabel=t("False positive rate"), ylabel=t("True positive rate"), title=t("ROC"))

@@ -28,6 +28,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from bentu.errors import ConfigError
+from bentu.metrics import roc_auc
 from bentu.train.device import device_info, resolve_device
 
 __all__ = ["Trainer", "make_optimizer", "OPTIMIZERS", "seed_everything", "dp_settings"]
@@ -74,14 +75,6 @@ def _split_batch(batch: Any) -> tuple[tuple[torch.Tensor, ...], torch.Tensor, to
     mask = batch[2] if len(batch) > 2 else None
     inputs = tuple(x) if isinstance(x, (list, tuple)) else (x,)
     return inputs, y, mask
-
-
-def _auc(y: np.ndarray, p: np.ndarray) -> float:
-    from sklearn.metrics import roc_auc_score
-
-    if len(np.unique(y)) < 2:
-        return float("nan")
-    return float(roc_auc_score(y, p))
 
 
 class Trainer:
@@ -330,7 +323,7 @@ class Trainer:
                     score = -val_loss
                 elif val is not None:
                     p, y, val_loss = self._predict(evaluated, val, with_loss=True)
-                    record.update(val_loss=val_loss, val_auc=_auc(y, p))
+                    record.update(val_loss=val_loss, val_auc=roc_auc(y, p))
                     score = record["val_auc"] if higher_better else -val_loss
                 else:
                     score = -train_loss
