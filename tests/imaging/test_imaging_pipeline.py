@@ -13,7 +13,8 @@ import torch
 from bentu.errors import ConfigError, DataError
 from bentu.models import create_model
 from bentu.pipeline._context import RunContext
-from bentu.pipeline.imaging import choose_threshold, clinical_metrics, run, subsample
+from bentu.audit.metrics import choose_threshold, clinical_metrics
+from bentu.pipeline.imaging import run, subsample
 from bentu.recipe import load_recipe
 from bentu.report.builder import Report
 from bentu.rundir.weights import load_model_weights
@@ -197,7 +198,7 @@ def test_png_folder_source(tmp_path):
 
 def test_choose_threshold_accuracy_plateau():
     """Small validation sets: the accuracy rule is smoothed over neighbouring thresholds (a plateau)."""
-    from bentu.pipeline.imaging import SMOOTH_BELOW
+    from bentu.audit.metrics import SMOOTH_BELOW
 
     rng = np.random.default_rng(0)
     y = (rng.random(78) < 0.27).astype(int)

@@ -31,10 +31,10 @@ except ImportError:  # pragma: no cover
     fcntl = None  # type: ignore[assignment]
 
 from bentu.audit.gradcam import gradcam, pick_cases, save_overlays
+from bentu.audit.metrics import choose_threshold, clinical_metrics
 from bentu.datasets.images import ImageDataset, ImageSplits, load_dicom_folder, load_image_folder
 from bentu.datasets.medmnist import load_medmnist, medmnist_path
 from bentu.errors import ConfigError, DataError
-from bentu.metrics import roc_auc
 from bentu.models import get_entry
 from bentu.models.ensemble import LogitEnsemble, member_seeds
 from bentu.models.vision import TTA
@@ -46,11 +46,10 @@ from bentu.train.transfer import (
     WEIGHT_SUFFIXES, FineTuneTrainer, read_weights, save_weights, select_layers,
 )
 
-__all__ = ["run", "choose_threshold", "clinical_metrics", "subsample", "cam_target"]
+__all__ = ["run", "subsample", "cam_target"]
 
 log = logging.getLogger(__name__)
 
-SMOOTH_BELOW = 200  # validation sets smaller than this get a smoothed accuracy rule (choose_threshold)
 HEAD_PREFIX = "head."  # the classifier head is re-initialised when transferring between tasks
 
 
@@ -66,70 +65,6 @@ class _Prep:
 
 
 # -- evaluation helpers (pure functions, tested on their own) ---------------------------------
-
-
-def choose_threshold(y: np.ndarray, p: np.ndarray, rule: str = "accuracy", target_sensitivity: float = 0.9,
-                     smooth: int | None = None) -> float:
-    """Pick a decision threshold on validation scores.
-
-    Parameters
-    ----------
-    rule : {"accuracy", "youden", "target_sensitivity"}
-        Maximise accuracy, maximise Youden's J (sensitivity + specificity − 1), or take the
-        highest threshold whose sensitivity reaches ``target_sensitivity``. Ties are broken by
-        the middle of the tied range.
-    smooth : int or None
-        ``accuracy`` rule only: average the validation accuracy over ``smooth`` neighbouring
-        candidate thresholds on each side before taking the maximum, so the threshold sits on a
-        plateau rather than on an isolated spike of a few images. ``None`` (default):
-        ``len(y) // 15`` for validation sets under :data:`SMOOTH_BELOW` images (±5 thresholds for
-        BreastMNIST's 78), none for larger ones.
-    """
-    y = np.asarray(y).astype(int)
-    p = np.asarray(p, dtype=float)
-    u = np.unique(p)
-    cands = np.concatenate([[u[0] - 1e-6], (u[:-1] + u[1:]) / 2, [u[-1] + 1e-6]]) if len(u) else np.array([0.5])
-    pred = p[None, :] >= cands[:, None]  # (t, n)
-    tp = (pred & (y == 1)).sum(1)
-    tn = (~pred & (y == 0)).sum(1)
-    pos, neg = max((y == 1).sum(), 1), max((y == 0).sum(), 1)
-    sens, spec = tp / pos, tn / neg
-    if rule == "accuracy":
-        score = (tp + tn) / len(y)
-        k = (len(y) // 15 if len(y) < SMOOTH_BELOW else 0) if smooth is None else int(smooth)
-        if k > 0 and len(score) > 1:  # moving average over ±k candidates, edges repeated
-            score = np.convolve(np.pad(score, k, mode="edge"), np.ones(2 * k + 1) / (2 * k + 1), mode="valid")
-    elif rule == "youden":
-        score = sens + spec - 1
-    elif rule == "target_sensitivity":
-        ok = np.flatnonzero(sens >= target_sensitivity)
-        return float(cands[ok.max()]) if len(ok) else float(cands[0])
-    else:
-        raise ConfigError(
-            f"imaging.operating_point must be accuracy, youden or target_sensitivity. Got {rule!r} instead.",
-            f"imaging.operating_point 必须是 accuracy、youden 或 target_sensitivity，实际为 {rule!r}。",
-        )
-    best = np.flatnonzero(np.isclose(score, score.max()))
-    return float(cands[best[len(best) // 2]])
-
-
-def clinical_metrics(y: np.ndarray, p: np.ndarray, threshold: float) -> dict:
-    """AUC, accuracy, sensitivity, specificity, PPV, NPV and the confusion counts at ``threshold``."""
-    y = np.asarray(y).astype(int)
-    pred = np.asarray(p) >= threshold
-    tp, tn = int((pred & (y == 1)).sum()), int((~pred & (y == 0)).sum())
-    fp, fn = int((pred & (y == 0)).sum()), int((~pred & (y == 1)).sum())
-    div = lambda a, b: a / b if b else float("nan")  # noqa: E731
-    return {
-        "auc": roc_auc(y, p),
-        "accuracy": div(tp + tn, len(y)),
-        "sensitivity": div(tp, tp + fn),
-        "specificity": div(tn, tn + fp),
-        "ppv": div(tp, tp + fp),
-        "npv": div(tn, tn + fn),
-        "threshold": float(threshold),
-        "tp": tp, "fp": fp, "tn": tn, "fn": fn, "n": int(len(y)),
-    }
 
 
 def subsample(y: np.ndarray, fraction: float, seed: int) -> np.ndarray:
