@@ -85,9 +85,14 @@ def test_malformed_rule_names_file_rule_and_problem() -> None:
     with pytest.raises(ConfigError) as err:
         _validate_rule("x", rule, {})
     assert str(err.value) == "rule pack x.yaml, rule 'x.r1' names unknown check 'field_equal'."
+    assert err.value.zh == "规则包 x.yaml 的规则 'x.r1' 引用了未知检查 'field_equal'。"
     rule["check"] = {"name": "field_equals", "args": {"ref": "a#/b"}}
     with pytest.raises(ConfigError, match=r"passes arguments \['ref'\] that check 'field_equals'"):
         _validate_rule("x", rule, {})
+    for basis in ("", "VS", "v"):  # a substring of "VSU" is not a basis
+        with pytest.raises(ConfigError) as err:
+            _validate_rule("x", {**rule, "basis": basis}, {})
+        assert str(err.value) == f"rule pack x.yaml, rule 'x.r1' basis must be V, S or U, got {basis!r}."
 
 
 def test_compliance_json_shape_and_evidence_pointers(make_run) -> None:

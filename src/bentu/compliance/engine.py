@@ -78,30 +78,36 @@ def load_pack(name: str) -> dict[str, Any]:
 
 def _validate_rule(pack: str, rule: dict, default_when: dict) -> None:
     where = f"rule pack {pack}.yaml, rule {rule.get('id', '?')!r}"
+    where_zh = f"规则包 {pack}.yaml 的规则 {rule.get('id', '?')!r}"
     missing = sorted(_RULE_KEYS - {"applies_when"} - set(rule))
     extra = sorted(set(rule) - _RULE_KEYS)
     when = {**default_when, **(rule.get("applies_when") or {})}
     bad_when = sorted(set(when) - _WHEN_KEYS)
-    problem = (f"lacks keys {missing}" if missing else f"has unknown keys {extra}" if extra else
-               f"applies_when has unknown keys {bad_when}" if bad_when else
-               f"basis must be V, S or U, got {rule['basis']!r}" if rule["basis"] not in "VSU" else None)
+    problem: tuple[str, str] | None = (
+        (f"lacks keys {missing}", f"缺少键 {missing}") if missing else
+        (f"has unknown keys {extra}", f"含未知键 {extra}") if extra else
+        (f"applies_when has unknown keys {bad_when}", f"applies_when 含未知键 {bad_when}") if bad_when else
+        (f"basis must be V, S or U, got {rule['basis']!r}", f"basis 必须是 V、S 或 U，实际为 {rule['basis']!r}")
+        if rule["basis"] not in ("V", "S", "U") else None)
     if problem is None:
         name, args = rule["check"].get("name"), rule["check"].get("args") or {}
         if name not in CHECKS:
-            problem = f"names unknown check {name!r}"
+            problem = (f"names unknown check {name!r}", f"引用了未知检查 {name!r}")
         else:
             try:
                 inspect.signature(CHECKS[name]).bind(None, **args)
             except TypeError as err:
-                problem = f"passes arguments {sorted(args)} that check {name!r} rejects ({err})"
+                problem = (f"passes arguments {sorted(args)} that check {name!r} rejects ({err})",
+                           f"传给检查 {name!r} 的参数 {sorted(args)} 不被接受（{err}）")
             else:
                 refs = [*CHECK_READS[name], *([args["ref"]] if "ref" in args else []), *(args.get("refs") or [])]
                 unknown = [r for r in refs if not has_pointer(r)]
                 if unknown:
                     problem = (f"cites evidence {', '.join(unknown)} that is not a field of the run "
-                               "directory's schema (see docs/run-directory.md)")
+                               "directory's schema (see docs/run-directory.md)",
+                               f"引用的证据 {'、'.join(unknown)} 不是运行目录模式中的字段（见 docs/run-directory.md）")
     if problem:
-        raise ConfigError(en=f"{where} {problem}.", zh=f"{where}：{problem}。")
+        raise ConfigError(en=f"{where} {problem[0]}.", zh=f"{where_zh} {problem[1]}。")
     rule["applies_when"] = when
 
 
