@@ -5,13 +5,13 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import typer
 from rich.console import Console
 
+from bentu.atomic import write_text_atomic  # noqa: F401  (the CLI's writers import it from here)
 from bentu.errors import BentuError
 from bentu.i18n import normalize_lang
 
@@ -130,19 +130,3 @@ def check_new_output(out: Path, inputs: Iterable[Path], option: str, force: bool
             "remove it, give another path, or pass --force.",
             f"{option} {out} 已存在，bentu 不会覆盖并非由它创建的文件：请删除它、换一个路径，或使用 --force。",
         )
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write ``text`` (UTF-8) to a temporary file beside ``path`` and rename it into place, so
-    ``path`` is never left half-written."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise

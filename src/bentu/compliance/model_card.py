@@ -10,12 +10,12 @@ as Python reprs; the Chinese card is in Chinese, with recipe texts (``governance
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
+from bentu.atomic import write_text_atomic
 from bentu.compliance.report_section import compliance_summary
 from bentu.rundir import (DataProfile, DataSource, Energy, Fairness, Metrics, Privacy, read_artifact,
                           read_audit_records)
@@ -375,8 +375,6 @@ def write_model_cards(run_dir: Path, recipe: dict) -> list[Path]:
     paths = []
     for lang in ("zh", "en"):
         path = run_dir / f"model_card.{lang}.md"
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(render_model_card(run_dir, recipe, lang), encoding="utf-8")
-        os.replace(tmp, path)
+        write_text_atomic(path, render_model_card(run_dir, recipe, lang))
         paths.append(path)
     return paths

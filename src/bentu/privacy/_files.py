@@ -5,9 +5,9 @@ from __future__ import annotations
 import codecs
 import contextlib
 import os
-import tempfile
 from pathlib import Path
 
+from bentu.atomic import atomic_output  # noqa: F401  (masking writes through it)
 from bentu.errors import DataError
 
 _PROBE = 1 << 16
@@ -94,24 +94,3 @@ def check_output(inp: Path, out: Path, overwrite: bool = False) -> None:
     if not out.parent.exists():
         raise DataError(f"The output directory '{out.parent}' does not exist.",
                         f"输出目录 '{out.parent}' 不存在。")
-
-
-@contextlib.contextmanager
-def atomic_output(out: Path, mode: str = "w", encoding: str | None = "utf-8", newline=None):
-    """Write to a temporary file next to ``out`` and rename it into place on success only,
-    so a crash or kill leaves ``out`` absent (or as it was), never truncated."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent)
-    try:
-        if "b" in mode:
-            fh = os.fdopen(fd, mode)
-        else:
-            fh = os.fdopen(fd, mode, encoding=encoding, newline=newline)
-        with fh:
-            yield fh
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, out)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise

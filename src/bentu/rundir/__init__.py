@@ -25,15 +25,14 @@ nothing in a run directory is loaded by unpickling.
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any, ClassVar, Literal, TypeVar, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from bentu.atomic import write_text_atomic
 from bentu.errors import DataError
 from bentu.recipe import Recipe
 
@@ -490,14 +489,7 @@ def write_artifact(run_dir: Path, model: type[BaseModel], data: BaseModel | dict
     text = yaml.safe_dump(doc, allow_unicode=True, sort_keys=False) if path.suffix == ".yaml" else \
         json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_text_atomic(path, text)
     return path
 
 

@@ -8,13 +8,13 @@ arguments. Callers rebuild the module with ``bentu.models.create_model(spec.name
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 import torch
 from safetensors.torch import load_file, save_file
 
+from bentu.atomic import atomic_path
 from bentu.errors import DataError
 from bentu.rundir import ModelSpec, read_artifact, write_artifact
 
@@ -32,9 +32,8 @@ def save_model_weights(run_dir: Path, state_dict: dict[str, torch.Tensor], *, na
     path.parent.mkdir(parents=True, exist_ok=True)
     # own, contiguous copies: safetensors refuses tensors that share storage (tied weights)
     tensors = {k: v.detach().cpu().contiguous().clone() for k, v in state_dict.items()}
-    tmp = path.with_name(f".{path.name}.tmp")
-    save_file(tensors, str(tmp), metadata={"name": name})
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        save_file(tensors, str(tmp), metadata={"name": name})
     return path, write_artifact(run_dir, ModelSpec, spec)
 
 
