@@ -146,17 +146,22 @@ def verify(
     or artifact fails (the first bad line and its step are named), the key is wrong or missing,
     the run is incomplete, or the head differs from --expect-head; 2 when RUN_DIR cannot be read.
     """
+    from bentu.compliance.audit_log import verify_run
+
+    _verify(lambda: verify_run(run_dir), run_dir / "audit.jsonl", "audit.verify.ok", expect_head, lang,
+            need_complete=True)
+
+
+def _verify(check, log: Path, ok_key: str, expect_head: str | None, lang: str | None, *, need_complete: bool) -> None:
+    """Run ``check`` (a verifier returning a report), print the verdict and exit with its code."""
     lang = normalize_lang(lang or os.environ.get("BENTU_LANG") or "en")
     try:
         want = _expected(expect_head)
-        from bentu.compliance.audit_log import verify_run
-
-        report = verify_run(run_dir)
+        report = check()
     except BentuError as err:
         _fail(err, lang)
-    log = run_dir / "audit.jsonl"
-    ok = t("audit.verify.ok", lang, path=log, entries=report.entries, artifacts=report.artifacts)
-    _report(log, report, ok, lang, want, need_complete=True)
+    ok = t(ok_key, lang, path=log, entries=report.entries, artifacts=getattr(report, "artifacts", 0))
+    _report(log, report, ok, lang, want, need_complete=need_complete)
 
 
 @app.command("verify-decisions")
@@ -172,11 +177,4 @@ def verify_decisions(
     """
     from bentu.inference.serve.decision_log import check_decision_log
 
-    lang = normalize_lang(lang or os.environ.get("BENTU_LANG") or "en")
-    try:
-        want = _expected(expect_head)
-        report = check_decision_log(log)
-    except BentuError as err:
-        _fail(err, lang)
-    ok = t("audit.decisions.ok", lang, path=log, entries=report.entries)
-    _report(log, report, ok, lang, want, need_complete=False)
+    _verify(lambda: check_decision_log(log), log, "audit.decisions.ok", expect_head, lang, need_complete=False)

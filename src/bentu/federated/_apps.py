@@ -185,15 +185,22 @@ def _discover(grid: Grid, n: int, timeout: float) -> dict[int, int]:
     return out
 
 
-def server_main(grid: Grid, context: Context, default: str | None) -> None:
-    """Run the rounds, evaluate each global model on the validation set, write ``result/``."""
+def server_start(context: Context, default: str | None):
+    """What every ServerApp starts from: work folder, manifest, ``result/``, the seeded initial
+    model and its arrays, and the validation set (None when the run has none)."""
     workdir = _workdir(context, default)
     man = _manifest(workdir)
     out = workdir / "result"
     out.mkdir(parents=True, exist_ok=True)
     seed_everything(man["seed"])
     model = _model_fn(workdir)()
-    initial = model_arrays(model)
+    val = load_dataset(workdir / "val.pt") if (workdir / "val.pt").exists() else None
+    return workdir, man, out, model, model_arrays(model), val
+
+
+def server_main(grid: Grid, context: Context, default: str | None) -> None:
+    """Run the rounds, evaluate each global model on the validation set, write ``result/``."""
+    workdir, man, out, model, initial, val = server_start(context, default)
     pids = _discover(grid, len(man["clients"]), max(120.0, man["round_timeout"]))
     names = {nid: man["clients"][pid] for nid, pid in pids.items()}
     strategy = Monitored(
@@ -201,8 +208,6 @@ def server_main(grid: Grid, context: Context, default: str | None) -> None:
                        min_clients=man["min_clients"], rounds=man["rounds"]),
         min_clients=man["min_clients"], names=names, clients=man["clients"],
     )
-    val_path = workdir / "val.pt"
-    val = load_dataset(val_path) if val_path.exists() else None
     lm = man.get("objective", "binary") == "causal_lm"
     evaluator = Trainer(batch_size=man["local"]["batch_size"], objective=man.get("objective", "binary"))
     best = {"val_auc": -math.inf, "round": 0}

@@ -18,10 +18,9 @@ import numpy as np
 import torch
 from flwr.app import Context
 
-from bentu.federated._apps import _manifest, _model_fn, _workdir, load_arrays, local_train, model_arrays
-from bentu.federated._data import load_dataset
+from bentu.federated._apps import _model_fn, _workdir, load_arrays, local_train, model_arrays, server_start
 from bentu.metrics import roc_auc
-from bentu.train import Trainer, seed_everything
+from bentu.train import Trainer
 
 __all__ = ["build_secagg_apps", "secagg_params", "server_app", "client_app"]  # flwr run finds apps by name here
 
@@ -70,15 +69,8 @@ def build_secagg_apps(workdir: str | None = None):
 
     @server.main()
     def _main(grid, context: Context) -> None:
-        wd = _workdir(context, workdir)
-        man = _manifest(wd)
-        out = wd / "result"
-        out.mkdir(parents=True, exist_ok=True)
-        seed_everything(man["seed"])
-        model = _model_fn(wd)()
-        initial = model_arrays(model)
+        _, man, out, model, initial, val = server_start(context, workdir)
         keys = list(initial)
-        val = load_dataset(wd / "val.pt") if (wd / "val.pt").exists() else None
         evaluator = Trainer(batch_size=man["local"]["batch_size"])
         state = {"best": -math.inf, "best_round": 0, "last": initial, "t": time.perf_counter()}
         rounds_file = (out / "rounds.jsonl").open("w", encoding="utf-8")
