@@ -75,3 +75,10 @@ def test_every_user_facing_error_has_both_languages():
 def test_the_walk_catches_a_one_language_message(source, problem):
     node = next(n for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Call))
     assert _problems(node) == [problem]
+
+
+def test_did_you_mean_in_both_languages():
+    assert errors.did_you_mean("mobil", ["name", "mobile"]) == (" Did you mean 'mobile'?", "您是否想用 'mobile'？")
+    assert errors.did_you_mean("zzz", ["name", "mobile"]) == ("", "")
+    assert errors.did_you_mean("CN_PHONES", ["CN_PHONE", "CN_PHONE2"], n=2, quote=str) == (
+        " Did you mean CN_PHONE, CN_PHONE2?", "您是否想用 CN_PHONE、CN_PHONE2？")

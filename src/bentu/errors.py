@@ -7,7 +7,24 @@ by the command line.
 
 from __future__ import annotations
 
-__all__ = ["BentuError", "DataError", "RecipeError", "ConfigError", "MissingDependencyError"]
+import difflib
+from collections.abc import Callable, Iterable
+
+__all__ = ["BentuError", "DataError", "RecipeError", "ConfigError", "MissingDependencyError", "did_you_mean"]
+
+
+def did_you_mean(value: object, choices: Iterable[str], *, n: int = 1, cutoff: float = 0.6,
+                 quote: Callable[[str], str] = repr) -> tuple[str, str]:
+    """The " Did you mean …?" hint for a misspelt ``value``, in English and Chinese ("" when none
+    of ``choices`` is close).
+
+    >>> did_you_mean("CN_PHONES", ["CN_PHONE", "EMAIL"], quote=str)
+    (' Did you mean CN_PHONE?', '您是否想用 CN_PHONE？')
+    """
+    close = difflib.get_close_matches(str(value), list(choices), n=n, cutoff=cutoff)
+    if not close:
+        return "", ""
+    return f" Did you mean {', '.join(map(quote, close))}?", f"您是否想用 {'、'.join(map(quote, close))}？"
 
 
 class BentuError(ValueError):

@@ -17,7 +17,6 @@ Operators: ``mask`` (keep_head, keep_tail, char), ``pseudonymize`` (length), ``g
 
 from __future__ import annotations
 
-import difflib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +24,7 @@ from pathlib import Path
 import yaml
 
 from bentu._yaml import safe_load
-from bentu.errors import ConfigError, DataError
+from bentu.errors import ConfigError, DataError, did_you_mean
 from bentu.privacy.detectors import PII_TYPES
 from bentu.privacy.operators import OPERATORS
 
@@ -54,13 +53,12 @@ class Policy:
         available = [str(c) for c in available]
         missing = sorted(c for c in self.columns if c not in available)
         if missing:
-            close = difflib.get_close_matches(missing[0], available, n=3)
-            hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+            hint, hint_zh = did_you_mean(missing[0], available, n=3)
             raise DataError(
                 f"Policy {self.source} names column(s) {', '.join(repr(c) for c in missing[:5])} "
                 f"that the data does not have. Columns: {', '.join(available[:20])}.{hint}",
                 f"策略 {self.source} 中的列 {', '.join(repr(c) for c in missing[:5])} 在数据中不存在。"
-                f"现有列：{', '.join(available[:20])}。" + (f"您是否想用 {', '.join(close)}？" if close else ""))
+                f"现有列：{', '.join(available[:20])}。{hint_zh}")
 
 
 DEFAULT_POLICY = Policy(
@@ -73,12 +71,11 @@ def _spec(value, where: str, source: str) -> dict:
     spec = {"op": value} if isinstance(value, str) else dict(value or {})
     op = spec.get("op")
     if op not in OPERATORS:
-        close = difflib.get_close_matches(str(op), OPERATORS, n=1)
-        hint = f" Did you mean {close[0]!r}?" if close else ""
+        hint, hint_zh = did_you_mean(op, OPERATORS)
         raise ConfigError(
             f"Policy {source}: {where} has operator {op!r}; expected one of "
             f"{', '.join(OPERATORS)}.{hint}",
-            f"策略 {source}：{where} 的操作 {op!r} 无效；可用操作：{', '.join(OPERATORS)}。")
+            f"策略 {source}：{where} 的操作 {op!r} 无效；可用操作：{', '.join(OPERATORS)}。{hint_zh}")
     extra = sorted(set(spec) - {"op"} - _PARAMS[op])
     if extra:
         raise ConfigError(
@@ -129,13 +126,11 @@ def load_policy(policy: str | Path | dict | Policy | None) -> Policy:
     types = {}
     for name, value in (policy.get("types") or {}).items():
         if name not in PII_TYPES:
-            close = difflib.get_close_matches(str(name), PII_TYPES, n=2)
-            hint = f" Did you mean {', '.join(close)}?" if close else ""
+            hint, hint_zh = did_you_mean(name, PII_TYPES, n=2, quote=str)
             raise ConfigError(
                 f"Policy {source} names unknown PII type {name!r}. Known types: "
                 f"{', '.join(PII_TYPES)}.{hint}",
-                f"策略 {source} 中的个人信息类型 {name!r} 未知。可用类型：{', '.join(PII_TYPES)}。"
-                + (f"您是否想用 {', '.join(close)}？" if close else ""))
+                f"策略 {source} 中的个人信息类型 {name!r} 未知。可用类型：{', '.join(PII_TYPES)}。{hint_zh}")
         types[name] = _spec(value, f"type {name}", source)
     columns = {str(c): _spec(v, f"column {c!r}", source)
                for c, v in (policy.get("columns") or {}).items()}
