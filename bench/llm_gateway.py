@@ -8,7 +8,7 @@ b − a. The prompt is 2,000 Chinese characters of banking text with planted ide
 mobile, bank card, name, address), so masking has real work to do. Also measured in process: the
 guard steps alone (masking + keyword check + label, and the log append).
 
-    .venv/bin/python bench/llm_gateway.py [--requests 400] [--answer-chars 300] [--no-log | --log-after-reply]
+    .venv/bin/python bench/llm_gateway.py [--requests 400] [--answer-chars 300] [--no-log | --log-after-reply | --log-sync flush]
 
 Writes bench/results/llm_gateway.json and prints a Markdown table.
 """
@@ -67,14 +67,14 @@ def _stub(port: int, answer_chars: int) -> None:
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="error", access_log=False)
 
 
-def _gateway(port: int, upstream: str, log: str | None, after: bool) -> None:
+def _gateway(port: int, upstream: str, log: str | None, after: bool, sync: str = "fsync") -> None:
     import uvicorn
 
     from bentu.llm.gateway import GatewayPolicy, create_gateway
     from bentu.llm.models import EndpointModel
 
     app = create_gateway(EndpointModel(upstream, model="stub"), log_path=Path(log) if log else None,
-                         policy=GatewayPolicy(log_after_reply=after))
+                         policy=GatewayPolicy(log_after_reply=after, log_sync=sync))
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="error", access_log=False)
 
 
@@ -128,13 +128,16 @@ def main() -> None:
     ap.add_argument("--answer-chars", type=int, default=300)
     ap.add_argument("--no-log", action="store_true", help="Run the gateway without its exchange log.")
     ap.add_argument("--log-after-reply", action="store_true", help="Write each log entry after the answer is sent.")
+    ap.add_argument("--log-sync", choices=["fsync", "flush"], default="fsync",
+                    help="fsync every log entry (default) or only flush it to the OS.")
     args = ap.parse_args()
     prompt = _prompt()
     tmp = Path(tempfile.mkdtemp(prefix="bentu-llm-bench-"))
     sp, gp = _port(), _port()
     stub = mp.Process(target=_stub, args=(sp, args.answer_chars), daemon=True)
     gate = mp.Process(target=_gateway, args=(gp, f"http://127.0.0.1:{sp}/v1",
-                                             None if args.no_log else str(tmp / "exchanges.jsonl"), args.log_after_reply),
+                                             None if args.no_log else str(tmp / "exchanges.jsonl"), args.log_after_reply,
+                                             args.log_sync),
                       daemon=True)
     stub.start()
     gate.start()
@@ -163,7 +166,7 @@ def main() -> None:
         stub.terminate()
     res = {
         "prompt_chars": len(prompt), "answer_chars": args.answer_chars, "requests": args.requests,
-        "log": not args.no_log, "log_after_reply": args.log_after_reply, "python": platform.python_version(), "cpus": mp.cpu_count(),
+        "log": not args.no_log, "log_after_reply": args.log_after_reply, "log_sync": args.log_sync, "python": platform.python_version(), "cpus": mp.cpu_count(),
         "direct_ms": {"p50": _pct(direct, .5), "p95": _pct(direct, .95)},
         "gateway_ms": {"p50": _pct(via, .5), "p95": _pct(via, .95)},
         "added_ms": {"p50": _pct(added, .5), "p95": _pct(added, .95), "mean": statistics.fmean(added)},
@@ -171,9 +174,10 @@ def main() -> None:
     }
     RESULTS.mkdir(exist_ok=True)
     name = ("llm_gateway_nolog.json" if args.no_log else
-            "llm_gateway_after.json" if args.log_after_reply else "llm_gateway.json")
+            "llm_gateway_after.json" if args.log_after_reply else
+            "llm_gateway_flush.json" if args.log_sync == "flush" else "llm_gateway.json")
     (RESULTS / name).write_text(json.dumps(res, indent=2) + "\n", encoding="utf-8")
-    print(f"| {len(prompt)}-char prompt, {args.requests} requests, log {'off' if args.no_log else 'after reply' if args.log_after_reply else 'on'} | p50 ms | p95 ms |")
+    print(f"| {len(prompt)}-char prompt, {args.requests} requests, log {'off' if args.no_log else 'after reply' if args.log_after_reply else 'on, ' + args.log_sync} | p50 ms | p95 ms |")
     print("|---|---|---|")
     for key, label in (("direct_ms", "direct to upstream"), ("gateway_ms", "through the gateway"), ("added_ms", "added by the gateway")):
         print(f"| {label} | {res[key]['p50']:.2f} | {res[key]['p95']:.2f} |")

@@ -144,6 +144,37 @@ def test_log_after_reply_still_logs_every_exchange(tmp_path):
     assert all(e["params"]["messages"][0]["content"] == "手机<CN_PHONE_1>" for e in entries)
 
 
+@pytest.mark.parametrize("sync, fsyncs", [("fsync", 3), ("flush", 0)])
+def test_log_sync_flush_skips_the_fsync_and_the_chain_still_verifies(tmp_path, monkeypatch, sync, fsyncs):
+    import os
+
+    from bentu.compliance.audit_log import audit_key, read_chain
+    from bentu.llm.gateway import GatewayPolicy
+
+    log = tmp_path / "log.jsonl"
+    client = TestClient(create_gateway(RecordingModel("好的。"), log_path=log, policy=GatewayPolicy(log_sync=sync)))
+    calls = []
+    real = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (calls.append(fd), real(fd))[1])
+    for _ in range(3):
+        r = client.post("/v1/chat/completions", json={"messages": [{"role": "user", "content": "手机13812345678"}]})
+        assert r.status_code == 200
+    monkeypatch.undo()
+    assert len(calls) == fsyncs
+    entries = [json.loads(x) for x in log.read_text(encoding="utf-8").splitlines()]
+    assert [e["seq"] for e in entries] == [1, 2, 3]
+    assert read_chain(log, audit_key()).ok
+
+
+def test_log_sync_must_be_fsync_or_flush():
+    from bentu.errors import ConfigError
+    from bentu.llm.gateway import GatewayPolicy
+
+    with pytest.raises(ConfigError) as err:
+        GatewayPolicy(log_sync="sometimes")
+    assert str(err.value) == "The 'log_sync' parameter of GatewayPolicy must be 'fsync' or 'flush'. Got 'sometimes' instead."
+
+
 class _FailingModel(RecordingModel):
     """An upstream that fails as an unreachable endpoint does (before answering, or mid-stream)."""
 

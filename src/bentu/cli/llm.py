@@ -52,6 +52,8 @@ def serve(
     api_keys_file: Annotated[Optional[Path], typer.Option(help="SHA-256 hashes of accepted keys (`bentu keys new FILE`).")] = None,
     pii_keys_file: Annotated[Optional[Path], typer.Option(help="Hashes of the keys whose callers may see their prompt's PII restored in answers.")] = None,
     log: Annotated[Path, typer.Option(help="Hash-chained exchange log (masked).")] = Path("llm-gateway/exchanges.jsonl"),
+    log_sync: Annotated[str, typer.Option(help="fsync: every log entry forced to disk before the answer (default); flush: handed to the OS only (a gateway crash loses nothing, a power cut may lose the last entries), about 2 ms faster a request.")] = "fsync",
+    log_after_reply: Annotated[bool, typer.Option("--log-after-reply", help="Write a non-streaming exchange's log entry right after the answer is sent.")] = False,
     keywords: KeywordsOpt = None,
     keyword_action: Annotated[str, typer.Option(help="block or mask answers in which a keyword is found.")] = "block",
     no_label: Annotated[bool, typer.Option("--no-label", help="Do not append the explicit GB 45438 label (only by agreement with the user).")] = False,
@@ -74,7 +76,8 @@ def serve(
                 endpoint, model, sha256 = cfg.endpoint, (None if cfg.endpoint else cfg.model), cfg.sha256
             keyword_action, label, max_prompt_chars = cfg.keyword_action, cfg.label and label, cfg.max_prompt_chars
         policy = GatewayPolicy(keyword_action=keyword_action, label=label, max_prompt_chars=max_prompt_chars,
-                               label_lang="zh" if pick_lang(lang) == "zh" else "en")
+                               label_lang="zh" if pick_lang(lang) == "zh" else "en", log_sync=log_sync,
+                               log_after_reply=log_after_reply)
         chat = open_model(endpoint=endpoint, model=model, sha256=sha256, adapter=adapter)
         gw = create_gateway(chat, api_keys_file=api_keys_file, pii_keys_file=pii_keys_file, log_path=log,
                             library=_library(keywords), policy=policy, max_body_bytes=max_body_bytes)

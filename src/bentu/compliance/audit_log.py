@@ -407,8 +407,9 @@ class AuditLog:
     """
 
     def __init__(self, path: Path, *, root: Path | None = None, operator: str | None = None,
-                 key: bytes | None = FROM_ENV):
+                 key: bytes | None = FROM_ENV, fsync: bool = True):
         self.path = Path(path)
+        self.fsync = bool(fsync)  # False: each entry is flushed to the OS, not forced to the disk
         self.root = Path(root) if root is not None else self.path.parent
         self.operator = operator or _default_operator()
         self.key = _key(key)
@@ -477,7 +478,8 @@ class AuditLog:
                 fh.seek(0, os.SEEK_END)
                 fh.write(canonical_json(entry) + b"\n")
                 fh.flush()
-                os.fsync(fh.fileno())
+                if self.fsync:
+                    os.fsync(fh.fileno())
             finally:
                 if fcntl is not None:
                     fcntl.flock(fh, fcntl.LOCK_UN)

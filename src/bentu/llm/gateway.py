@@ -68,6 +68,12 @@ class GatewayPolicy:
         Write a non-streaming exchange's log entry right after the answer is sent instead of
         before (saves the fsync from the caller's latency; an exchange whose process dies in
         between is answered but not logged).
+    log_sync : {"fsync", "flush"}
+        ``fsync`` (default): every log entry is forced to the disk before the call returns, so
+        not even a power cut loses a logged exchange. ``flush``: every entry is handed to the
+        operating system (a crash or kill of the gateway loses nothing; a power cut or kernel
+        crash may lose the last seconds of entries) and the fsync (≈ 2 ms a request on the
+        project's machine) leaves the caller's latency.
     """
 
     keyword_action: str = "block"
@@ -77,8 +83,14 @@ class GatewayPolicy:
     max_answer_chars: int = 20_000
     producer: str = "bentu-gateway"
     log_after_reply: bool = False
+    log_sync: str = "fsync"
 
     def __post_init__(self):
+        if self.log_sync not in ("fsync", "flush"):
+            raise ConfigError(
+                f"The 'log_sync' parameter of GatewayPolicy must be 'fsync' or 'flush'. Got {self.log_sync!r} instead.",
+                f"GatewayPolicy 的 'log_sync' 参数必须为 'fsync' 或 'flush'，实际为 {self.log_sync!r}。",
+            )
         if self.label_lang not in EXPLICIT_LABEL:
             raise ConfigError(
                 f"The 'label_lang' parameter of GatewayPolicy must be 'zh' or 'en'. Got {self.label_lang!r} instead.",
@@ -130,7 +142,8 @@ class Gateway:
         self.pii = PiiScanner()
         self.keywords = KeywordScanner(self.library, action=self.policy.keyword_action)
         self.prompt_size = SizeScanner(self.policy.max_prompt_chars)
-        self.audit = AuditLog(Path(log_path), operator="bentu-llm-gateway") if log_path else None
+        self.audit = (AuditLog(Path(log_path), operator="bentu-llm-gateway", fsync=self.policy.log_sync == "fsync")
+                      if log_path else None)
         self._log_lock = threading.Lock()
 
     # -- request side
