@@ -18,7 +18,7 @@ from typing import Any, Callable
 
 from bentu.compliance.audit_log import verify_run
 from bentu.compliance.evidence import Evidence, Observed
-from bentu.rundir import read_audit_records
+from bentu.rundir import read_audit_records, step_matches
 
 __all__ = ["Outcome", "CHECKS", "CHECK_READS", "register_check", "PASS", "FAIL", "REVIEW", "NA", "VERDICTS"]
 
@@ -281,10 +281,11 @@ def audit_log_intact(ev: Evidence) -> Outcome:
 
 @register_check("audit_step_recorded", reads=["audit.jsonl#/0/step", "audit.jsonl#/0/time"])
 def audit_step_recorded(ev: Evidence, *, step: str, fields: list[str]) -> Outcome:
-    """Pass when ``audit.jsonl`` has an entry whose step starts with ``step`` and has ``fields``."""
+    """Pass when ``audit.jsonl`` has an entry of ``step`` (or a kind of it: ``train_federated`` for
+    ``train``, see :func:`bentu.rundir.step_matches`) with ``fields``."""
     for i, record in enumerate(read_audit_records(ev.run_dir), start=1):
         entry = record.model_dump(mode="json")
-        if record.step.startswith(step) and all(entry.get(f) is not None for f in fields):
+        if step_matches(record.step, step) and all(entry.get(f) is not None for f in fields):
             obs = Observed("audit.jsonl", f"/{i - 1}", {f: entry[f] for f in ["step", *fields]})
             return Outcome(PASS, f"step '{record.step}' recorded on line {i}", f"第 {i} 行记录了步骤 '{record.step}'",
                            [obs])

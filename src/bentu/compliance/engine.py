@@ -31,7 +31,7 @@ from bentu.compliance.checks import CHECK_READS, CHECKS, NA, REVIEW, VERDICTS, O
 from bentu.compliance.evidence import Evidence
 from bentu.errors import ConfigError, RecipeError
 from bentu.i18n import normalize_lang
-from bentu.rundir import has_pointer
+from bentu.rundir import AUDIT_STEPS, has_pointer
 
 __all__ = ["evaluate_compliance", "list_packs", "load_pack", "COMPLIANCE_VERSION"]
 
@@ -106,6 +106,10 @@ def _validate_rule(pack: str, rule: dict, default_when: dict) -> None:
                     problem = (f"cites evidence {', '.join(unknown)} that is not a field of the run "
                                "directory's schema (see docs/run-directory.md)",
                                f"引用的证据 {'、'.join(unknown)} 不是运行目录模式中的字段（见 docs/run-directory.md）")
+                elif "step" in args and args["step"] not in AUDIT_STEPS:
+                    problem = (f"asks for audit step {args['step']!r}, which no bentu run records (steps: "
+                               f"{', '.join(AUDIT_STEPS)})",
+                               f"要求的审计步骤 {args['step']!r} 不会出现在任何 bentu 运行中（步骤：{'、'.join(AUDIT_STEPS)}）")
     if problem:
         raise ConfigError(en=f"{where} {problem[0]}.", zh=f"{where_zh} {problem[1]}。")
     rule["applies_when"] = when

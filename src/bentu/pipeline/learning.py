@@ -359,7 +359,7 @@ def run(ctx) -> None:
         "seconds": time.perf_counter() - t0,
     }
     ctx.write_json("metrics.json", metrics)
-    ctx.audit.append("metrics", outputs={"metrics": ctx.dir / "metrics.json"})
+    ctx.audit.append("evaluate", outputs={"metrics": ctx.dir / "metrics.json"})
     ctx.evidence["metrics"] = {"test_auc": metrics["test"]["auc"], "test_accuracy": metrics["test"]["accuracy"],
                                "best_model": best, "best_test_auc": models[best]["test"]["auc"],
                                "by_group": {g: v["auc"] for g, v in metrics["by_group"].items()}}

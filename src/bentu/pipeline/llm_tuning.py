@@ -201,7 +201,7 @@ def run(ctx: RunContext) -> None:
                "rows_out": len(gate.records), "records_suppressed": len(gate.excluded), "corpus": gate.report}
     ctx.write_json("privacy.json", privacy)
     ctx.evidence["privacy"] = privacy
-    ctx.audit.append("privacy", params={"policy": gate.report["policy"], "pii_found": gate.report["pii_found"],
+    ctx.audit.append("privacy_gate", params={"policy": gate.report["policy"], "pii_found": gate.report["pii_found"],
                                         "records_excluded": len(gate.excluded)},
                      outputs={"privacy": ctx.dir / "privacy.json", "manual_review": review})
     kept = gate.records

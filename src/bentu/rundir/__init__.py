@@ -38,6 +38,8 @@ from bentu.recipe import Recipe
 
 __all__ = [
     "ARTIFACTS",
+    "AUDIT_STEPS",
+    "step_matches",
     "FOLDERS",
     "Artifact",
     "AuditRecord",
@@ -363,6 +365,45 @@ class Energy(Artifact):
 
 # ------------------------------------------------------------------------------- audit.jsonl
 
+# Every step an audit record may name, for every application, named once: the pipeline writes only
+# these (a test walks the source), and a compliance rule may only ask for these (its pack fails to
+# load otherwise). A step ``s_variant`` (``train_federated``, ``train_transfer``) is a kind of ``s``.
+AUDIT_STEPS: dict[str, tuple[str, str]] = {
+    "start": ("the run starts: recipe written", "运行开始：已写入配方"),
+    "load_data": ("data read, with its source and checksum", "读取数据（含来源与校验值）"),
+    "privacy_gate": ("PII scan, de-identification, k-anonymity", "个人信息扫描、去标识化、k-匿名"),
+    "prepare_data": ("training corpus or features prepared", "准备训练语料或特征"),
+    "pretrain": ("pretraining on public data", "在公开数据上预训练"),
+    "load_pretrained": ("pretrained weights loaded", "加载预训练权重"),
+    "baselines": ("baseline models fitted", "拟合基线模型"),
+    "train": ("model trained (train_federated, train_<arm>: kinds of training)", "训练模型（train_federated、train_<分支> 为其变体）"),
+    "choose_primary": ("deployed model chosen on validation data", "在验证集上选定部署模型"),
+    "data_volume": ("data-volume curve", "数据量曲线"),
+    "graph_heldout": ("graph model on held-out students", "图模型在留出学生上的评估"),
+    "export": ("model exported (ONNX, parity)", "导出模型（ONNX 与一致性）"),
+    "evaluate": ("held-out evaluation, metrics.json", "留出集评估，metrics.json"),
+    "explain": ("explanations (reason codes, SHAP)", "解释（理由码、SHAP）"),
+    "explain_gradcam": ("Grad-CAM overlays", "Grad-CAM 热力图"),
+    "fairness": ("fairness by group", "分组公平性"),
+    "mastery": ("mastery estimates", "掌握度估计"),
+    "recommendation": ("recommendations against fixed curricula", "推荐与固定课程对比"),
+    "drift_reference": ("drift reference for monitoring", "监测用漂移参照"),
+    "compress": ("int8 / pruned variants measured", "测量 int8 / 剪枝变体"),
+    "energy": ("energy and CO2", "能耗与碳排放"),
+    "compliance": ("compliance verdicts", "合规结论"),
+    "model_card": ("model cards written", "写入模型卡"),
+    "report": ("report written", "写入报告"),
+    "complete": ("every file of the run hashed: the run is finished", "对运行的每个文件计算哈希：运行已完成"),
+    "llm_eval": ("generative-AI assessment (bentu llm eval)", "生成式人工智能评估（bentu llm eval）"),
+    "llm_exchange": ("one gateway exchange (bentu llm serve's log)", "一次网关交互（bentu llm serve 的日志）"),
+}
+
+
+def step_matches(recorded: str, wanted: str) -> bool:
+    """True when ``recorded`` is step ``wanted`` or one of its kinds (``train_federated`` for ``train``)."""
+    return recorded == wanted or (recorded.startswith(wanted + "_") and recorded not in AUDIT_STEPS)
+
+
 
 class AuditRecord(Artifact):
     """One line of ``audit.jsonl`` (the hash chain itself is checked by ``bentu audit verify``)."""
@@ -598,6 +639,10 @@ def render_docs() -> str:
         out += [f"## `{file}` — `{model.__name__}`", "", " ".join(x.strip() for x in doc), "",
                 "| pointer | type | meaning |", "|---|---|---|",
                 *_field_rows(model, f"{file}#" if file != AuditRecord.FILE else f"{file}#/<line>"), ""]
+        if model is AuditRecord:
+            out += [("Audit steps (`AUDIT_STEPS`; `train_federated`, `train_<arm>` are kinds of `train`). "
+                     "A rule may ask only for these:"), "", "| step | records | 记录 |", "|---|---|---|",
+                    *[f"| `{k}` | {en} | {zh} |" for k, (en, zh) in AUDIT_STEPS.items()], ""]
     out += ["## `recipe.yaml` — `bentu.recipe.Recipe`", "",
             ("The resolved recipe the run used; every recipe key is a pointer "
              "(e.g. `recipe.yaml#/governance/human_review`)."), ""]
