@@ -1,10 +1,12 @@
 """The one way bentu writes a file: into a temporary file beside it, renamed into place on success.
 
 A crash, a kill or an exception while writing leaves the destination absent (or as it was), never
-half-written, and leaves no temporary file behind when Python can still clean up. Every artifact
-of a run (``rundir``), the model weights, model cards, ``bentu pii mask`` output, ``bentu predict``
-output and the files the command line writes go through here. Like :mod:`bentu.metrics` it sits
-below the layers and imports nothing of bentu.
+half-written, and leaves no temporary file behind when Python can still clean up. The run's JSON
+artifacts (``rundir``), the model weights, model cards, ``bentu pii mask`` output and the files the
+command line writes go through here (``bentu predict`` streams through its own writer, renamed the
+same way). The temporary file is created by ``mkstemp``, so what is written is readable by its
+owner only (mode 0600). Like :mod:`bentu.metrics` it sits below the layers and imports nothing of
+bentu.
 """
 
 from __future__ import annotations
