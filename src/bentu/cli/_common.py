@@ -11,7 +11,6 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from bentu.atomic import write_text_atomic  # noqa: F401  (the CLI's writers import it from here)
 from bentu.errors import BentuError
 from bentu.i18n import normalize_lang
 

@@ -47,7 +47,7 @@ def compress_run(run_dir: Path, data: Path, *, overrides: dict | None = None, st
     import torch
     from torch.utils.data import TensorDataset
 
-    from bentu.cli._common import write_text_atomic
+    from bentu.atomic import write_text_atomic
     from bentu.compliance.audit_log import AuditLog, require_complete_run, verify_run
     from bentu.errors import DataError
     from bentu.inference.compress import compress_model

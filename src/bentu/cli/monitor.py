@@ -15,7 +15,8 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from bentu.cli._common import check_new_output, out_console, pick_lang, user_errors, write_text_atomic
+from bentu.atomic import write_text_atomic
+from bentu.cli._common import check_new_output, out_console, pick_lang, user_errors
 from bentu.errors import ConfigError, DataError
 
 __all__ = ["monitor", "load_reference", "build_report"]

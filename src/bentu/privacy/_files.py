@@ -7,7 +7,6 @@ import contextlib
 import os
 from pathlib import Path
 
-from bentu.atomic import atomic_output  # noqa: F401  (masking writes through it)
 from bentu.errors import DataError
 
 _PROBE = 1 << 16

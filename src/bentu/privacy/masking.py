@@ -15,7 +15,8 @@ from pathlib import Path
 import pandas as pd
 
 from bentu.errors import DataError
-from bentu.privacy._files import atomic_output, check_input, check_output, not_utf8
+from bentu.atomic import atomic_output
+from bentu.privacy._files import check_input, check_output, not_utf8
 from bentu.privacy.detectors import PiiEngine, Span
 from bentu.privacy.operators import PseudonymKey, apply_operator
 from bentu.privacy.policy import Policy
