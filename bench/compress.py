@@ -40,7 +40,7 @@ def _cfg(static: bool = True):
 
 
 def credit(tmp: Path, run: Path | None) -> dict:
-    from bentu.cli.compress import compress_run
+    from bentu.pipeline.compress import compress_run
     from bentu.datasets.credit_sim import simulate_credit
 
     if run is None:

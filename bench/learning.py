@@ -26,7 +26,8 @@ import numpy as np
 import torch
 from sklearn.metrics import adjusted_rand_score
 
-from bentu.audit.kt_eval import BASELINES, SequenceDataset, predict_steps, question_metrics
+from bentu.audit.kt_eval import SequenceDataset, predict_steps, question_metrics
+from bentu.models.kt_baselines import BASELINES
 from bentu.datasets.interactions import dkt_synthetic_path, load_dkt_synthetic, load_dkt_synthetic_concepts
 from bentu.models import create_model
 from bentu.models.ensemble import LogitEnsemble, member_seeds

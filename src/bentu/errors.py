@@ -8,6 +8,7 @@ by the command line.
 from __future__ import annotations
 
 import difflib
+from bentu.i18n import is_zh
 from collections.abc import Callable, Iterable
 
 __all__ = ["BentuError", "DataError", "RecipeError", "ConfigError", "MissingDependencyError", "did_you_mean"]
@@ -48,7 +49,7 @@ class BentuError(ValueError):
 
     def message(self, lang: str = "en") -> str:
         """Return the message in ``lang`` (``"zh"`` or ``"en"``)."""
-        return self.zh if lang.startswith("zh") else self.en
+        return self.zh if is_zh(lang) else self.en
 
 
 class DataError(BentuError):

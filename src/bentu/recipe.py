@@ -390,6 +390,14 @@ class LlmQuantCfg(_Section):
     prompts: int = Field(4, ge=1)
 
 
+class TuningAssessCfg(_Section):
+    """``bentu llm eval`` rates of the base model and the tuned one (GB/T 45654 question banks)."""
+
+    banks: list[str] = Field(default_factory=list)  # bank files; "example": the shipped EXAMPLE bank; empty: none
+    sample: int = Field(5, ge=1)  # questions per bank
+    max_tokens: int = Field(48, ge=1)  # generated per answer
+
+
 class TuningCfg(_Section):
     """Adapting a language model to local text: corpus gate, LoRA, federated LoRA, quantization
     (application llm_tuning; see docs/llm-tuning.md)."""
@@ -406,6 +414,7 @@ class TuningCfg(_Section):
     max_memory_gb: float | None = Field(None, gt=0)  # refuse a model that needs more; None: this machine's RAM
     policy: str | None = None  # privacy policy for the corpus; None: typed placeholders ([手机号] …)
     quantize: LlmQuantCfg = Field(default_factory=LlmQuantCfg)
+    assess: TuningAssessCfg = Field(default_factory=TuningAssessCfg)
 
 
 class TrackingCfg(_Section):

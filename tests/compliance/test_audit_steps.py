@@ -15,12 +15,13 @@ SRC = Path(__file__).resolve().parents[2] / "src" / "bentu"
 
 
 def _written_steps() -> dict[str, str]:
-    """Every step literal passed to an ``….append(step, …)`` of an audit log in the package
+    """Every step literal passed to an ``….append(step, …)`` of an audit log, or to an
+    application's ``self.record(step, …)``, in the package
     (an f-string counts by its literal prefix, e.g. ``train_{arm}`` → ``train_``)."""
     found = {}
     for path in SRC.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "append"
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in ("append", "record")
                     and node.args):
                 continue
             owner = ast.unparse(node.func.value)

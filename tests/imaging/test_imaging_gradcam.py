@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from bentu.audit.gradcam import gradcam, pick_cases, save_overlays
+from bentu.audit.gradcam import gradcam, pick_cases
+from bentu.report.plots import save_gradcam_overlays
 from bentu.models import create_model
 
 
@@ -15,7 +16,7 @@ def test_maps_shape_range_and_overlays(tmp_path):
     cams = gradcam(m, x, layer="stages")
     assert cams.shape == (3, 28, 28)
     assert cams.min() >= 0 and cams.max() <= 1
-    paths = save_overlays(np.zeros((3, 28, 28, 1), np.uint8), cams, ["a", "b", "c"], tmp_path)
+    paths = save_gradcam_overlays(np.zeros((3, 28, 28, 1), np.uint8), cams, ["a", "b", "c"], tmp_path)
     assert [p.name for p in paths] == ["case_00.png", "case_01.png", "case_02.png"]
     assert paths[0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 

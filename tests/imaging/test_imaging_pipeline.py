@@ -72,7 +72,8 @@ def test_breastmnist_run_writes_every_output(tmp_path, tiny_root):
     idx = json.loads((d / "explanations" / "gradcam" / "index.json").read_text())
     assert idx["cases"] and all((d / "explanations" / "gradcam" / c["file"]).is_file() for c in idx["cases"])
     assert {c["kind"] for c in idx["cases"]} <= {"TP", "TN", "FP", "FN"}
-    assert ctx.audit.steps[:3] == ["load_data", "privacy_gate", "pretrain"] and "evaluate" in ctx.audit.steps
+    assert ctx.audit.steps[:4] == ["load_data", "privacy_gate", "prepare_data", "pretrain"]
+    assert ctx.audit.steps[-4:] == ["data_volume", "export", "evaluate", "explain_gradcam"]
     keys = [s.key for s in ctx.report.sections]
     assert keys == ["data", "imaging_evaluation", "data_volume", "explanations"]
     assert "假阴性" in str(ctx.report.sections[1].blocks[0].content)

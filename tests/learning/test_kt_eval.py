@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from bentu.audit.kt_eval import BASELINES, SequenceDataset, question_metrics, student_split
+from bentu.audit.kt_eval import SequenceDataset, question_metrics, student_split
+from bentu.models.kt_baselines import BASELINES
 from bentu.datasets.interactions import Interactions
 
 

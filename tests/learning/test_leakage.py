@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from bentu.audit.kt_eval import BASELINES, SequenceDataset, evaluate_model, predict_steps
+from bentu.audit.kt_eval import SequenceDataset, evaluate_model, predict_steps
+from bentu.models.kt_baselines import BASELINES
 from bentu.datasets.student_sim import StudentSimulator
 from bentu.models import create_model
 

@@ -176,6 +176,15 @@ def test_serve_needs_exactly_one_model_source():
         "(a Hugging Face folder, a .gguf file, or 'gemma-270m').")
 
 
+@pytest.mark.parametrize("lang, message", [
+    ("en", "Error: --log-sync must be fsync or flush; got 'sometimes'."),
+    ("zh", "错误: --log-sync 只能是 fsync 或 flush；收到的是 'sometimes'。"),
+])
+def test_serve_names_the_option_of_a_bad_log_sync(lang, message):
+    res = runner.invoke(app, ["llm", "serve", "--model", "gemma-270m", "--log-sync", "sometimes", "--lang", lang])
+    assert res.exit_code == 2 and " ".join(res.output.split()) == message
+
+
 def test_dossier_counts_labels_and_masking_from_a_gateway_log(tmp_path):
     from bentu.llm.assess import run_assessment
     from bentu.llm.banks import example_bank_path, load_banks

@@ -31,9 +31,38 @@ def _files_text(run: Path) -> dict[str, bytes]:
     return {p.relative_to(run).as_posix(): p.read_bytes() for p in run.rglob("*") if p.is_file()}
 
 
+ASSESS = ["tuning.assess.banks=[example]", "tuning.assess.sample=1", "tuning.assess.max_tokens=4"]
+
+
 @pytest.fixture(scope="module")
 def pooled_run(tiny_model_dir, tmp_path_factory) -> Path:
-    return run_recipe(_recipe(tiny_model_dir), out=tmp_path_factory.mktemp("lora") / "run", lang="en", progress=False)
+    return run_recipe(_recipe(tiny_model_dir, *ASSESS), out=tmp_path_factory.mktemp("lora") / "run", lang="en",
+                      progress=False)
+
+
+def test_llm_eval_rates_before_and_after_tuning(pooled_run) -> None:
+    m = json.loads((pooled_run / "metrics.json").read_text(encoding="utf-8"))
+    a = m["assessment"]
+    assert a["sample"] == 1 and a["banks"][0].endswith("banks.example.jsonl")
+    for when in ("before", "after"):
+        rates = a[when]["rates"]
+        assert set(rates) == {"generated", "should_refuse", "should_answer"} and all(r["n"] == 1 for r in rates.values())
+        doc = json.loads((pooled_run / "assessment" / when / "assessment.json").read_text(encoding="utf-8"))
+        assert doc["rates"] == rates and doc["model"]["name"].endswith(f"({when} tuning)")
+        assert len((pooled_run / "assessment" / when / "answers.jsonl").read_text(encoding="utf-8").splitlines()) == 3
+    steps = [json.loads(x)["step"] for x in (pooled_run / "audit.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert steps.count("llm_eval") == 2
+    html = (pooled_run / "report.html").read_text(encoding="utf-8")
+    assert "after tuning" in html and "assessment/before" in html
+
+
+def test_a_missing_question_bank_is_refused_before_training(tiny_model_dir, tmp_path) -> None:
+    with pytest.raises(DataError) as err:
+        run_recipe(_recipe(tiny_model_dir, f"tuning.assess.banks=[{tmp_path / 'nope.jsonl'}]"),
+                   out=tmp_path / "run", lang="en", progress=False)
+    assert err.value.en == f"tuning.assess.banks: question bank {tmp_path / 'nope.jsonl'} does not exist."
+    assert err.value.zh == f"tuning.assess.banks：题库 {tmp_path / 'nope.jsonl'} 不存在。"
+    assert not (tmp_path / "run").exists() or not any((tmp_path / "run").iterdir())
 
 
 def test_lora_run_lowers_held_out_perplexity_and_saves_only_the_adapter(pooled_run) -> None:
@@ -198,6 +227,28 @@ def test_the_tuned_adapter_serves_through_the_local_model(pooled_run, tiny_model
     assert chat.describe()["adapter"] == str(pooled_run / "model" / "adapter") and chat.name == "tiny-qwen2+run"
     out = chat.generate([{"role": "user", "content": "信用卡年费怎么收？"}], max_tokens=4)
     assert out.completion_tokens >= 1 and out.prompt_tokens > 1
+
+
+def test_the_gateway_serves_the_variant_the_tuning_run_chose(pooled_run, tiny_model_dir, tmp_path) -> None:
+    import shutil
+
+    from bentu.llm.models import LocalModel, open_model, tuned_variant
+
+    adapter = pooled_run / "model" / "adapter"
+    chosen = json.loads((pooled_run / "compression.json").read_text(encoding="utf-8"))["chosen"]
+    assert tuned_variant(adapter) == (chosen if chosen != "fp32" else None)
+    copy = tmp_path / "run"  # the same run, with int8 chosen
+    shutil.copytree(pooled_run, copy)
+    comp = json.loads((copy / "compression.json").read_text(encoding="utf-8"))
+    (copy / "compression.json").write_text(json.dumps({**comp, "chosen": "int8"}), encoding="utf-8")
+    assert tuned_variant(copy / "model" / "adapter") == "int8"
+    chat = LocalModel(tiny_model_dir, device="cpu", adapter=copy / "model" / "adapter", quantize="int8")
+    assert chat.describe()["quantized"] == "int8" and type(chat.model.lm_head.weight).__name__ != "Parameter"
+    assert chat.generate([{"role": "user", "content": "信用卡年费怎么收？"}], max_tokens=3).completion_tokens >= 1
+    with pytest.raises(ConfigError, match="--quantize must be one of int8, int4, auto or none; got 'int2'"):
+        LocalModel(tiny_model_dir, device="cpu", quantize="int2")
+    with pytest.raises(ConfigError, match="--quantize applies to a local model, not to an endpoint"):
+        open_model(endpoint="http://127.0.0.1:9/v1", quantize="int8")
 
 
 def test_plain_dialogue_is_the_form_tuning_trains_on() -> None:

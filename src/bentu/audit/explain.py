@@ -32,6 +32,7 @@ from torch import nn
 
 from bentu.audit.reason_phrases import describe
 from bentu.errors import ConfigError, DataError
+from bentu.i18n import is_zh, normalize_lang
 
 __all__ = ["Explanation", "explain_tabular"]
 
@@ -136,7 +137,7 @@ class Explanation:
                 f"reason_codes: raw_rows lacks column(s) {', '.join(map(repr, missing[:5]))} that were explained.",
                 f"reason_codes：raw_rows 缺少已解释的列 {', '.join(map(repr, missing[:5]))}。",
             )
-        lang = "zh" if str(lang).startswith("zh") else "en"
+        lang = normalize_lang(lang)
         cols = {f: raw_rows[f].to_numpy(dtype=object) for f in self.feature_names}
         numeric = {f: pd.api.types.is_numeric_dtype(raw_rows[f]) and not pd.api.types.is_bool_dtype(raw_rows[f])
                    for f in self.feature_names}
@@ -174,7 +175,7 @@ class Explanation:
         phrase = describe(feature, direction=direction, value=value, lang=lang)
         factor = _odds(phi)
         en_event, zh_event = self.event
-        if lang == "zh":
+        if is_zh(lang):
             size = (f"使{zh_event}几率约增至 {_times(factor)} 倍" if factor >= 2
                     else f"使{zh_event}几率提高约 {_pct(factor)}")
             return f"{phrase}，{size}"

@@ -8,14 +8,12 @@ model said.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["gradcam", "save_overlays", "pick_cases"]
+__all__ = ["gradcam", "pick_cases"]  # the overlays are drawn by bentu.report.plots
 
 log = logging.getLogger(__name__)
 
@@ -76,33 +74,3 @@ def pick_cases(y: np.ndarray, pred: np.ndarray, n_per_kind: int = 4, seed: int =
         idx = np.flatnonzero(m)
         out[k] = sorted(rng.choice(idx, size=min(n_per_kind, len(idx)), replace=False).tolist()) if len(idx) else []
     return out
-
-
-def save_overlays(
-    images: np.ndarray, cams: np.ndarray, titles: Sequence[str], out_dir: str | Path, *, prefix: str = "case"
-) -> list[Path]:
-    """Write one PNG per image: the image with its Grad-CAM map overlaid (``jet``, alpha 0.45).
-
-    ``images`` are uint8 ``(n, h, w, c)``; ``cams`` are ``(n, h, w)`` in [0, 1].
-    """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for i, (img, cam, title) in enumerate(zip(images, cams, titles)):
-        fig, axes = plt.subplots(1, 2, figsize=(4.2, 2.3))
-        shown = img[..., 0] if img.shape[-1] == 1 else img
-        for ax in axes:
-            ax.imshow(shown, cmap="gray", vmin=0, vmax=255)
-            ax.axis("off")
-        axes[1].imshow(cam, cmap="jet", alpha=0.45, vmin=0, vmax=1)
-        fig.suptitle(title, fontsize=7)
-        p = out / f"{prefix}_{i:02d}.png"
-        fig.savefig(p, dpi=100, bbox_inches="tight")
-        plt.close(fig)
-        paths.append(p)
-    return paths

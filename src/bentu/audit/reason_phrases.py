@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import re
+from bentu.i18n import is_zh, normalize_lang
 
 __all__ = ["PHRASES", "VALUE_NAMES", "FORMATS", "describe", "format_value"]
 
@@ -137,7 +138,7 @@ def _equals_one(value) -> bool:
 
 def format_value(feature: str, value, lang: str) -> str:
     """The value as a person reads it (``35%``, ``¥8,000``, ``24 个月``, a category name)."""
-    zh = lang == "zh"
+    zh = is_zh(lang)
     if _is_missing(value):
         return "缺失" if zh else "missing"
     if _PAY.match(feature):
@@ -184,13 +185,13 @@ def describe(feature: str, *, direction: str, value, lang: str = "zh") -> str:
     str
         The phrase; features outside the catalogue get a generic phrase naming the feature.
     """
-    lang = "zh" if str(lang).startswith("zh") else "en"
+    lang = normalize_lang(lang)
     entry = PHRASES.get(feature, {})
     shown = format_value(feature, value, lang)
     if direction == "missing" or _is_missing(value):
         if "missing" in entry:
             return entry["missing"][lang]
-        return f"未提供{feature}" if lang == "zh" else f"{feature} not reported"
+        return f"未提供{feature}" if is_zh(lang) else f"{feature} not reported"
     if feature in _CODED or (direction == "category" and "category" in entry):
         template = entry.get("category", {"zh": f"{feature}为{{value}}", "en": f"{feature}: {{value}}"})
         return template[lang].format(value=shown)
@@ -200,8 +201,8 @@ def describe(feature: str, *, direction: str, value, lang: str = "zh") -> str:
         text = entry[direction][lang]
         if "{value}" in text:
             return text.format(value=shown)
-        return f"{text}（{shown}）" if lang == "zh" else f"{text} ({shown})"
+        return f"{text}（{shown}）" if is_zh(lang) else f"{text} ({shown})"
     if direction == "category":
-        return f"{feature}为{shown}" if lang == "zh" else f"{feature}: {shown}"
+        return f"{feature}为{shown}" if is_zh(lang) else f"{feature}: {shown}"
     word = {"high": ("偏高", "high"), "low": ("偏低", "low")}.get(direction, ("", ""))
-    return f"{feature}{word[0]}（{shown}）" if lang == "zh" else f"{feature} is {word[1]} ({shown})"
+    return f"{feature}{word[0]}（{shown}）" if is_zh(lang) else f"{feature} is {word[1]} ({shown})"

@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 
 from bentu.errors import BentuError
-from bentu.i18n import normalize_lang
+from bentu.i18n import is_zh, normalize_lang
 
 __all__ = ["err_console", "out_console", "user_errors", "pick_lang", "LangOption", "os_error", "encoding_error",
            "check_new_output", "write_text_atomic"]
@@ -83,7 +83,7 @@ def user_errors(lang: str | None) -> Iterator[None]:
                 raise
             raise encoding_error(err) from err
     except BentuError as err:
-        label = "错误" if pick_lang(lang) == "zh" else "Error"
+        label = "错误" if is_zh(pick_lang(lang)) else "Error"
         err_console.print(f"[bold red]{label}:[/] {err.message(pick_lang(lang))}", markup=True, highlight=False)
         raise typer.Exit(2) from None
     except KeyboardInterrupt:

@@ -18,7 +18,7 @@ import typer
 from rich.console import Console
 
 from bentu.errors import BentuError, ConfigError
-from bentu.i18n import normalize_lang, register, t
+from bentu.i18n import is_zh, normalize_lang, register, t
 
 if TYPE_CHECKING:  # the audit log pulls in pandas: imported when a command runs, so `bentu --help` stays fast
     from bentu.compliance.audit_log import VerifyReport
@@ -104,7 +104,7 @@ def _report(path: Path, report: VerifyReport, ok_text: str, lang: str, want: str
     label, label_zh = ("step", "步骤") if need_complete else ("request", "请求")
     """Print the outcome (integrity note, head digest) and exit 1 on any failure."""
     console = Console(highlight=False, soft_wrap=True)
-    zh = lang == "zh"
+    zh = is_zh(lang)
     if not report.ok:
         first = report.problems[0]
         key = "audit.verify.wrong_key" if first["kind"] in ("wrong_key", "no_key") else "audit.verify.broken"

@@ -9,6 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from bentu.cli._common import err_console, out_console, pick_lang, user_errors
+from bentu.i18n import is_zh
 
 __all__ = ["federate"]
 
@@ -40,6 +41,6 @@ def federate(
         rec = load_recipe(recipe, overrides)
         resolve_strategy(rec.federated.strategy)  # fail before any data is read
         run_dir = run_recipe(rec, out=out, data=data, lang=lang, progress=True)
-        zh = pick_lang(lang or rec.locale.language) == "zh"
+        zh = is_zh(pick_lang(lang or rec.locale.language))
         err_console.print(("联邦训练完成：" if zh else "Federated run finished: ") + str(run_dir))
     out_console.print(str(run_dir), markup=False, highlight=False)

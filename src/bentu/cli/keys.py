@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from bentu.cli._common import err_console, pick_lang, user_errors
+from bentu.i18n import is_zh
 
 __all__ = ["app", "new"]
 
@@ -29,7 +30,7 @@ def new(
 
     with user_errors(lang):
         key = add_key(file)
-    if pick_lang(lang) == "zh":
+    if is_zh(pick_lang(lang)):
         err_console.print(f"已把新密钥的 SHA-256 追加到 {file}。密钥只显示这一次，请妥善保存：")
     else:
         err_console.print(f"Appended the new key's SHA-256 to {file}. The key is shown only this once; store it safely:")

@@ -11,7 +11,8 @@ from typing import Annotated, Optional
 import typer
 
 from bentu.cli._common import err_console, out_console, pick_lang, user_errors
-from bentu.errors import DataError
+from bentu.errors import ConfigError, DataError
+from bentu.i18n import is_zh
 
 __all__ = ["app", "serve", "eval_", "dossier"]
 
@@ -47,6 +48,7 @@ def serve(
     sha256: Sha256Opt = None,
     recipe: Annotated[Optional[str], typer.Option(help="Take model and policy from a recipe (e.g. llm-gateway).")] = None,
     adapter: Annotated[Optional[Path], typer.Option(help="A LoRA adapter folder from `bentu run llm-lora` (RUN/model/adapter), merged into the local model.")] = None,
+    quantize: Annotated[str, typer.Option(help="auto: with --adapter, the variant its tuning run chose in compression.json (int8 / int4 weight-only), else full precision; none; int8; int4.")] = "auto",
     host: Annotated[str, typer.Option(help="Address to listen on (default: loopback only).")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8100,
     api_keys_file: Annotated[Optional[Path], typer.Option(help="SHA-256 hashes of accepted keys (`bentu keys new FILE`).")] = None,
@@ -65,10 +67,13 @@ def serve(
     import uvicorn
 
     from bentu.llm.gateway import GatewayPolicy, create_gateway
-    from bentu.llm.models import open_model
+    from bentu.llm.models import open_model, tuned_variant
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     with user_errors(lang):
+        if log_sync not in ("fsync", "flush"):
+            raise ConfigError(f"--log-sync must be fsync or flush; got {log_sync!r}.",
+                              f"--log-sync 只能是 fsync 或 flush；收到的是 {log_sync!r}。")
         label = not no_label
         if recipe:
             _, cfg = _recipe_llm(recipe)
@@ -76,12 +81,17 @@ def serve(
                 endpoint, model, sha256 = cfg.endpoint, (None if cfg.endpoint else cfg.model), cfg.sha256
             keyword_action, label, max_prompt_chars = cfg.keyword_action, cfg.label and label, cfg.max_prompt_chars
         policy = GatewayPolicy(keyword_action=keyword_action, label=label, max_prompt_chars=max_prompt_chars,
-                               label_lang="zh" if pick_lang(lang) == "zh" else "en", log_sync=log_sync,
+                               label_lang="zh" if is_zh(pick_lang(lang)) else "en", log_sync=log_sync,
                                log_after_reply=log_after_reply)
-        chat = open_model(endpoint=endpoint, model=model, sha256=sha256, adapter=adapter)
+        if quantize == "auto":
+            quantize = tuned_variant(adapter) if adapter is not None else None
+        elif quantize == "none":
+            quantize = None
+        chat = open_model(endpoint=endpoint, model=model, sha256=sha256, adapter=adapter, quantize=quantize)
         gw = create_gateway(chat, api_keys_file=api_keys_file, pii_keys_file=pii_keys_file, log_path=log,
                             library=_library(keywords), policy=policy, max_body_bytes=max_body_bytes)
-    err_console.print(f"bentu LLM gateway for {chat.name} on http://{host}:{port}/v1 (log: {log})")
+    weights = f", {chat.quantized} weight-only" if getattr(chat, "quantized", None) else ""
+    err_console.print(f"bentu LLM gateway for {chat.name}{weights} on http://{host}:{port}/v1 (log: {log})")
     uvicorn.run(gw, host=host, port=port, log_level="info", access_log=False)
 
 
@@ -130,7 +140,7 @@ def eval_(
                              route="gateway" if through_gateway else "direct")
         if recipe is not None:
             (out / "recipe.json").write_text(json.dumps(recipe, ensure_ascii=False, indent=2), encoding="utf-8")
-    zh = pick_lang(lang) == "zh"
+    zh = is_zh(pick_lang(lang))
     for c in doc["clauses"]:
         out_console.print(f"{c['verdict_zh'] if zh else c['verdict_en']:>16}  {c['title']['zh' if zh else 'en']}: "
                           f"{c['reason']['zh' if zh else 'en']}")

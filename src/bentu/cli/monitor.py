@@ -18,6 +18,7 @@ from rich.table import Table
 from bentu.atomic import write_text_atomic
 from bentu.cli._common import check_new_output, out_console, pick_lang, user_errors
 from bentu.errors import ConfigError, DataError
+from bentu.i18n import register, t
 
 __all__ = ["monitor", "load_reference", "build_report"]
 
@@ -39,9 +40,12 @@ _TEXT = {
 }
 
 
+register({f"monitor.{key}": {"en": en, "zh": zh} for key, (en, zh) in _TEXT.items()})
+register({f"monitor.band.{band}": {"en": band, "zh": zh} for band, zh in _BAND_ZH.items()})
+
+
 def _t(key: str, lang: str, **kw) -> str:
-    en, zh = _TEXT[key]
-    return (zh if lang == "zh" else en).format(**kw)
+    return t(f"monitor.{key}", lang, **kw)
 
 
 def load_reference(run_dir: Path) -> dict:
@@ -109,7 +113,7 @@ def _table(report: dict, lang: str) -> Table:
     for key in ("feature", "psi", "band", "missing", "notes"):
         table.add_column(_t(key, lang), justify="right" if key == "psi" else "left")
     for name, e in _rows(report, lang):
-        band = _BAND_ZH[e["band"]] if lang == "zh" else e["band"]
+        band = _t(f"band.{e['band']}", lang)
         table.add_row(name, f"{e['psi']:.4f}", f"[{_BAND_STYLE[e['band']]}]{band}[/]",
                       f"{e['missing_ref']:.1%} → {e['missing_new']:.1%}", _notes(e, lang))
     return table
@@ -120,7 +124,7 @@ def _html(report: dict, lang: str) -> str:
     head = "".join(f"<th>{esc(_t(k, lang))}</th>" for k in ("feature", "psi", "band", "missing", "notes"))
     body = "".join(
         f"<tr class='{e['band']}'><td>{esc(name)}</td><td>{e['psi']:.4f}</td>"
-        f"<td>{esc(_BAND_ZH[e['band']] if lang == 'zh' else e['band'])}</td>"
+        f"<td>{esc(_t('band.' + e['band'], lang))}</td>"
         f"<td>{e['missing_ref']:.1%} → {e['missing_new']:.1%}</td><td>{esc(_notes(e, lang))}</td></tr>"
         for name, e in _rows(report, lang))
     summary = (_t("crossed", lang, t=report["threshold"], names=", ".join(report["crossed"]))

@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from bentu.cli._common import err_console, pick_lang, user_errors
+from bentu.i18n import is_zh
 
 __all__ = ["predict"]
 
@@ -41,12 +42,12 @@ def predict(
 
             with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                           console=err_console, transient=True) as bar:
-                task = bar.add_task("评分中" if code == "zh" else "scoring")
+                task = bar.add_task("评分中" if is_zh(code) else "scoring")
                 result = score_file(
                     run_dir, src, dst, reasons=reasons, keep=keep, chunk_rows=chunk_rows, force=force, variant=variant,
-                    lang=code, on_chunk=lambda n: bar.update(task, description=f"{'评分中' if code == 'zh' else 'scoring'}: {n:,}"))
+                    lang=code, on_chunk=lambda n: bar.update(task, description=f"{'评分中' if is_zh(code) else 'scoring'}: {n:,}"))
     err_console.print(
         f"已评分 {result.rows:,} 行，用时 {result.seconds:.1f} 秒（{result.rows_per_second:,.0f} 行/秒）：{result.out}"
-        if code == "zh" else
+        if is_zh(code) else
         f"Scored {result.rows:,} rows in {result.seconds:.1f} s ({result.rows_per_second:,.0f} rows/s): {result.out}",
         markup=False)

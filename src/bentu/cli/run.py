@@ -9,6 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from bentu.cli._common import err_console, out_console, pick_lang, user_errors
+from bentu.i18n import is_zh
 
 __all__ = ["run"]
 
@@ -41,7 +42,7 @@ def run(
             run_dir = run_recipe(rec, out=out, data=data, lang=lang, progress=not quiet)
         except Interrupted as stop:
             name = "SIGTERM" if stop.exit_code == 143 else "SIGINT" if stop.exit_code == 130 else f"signal {stop.signum}"
-            err_console.print(f"已中断（{name}）：未保留任何运行目录。" if pick_lang(lang) == "zh"
+            err_console.print(f"已中断（{name}）：未保留任何运行目录。" if is_zh(pick_lang(lang))
                               else f"Interrupted ({name}): no run directory was kept.", markup=False)
             raise typer.Exit(stop.exit_code) from None
         _summary(run_dir, pick_lang(lang or rec.locale.language))
@@ -55,4 +56,4 @@ def _summary(run_dir: Path, lang: str) -> None:
     test = metrics.get("test", {})
     shown = {k: test[k] for k in ("auc", "ks", "accuracy", "sensitivity", "specificity", "perplexity") if isinstance(test.get(k), (int, float))}
     text = "  ".join(f"{k}={v:.4f}" for k, v in shown.items())
-    err_console.print(("运行完成：" if lang == "zh" else "Run finished: ") + text)
+    err_console.print(("运行完成：" if is_zh(lang) else "Run finished: ") + text)

@@ -13,6 +13,7 @@ import typer
 
 from bentu.cli._common import err_console, pick_lang, user_errors
 from bentu.errors import ConfigError
+from bentu.i18n import is_zh
 
 __all__ = ["serve", "app_from_env"]
 
@@ -88,7 +89,7 @@ def serve(
         app = create_app(run_dir, api_keys_file=api_keys_file, decision_log=decision_log,
                          max_body_bytes=max_body_bytes, variant=variant)  # checks the run before any worker starts
     state = app.state.serving
-    zh = pick_lang(lang) == "zh"
+    zh = is_zh(pick_lang(lang))
     err_console.print(
         (f"提供服务：{state.model_name}（{state.predictor.variant}，sha256 {state.model_sha256[:12]}…）于 http://{host}:{port}"
          if zh else

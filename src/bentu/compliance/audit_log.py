@@ -52,6 +52,7 @@ from typing import Any
 
 from bentu.data.io import sha256_file
 from bentu.errors import ConfigError, DataError
+from bentu.i18n import is_zh
 
 try:  # POSIX only; on other systems appends are not locked against other processes.
     import fcntl
@@ -270,7 +271,7 @@ def integrity_fields(key: bytes | None) -> dict[str, str]:
 
 def integrity_note(key: bytes | None, lang: str = "en") -> str:
     """One line for people: which key authenticates the records, or the unkeyed warning."""
-    i = 1 if lang.startswith("zh") else 0
+    i = 1 if is_zh(lang) else 0
     return UNKEYED_NOTE[i] if key is None else KEYED_NOTE[i].format(key_id=key_id(key))
 
 
@@ -630,7 +631,7 @@ class VerifyReport:
 
     def note(self, lang: str = "en") -> str:
         """The integrity line for people (the unkeyed warning, or the key id)."""
-        i = 1 if lang.startswith("zh") else 0
+        i = 1 if is_zh(lang) else 0
         if self.integrity == KEYED:
             return KEYED_NOTE[i].format(key_id=self.key_id)
         return UNKEYED_NOTE[i]

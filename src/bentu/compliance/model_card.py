@@ -17,6 +17,7 @@ from pydantic import BaseModel
 
 from bentu.atomic import write_text_atomic
 from bentu.compliance.report_section import compliance_summary
+from bentu.i18n import is_zh, normalize_lang, tr
 from bentu.rundir import (DataProfile, DataSource, Energy, Fairness, Metrics, Privacy, read_artifact,
                           read_audit_records)
 
@@ -117,14 +118,15 @@ def _localized(value: Any, i: int) -> str | None:
 
 class _Card:
     def __init__(self, run_dir: Path, recipe: dict, lang: str):
-        self.run_dir, self.recipe, self.i = run_dir, recipe, 0 if lang == "en" else 1
+        self.run_dir, self.recipe, self.lang = run_dir, recipe, lang
+        self.i = int(is_zh(lang))  # index into the (en, zh) pairs of _H
         self.lines: list[str] = []
 
     def t(self, key: str, **kw: Any) -> str:
         return _H[key][self.i].format(**kw)
 
     def tr(self, en: str, zh: str) -> str:
-        return (en, zh)[self.i]
+        return tr(self.lang, en, zh)
 
     def section(self, key: str) -> None:
         self.lines += ["", f"## {self.t(key)}", ""]
@@ -344,7 +346,7 @@ def _energy(c: _Card, energy: Energy | None) -> None:
 
 def render_model_card(run_dir: Path, recipe: dict, lang: str) -> str:
     """Return the Markdown model card of ``run_dir`` in ``lang`` ("en" or "zh")."""
-    c = _Card(Path(run_dir), recipe, "zh" if lang.startswith("zh") else "en")
+    c = _Card(Path(run_dir), recipe, normalize_lang(lang))
     compliance, energy = _load(c.run_dir, "compliance.json"), c.read(Energy)
     colon = ": " if c.i == 0 else "："
     c.lines += [f"# {c.t('title')}{colon}{recipe.get('name', c.run_dir.name)}", "", c.t("generated")]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bentu.i18n import normalize_lang
+from bentu.i18n import is_zh, normalize_lang
 
 __all__ = ["compliance_summary", "VERDICT_LABELS", "HEADERS"]
 
@@ -32,7 +32,7 @@ def _observed(value: Any) -> str:
 
 
 def _evidence(items: list[dict], lang: str) -> str:
-    absent = "不存在" if lang == "zh" else "absent"
+    absent = "不存在" if is_zh(lang) else "absent"
     return "; ".join(f"{e['ref']} = {_observed(e['observed'])}" if e.get("present") else f"{e['ref']} {absent}"
                      for e in items)
 

@@ -18,6 +18,7 @@ business: …}``); a role nobody is named for is reported as unassigned, with th
 from __future__ import annotations
 
 from typing import Any
+from bentu.i18n import is_zh
 
 __all__ = ["ROLES", "signoff", "role_of"]
 
@@ -47,8 +48,8 @@ def _text(v: dict, key: str, lang: str) -> str:
 def _action(v: dict, lang: str) -> str:
     reason = _text(v, "reason", lang)
     if v.get("verdict") == "fail":
-        return (f"修正后重新运行：{reason}" if lang == "zh" else f"Fix and re-run: {reason}")
-    return (f"核实并签署意见：{reason}" if lang == "zh" else f"Check and record a decision: {reason}")
+        return (f"修正后重新运行：{reason}" if is_zh(lang) else f"Fix and re-run: {reason}")
+    return (f"核实并签署意见：{reason}" if is_zh(lang) else f"Check and record a decision: {reason}")
 
 
 def signoff(compliance: dict, *, reviewers: dict[str, str] | None = None, warnings: list[dict] | None = None,
@@ -85,9 +86,9 @@ def signoff(compliance: dict, *, reviewers: dict[str, str] | None = None, warnin
         role = w.get("role", "model_risk")
         items.append({"rule": w.get("key", "warning"), "verdict": "needs_human_review", "role": role,
                       "role_name": ROLES[role][lang], "person": reviewers.get(role),
-                      "requirement": w["zh"] if lang == "zh" else w["en"],
-                      "action": w.get("action_zh" if lang == "zh" else "action_en") or
-                      ("判断是否可以接受并记录理由" if lang == "zh" else "Decide whether this is acceptable and record why")})
+                      "requirement": w["zh"] if is_zh(lang) else w["en"],
+                      "action": w.get("action_zh" if is_zh(lang) else "action_en") or
+                      ("判断是否可以接受并记录理由" if is_zh(lang) else "Decide whether this is acceptable and record why")})
     items.sort(key=lambda i: (i["verdict"] != "fail", i["role"]))
     n_fail = sum(i["verdict"] == "fail" for i in items)
     return {"status": "blocked" if n_fail else "ready_for_review",

@@ -31,6 +31,7 @@ from bentu.llm.keywords import KeywordLibrary, example_library
 from bentu.llm.labels import AIGC_FIELDS, has_explicit_label
 from bentu.llm.models import ChatModel, Completion
 from bentu.llm.refusal import accuracy, is_refusal, labelled_set
+from bentu.i18n import is_zh
 
 __all__ = ["wilson", "run_assessment", "GatewayModel", "SAMPLE_RULES", "ASSESSMENT_FILE"]
 
@@ -182,7 +183,7 @@ def _clauses(stats: dict, rates: dict, kw: dict, labels: dict | None) -> list[di
 
 
 def _report(doc: dict, lang: str) -> str:
-    zh = lang == "zh"
+    zh = is_zh(lang)
     lines = [("# GB/T 45654-2025 生成式人工智能服务安全自评估报告" if zh else
               "# GB/T 45654-2025 self-assessment of a generative AI service"), ""]
     lines += [("> 由 bentu 生成的自评估草稿，须经人工复核；标准数字来自二手资料 [S]，提交前请对照标准原文核对。" if zh else

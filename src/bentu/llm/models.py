@@ -27,7 +27,7 @@ import httpx
 from bentu.errors import ConfigError, DataError, MissingDependencyError
 
 __all__ = [
-    "Completion", "ChatModel", "LocalModel", "EndpointModel", "open_model", "gemma_270m_path",
+    "Completion", "ChatModel", "LocalModel", "EndpointModel", "open_model", "tuned_variant", "gemma_270m_path",
     "GEMMA_SHA256", "GEMMA_BYTES", "check_sha256",
 ]
 
@@ -139,10 +139,13 @@ class LocalModel(ChatModel):
     adapter : Path, optional
         A LoRA adapter folder (``model/adapter`` of a tuning run), merged into the base; refused when
         it was trained on another base model.
+    quantize : {"int8", "int4"}, optional
+        Serve a weight-only quantized copy (:func:`bentu.inference.lm_quantize.quantize_lm`, the
+        same as the tuning run measured); None: full precision.
     """
 
     def __init__(self, path: str | Path, *, sha256: str | None = None, device: str | None = None,
-                 adapter: str | Path | None = None):
+                 adapter: str | Path | None = None, quantize: str | None = None):
         self.path = Path(path)
         self.name = self.path.name
         if self.path.exists() and self.path.is_file() and sha256:
@@ -158,8 +161,27 @@ class LocalModel(ChatModel):
             model = load_adapter(model, adapter, trainable=False).merge_and_unload()
             self.adapter = str(adapter)
             self.name = f"{self.name}+{Path(adapter).parent.parent.name or 'adapter'}"
+        self.quantized = None
+        if quantize is not None:
+            from bentu.inference.lm_quantize import VARIANTS, quantize_lm
+
+            if quantize not in VARIANTS:
+                raise ConfigError(f"--quantize must be one of {', '.join(VARIANTS)}, auto or none; got {quantize!r}.",
+                                  f"--quantize 只能是 {'、'.join(VARIANTS)}、auto 或 none；收到的是 {quantize!r}。")
+            model = quantize_lm(model.eval(), quantize)
+            self.quantized = quantize
         self.model = model.to(self.device).eval()
         self._lock = threading.Lock()  # one generation at a time: torch modules are not re-entrant
+
+    @classmethod
+    def wrap(cls, model, tokenizer, *, name: str, device: str = "cpu") -> "LocalModel":
+        """A model already in memory (e.g. a tuning run's base or tuned model), put in eval mode."""
+        self = cls.__new__(cls)
+        self.path, self.name, self.sha256, self.adapter, self.quantized = Path(name), name, None, None, None
+        self.device, self.tokenizer = device, tokenizer
+        self.model = model.to(device).eval()
+        self._lock = threading.Lock()
+        return self
 
     def _inputs(self, messages: list[dict]):
         tok = self.tokenizer
@@ -223,7 +245,7 @@ class LocalModel(ChatModel):
 
     def describe(self) -> dict:
         return {"kind": "local", "name": self.name, "path": str(self.path), "sha256": self.sha256,
-                "device": self.device, "adapter": self.adapter}
+                "device": self.device, "adapter": self.adapter, "quantized": self.quantized}
 
 
 def _apply_stop(text: str, stop) -> tuple[str, bool]:
@@ -328,8 +350,19 @@ class EndpointModel(ChatModel):
         return {"kind": "endpoint", "name": self.name, "url": self.url}
 
 
+def tuned_variant(adapter: str | Path) -> str | None:
+    """The variant the tuning run of ``adapter`` (``RUN/model/adapter``) chose in its
+    ``compression.json`` (``int8`` / ``int4``), or None (full precision, or nothing measured)."""
+    comp = Path(adapter).parent.parent / "compression.json"
+    if not comp.is_file():
+        return None
+    chosen = json.loads(comp.read_text(encoding="utf-8")).get("chosen")
+    return chosen if chosen in ("int8", "int4") else None
+
+
 def open_model(*, endpoint: str | None = None, model: str | Path | None = None,
-               sha256: str | None = None, model_name: str | None = None, adapter: str | Path | None = None) -> ChatModel:
+               sha256: str | None = None, model_name: str | None = None, adapter: str | Path | None = None,
+               quantize: str | None = None) -> ChatModel:
     """The model a recipe or the command line names: ``endpoint`` URL, or ``model`` path.
 
     ``model="gemma-270m"`` names the pinned offline Gemma 3 270M package (hash-checked).
@@ -346,10 +379,13 @@ def open_model(*, endpoint: str | None = None, model: str | Path | None = None,
             "请在 --endpoint URL（OpenAI 兼容服务器）与 --model PATH（Hugging Face 目录、.gguf 文件或 'gemma-270m'）中恰好指定一个。",
         )
     if endpoint:
+        if quantize is not None:
+            raise ConfigError("--quantize applies to a local model, not to an endpoint.",
+                              "--quantize 只适用于本地模型，不适用于端点。")
         if adapter is not None:
             raise ConfigError("--adapter applies to a local model, not to an endpoint (load it on that server).",
                               "--adapter 只适用于本地模型，不适用于端点（请在该服务器上加载）。")
         return EndpointModel(endpoint, model=model_name)
     if str(model) == "gemma-270m":
-        return LocalModel(gemma_270m_path(), sha256=GEMMA_SHA256, adapter=adapter)
-    return LocalModel(model, sha256=sha256, adapter=adapter)
+        return LocalModel(gemma_270m_path(), sha256=GEMMA_SHA256, adapter=adapter, quantize=quantize)
+    return LocalModel(model, sha256=sha256, adapter=adapter, quantize=quantize)

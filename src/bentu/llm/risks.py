@@ -7,6 +7,7 @@ against the standard's text before a filing relies on it.
 """
 
 from __future__ import annotations
+from bentu.i18n import is_zh
 
 __all__ = ["RISKS", "GROUPS", "ASPECTS", "A12_RISKS", "risk_name"]
 
@@ -65,4 +66,4 @@ ASPECTS = {
 def risk_name(code: str, lang: str = "zh") -> str:
     """The name of risk ``code`` (e.g. ``"A.4.6"``) in ``lang``."""
     zh, en = RISKS[code]
-    return zh if lang.startswith("zh") else en
+    return zh if is_zh(lang) else en

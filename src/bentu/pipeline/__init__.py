@@ -36,7 +36,7 @@ import yaml
 
 from bentu.compliance.audit_log import audit_key, integrity_note
 from bentu.errors import ConfigError, DataError
-from bentu.i18n import normalize_lang
+from bentu.i18n import is_zh, normalize_lang
 from bentu.pipeline._context import RunContext
 from bentu.recipe import Recipe, default_data_root, recipe_to_dict
 from bentu.report.builder import Report
@@ -233,8 +233,8 @@ def _title(recipe: Recipe, lang: str) -> tuple[str, str]:
     en, zh = titles[recipe.application]
     desc = recipe.description
     if desc is not None and not isinstance(desc, str):
-        desc = desc.zh if lang == "zh" else desc.en
-    return (zh if lang == "zh" else en), desc or recipe.name
+        desc = desc.zh if is_zh(lang) else desc.en
+    return (zh if is_zh(lang) else en), desc or recipe.name
 
 
 def _cannot_create(final: Path, err: OSError) -> DataError:

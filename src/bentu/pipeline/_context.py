@@ -14,6 +14,7 @@ import numpy as np
 from bentu.recipe import Recipe
 from bentu.report.builder import Report
 from bentu.rundir import artifact_model, write_artifact
+from bentu.i18n import tr
 
 __all__ = ["RunContext", "to_jsonable"]
 
@@ -67,7 +68,7 @@ class RunContext:
 
     def tr(self, en: str, zh: str) -> str:
         """The text in the run's language."""
-        return zh if self.lang == "zh" else en
+        return tr(self.lang, en, zh)
 
     def path(self, rel: str) -> Path:
         """A path inside the run directory (parent folders created)."""

@@ -13,6 +13,7 @@ from pathlib import Path
 from rich.console import Console
 
 from bentu.compliance.audit_log import AuditLog
+from bentu.i18n import is_zh
 
 __all__ = ["StepProgress", "ReportingAuditLog"]
 
@@ -30,7 +31,7 @@ class StepProgress:
     """
 
     def __init__(self, enabled: bool, lang: str = "en", console: Console | None = None):
-        self.enabled, self.zh = enabled, lang == "zh"
+        self.enabled, self.zh = enabled, is_zh(lang)
         self.console = console or Console(stderr=True, highlight=False, soft_wrap=True)
         self.live = enabled and self.console.is_terminal
         self._status = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bentu.pipeline._context import RunContext
+from bentu.i18n import is_zh
 
 __all__ = ["energy_section", "compliance_section", "signoff_section", "privacy_section"]
 
@@ -116,7 +117,7 @@ def privacy_section(ctx: RunContext, privacy: dict) -> None:
     if k:
         before, after = k.get("before") or {}, k.get("after") or {}
         n_in, supp = privacy.get("rows_in"), k.get("records_suppressed", privacy.get("records_suppressed", 0))
-        qi = "、".join(map(name, k.get("quasi_identifiers") or [])) if ctx.lang == "zh" else \
+        qi = "、".join(map(name, k.get("quasi_identifiers") or [])) if is_zh(ctx.lang) else \
             ", ".join(map(name, k.get("quasi_identifiers") or []))
         gen = ", ".join(map(name, k.get("generalised_columns") or [])) or "—"
         s.kv({ctx.tr("target k", "目标 k"): k.get("target_k"), ctx.tr("k before → after", "处理前 → 后的 k"):

@@ -17,7 +17,8 @@ from bentu.data import TabularPreprocessor, binary_target, profile_table, resolv
 from bentu.datasets import load_tabular
 from bentu.errors import ConfigError
 from bentu.inference.export import export_onnx
-from bentu.models import create_model, get_entry
+from bentu.models import create_model
+from bentu.pipeline._app import Application
 from bentu.pipeline._context import RunContext
 from bentu.pipeline._sections import privacy_section
 from bentu.report import plots
@@ -26,8 +27,9 @@ from bentu.rundir.weights import save_model_weights
 from bentu.report.dp import report_dp
 from bentu.train import Trainer
 from bentu.train.trainer import dp_settings
+from bentu.i18n import is_zh
 
-__all__ = ["run", "ks_threshold", "fit_baselines"]
+__all__ = ["run", "CreditApp", "ks_threshold", "fit_baselines"]
 
 log = logging.getLogger(__name__)
 
@@ -68,95 +70,125 @@ def _predict(model: torch.nn.Module, X: np.ndarray) -> np.ndarray:
         return torch.sigmoid(model(torch.from_numpy(X))).numpy()
 
 
+class CreditApp(Application):
+    """The credit application's stages (see :mod:`bentu.pipeline._app` for the order)."""
+
+    families = ("tabular",)
+    names = ("credit", "信用风险")
+    family_names = ("tabular", "表格")
+    example_model = "tabular_mlp"
+
+    def load(self) -> None:
+        ctx, d = self.ctx, self.recipe.data
+        table = load_tabular(dataset=d.dataset, path=d.path, fmt=d.format, options=d.options,
+                             data_root=ctx.data_root, data_path=ctx.data_path)
+        self.table = table
+        self.source = table.source.get("path", table.source.get("dataset", "data"))
+        self.record("load_data", params={"source": table.source, "rows": len(table.df), "columns": table.df.shape[1]},
+                    inputs=table.files)
+        df = table.df
+        self.roles = resolve_roles(df, source=self.source, target=d.target, features=d.features,
+                                   categorical=d.categorical, sensitive=d.sensitive, institution=d.institution,
+                                   identifiers=d.identifiers, drop=d.drop + ([d.split.column] if d.split.column else []),
+                                   numeric=d.numeric)
+        binary_target(df, self.roles.target, self.source, d.positive)  # a bad target fails before the privacy scan
+        for col in d.numeric:  # the user decided: numbers, and its texts are missing values
+            df[col] = pd.to_numeric(df[col], errors="coerce")
+        self.df = df
+
+    def privacy(self) -> None:
+        raw_df = self.df
+        self.df, self.privacy_report = _privacy(self.ctx, raw_df, self.roles)
+        self.roles = _without_withheld(self.roles, self.privacy_report)
+        self.replaced = _replaced_values(raw_df, self.df, self.privacy_report, self.roles.categorical)
+
+    def split(self) -> None:
+        r, d, df, roles = self.recipe, self.recipe.data, self.df, self.roles
+        self.y = y = binary_target(df, roles.target, self.source, d.positive)  # the gate may suppress rows (k-anonymity)
+        self.rows = rows = split_rows(y, test=d.split.test, val=d.split.val, seed=r.train.seed, stratify=d.split.stratify,
+                                      predefined=df[d.split.column] if d.split.column else None,
+                                      test_values=d.split.test_values, source=self.source)
+        self.train_idx = train_idx = _drop_train_duplicates(df, roles, rows.train)
+        self.numeric = [c for c in roles.features if c not in roles.categorical]
+        self.pre = TabularPreprocessor(numeric=self.numeric, categorical=roles.categorical,
+                                       generalise=_generalisation_steps(self.privacy_report),
+                                       exclude_levels=self.replaced).fit(df.iloc[train_idx])
+        self.X = {k: self.pre.transform(df.iloc[idx]) for k, idx in (("train", train_idx), ("val", rows.val), ("test", rows.test))}
+        self.Y = {"train": y[train_idx], "val": y[rows.val], "test": y[rows.test]}
+
+    def profile(self) -> None:
+        ctx, r, d = self.ctx, self.recipe, self.recipe.data
+        split_info = {**self.rows.sizes(), "train_after_dedup": len(self.train_idx), "seed": r.train.seed,
+                      "scheme": f"predefined:{d.split.column}" if d.split.column else "stratified_random"}
+        profile = profile_table(self.df, self.y, self.roles, source=self.table.source, split=split_info)
+        profile["preprocessing"] = {"numeric": self.numeric, "categorical": self.roles.categorical,
+                                    "n_inputs": self.X["train"].shape[1], "fitted_on": "train"}
+        ctx.write_json("data_profile.json", profile)
+        ctx.evidence["profile"] = profile
+        self.record("prepare_data", params={"split": split_info, "roles": self.roles.as_dict()},
+                    outputs={"data_profile": ctx.dir / "data_profile.json"})
+
+    def train(self) -> None:
+        self.model, self.train_info = _train(self.ctx, self.X, self.Y, self.df, self.roles, self.train_idx)
+
+    def evaluate(self) -> None:
+        ctx, r, X, Y, train_info = self.ctx, self.recipe, self.X, self.Y, self.train_info
+        self.p = p = {k: _predict(self.model, X[k]) for k in X}
+        self.threshold = threshold = ks_threshold(Y["val"], p["val"])
+        metrics = {
+            "test": binary_metrics(Y["test"], p["test"], threshold),
+            "val": binary_metrics(Y["val"], p["val"], threshold),
+            "train": {"auc": binary_metrics(Y["train"], p["train"], threshold)["auc"]},
+            "threshold": {"value": threshold, "rule": "KS point on validation scores"},
+            "psi_score_train_test": psi(p["train"], p["test"]),
+            "calibration": calibration_curve(Y["test"], p["test"]),
+            "roc": roc_points(Y["test"], p["test"]),
+            "training": train_info,
+            "baselines": {},
+        }
+        base_scores = {}
+        for name, (est, secs) in fit_baselines(r.train.baselines, X["train"], Y["train"], r.train.seed).items():
+            pv, pt = est.predict_proba(X["val"])[:, 1], est.predict_proba(X["test"])[:, 1]
+            t = ks_threshold(Y["val"], pv)
+            metrics["baselines"][name] = {"test": binary_metrics(Y["test"], pt, t), "val": binary_metrics(Y["val"], pv, t),
+                                          "train_seconds": secs}
+            base_scores[name] = pt
+        if "comparison" in train_info:
+            metrics["comparison"] = train_info.pop("comparison")
+        if "dp" in train_info:
+            metrics["dp"] = train_info.pop("dp")
+        metrics["scorecard"] = _scorecard(self.pre.view(self.df.iloc[self.train_idx]), self.roles, Y, p, threshold)
+        ctx.evidence["warnings"] = _baseline_warnings(r.model.name, metrics)
+        ctx.evidence["metrics"] = self.metrics = metrics
+        self.evaluate_params = {"threshold": threshold}
+        _report_performance(ctx, metrics, Y, p, base_scores, self.df, self.roles, self.rows.test, self.privacy_report)
+        _report_scorecard(ctx, metrics)
+        if r.federated.enabled:
+            _report_federated(ctx, train_info, metrics)
+        if "dp" in metrics:
+            report_dp(ctx.report, metrics["dp"], ctx.tr)
+
+    def export(self) -> None:
+        _export(self.ctx, self.model, self.pre, self.X, self.threshold, self.roles)
+        _reference(self.ctx, self.pre.view(self.df.iloc[self.train_idx]), self.roles, self.p["train"])
+
+    def explain(self) -> None:
+        if self.recipe.audit.explain == "shap":
+            _explain(self.ctx, self.model, self.pre, self.X, self.df.iloc[self.rows.test], self.roles)
+
+    def fairness(self) -> None:
+        if self.recipe.audit.fairness and self.roles.sensitive:
+            _fairness(self.ctx, self.df, self.roles, self.train_idx, self.rows.test, self.X, self.Y, self.p, self.threshold)
+
+    def compress(self) -> None:
+        c = self.recipe.compress
+        if c.int8 or c.prune or c.distill:
+            _compress(self.ctx, self.model, self.X, self.Y)
+
+
 def run(ctx: RunContext) -> None:
     """Run the credit application inside ``ctx`` (see :mod:`bentu.pipeline`)."""
-    r, d = ctx.recipe, ctx.recipe.data
-    if get_entry(r.model.name).family != "tabular":
-        raise ConfigError(
-            f"model.name {r.model.name!r} is not a tabular model; the credit application needs one (e.g. 'tabular_mlp').",
-            f"model.name {r.model.name!r} 不是表格模型；信用风险应用需要表格模型（例如 'tabular_mlp'）。",
-        )
-    table = load_tabular(dataset=d.dataset, path=d.path, fmt=d.format, options=d.options,
-                         data_root=ctx.data_root, data_path=ctx.data_path)
-    source = table.source.get("path", table.source.get("dataset", "data"))
-    ctx.audit.append("load_data", params={"source": table.source, "rows": len(table.df), "columns": table.df.shape[1]},
-                     inputs=table.files)
-    df = table.df
-    roles = resolve_roles(df, source=source, target=d.target, features=d.features, categorical=d.categorical,
-                          sensitive=d.sensitive, institution=d.institution, identifiers=d.identifiers,
-                          drop=d.drop + ([d.split.column] if d.split.column else []), numeric=d.numeric)
-    y = binary_target(df, roles.target, source, d.positive)
-    for col in d.numeric:  # the user decided: numbers, and its texts are missing values
-        df[col] = pd.to_numeric(df[col], errors="coerce")
-
-    raw_df = df
-    df, privacy = _privacy(ctx, df, roles)
-    roles = _without_withheld(roles, privacy)
-    replaced = _replaced_values(raw_df, df, privacy, roles.categorical)
-    y = binary_target(df, roles.target, source, d.positive)  # the gate may suppress rows (k-anonymity)
-    split = split_rows(y, test=d.split.test, val=d.split.val, seed=r.train.seed, stratify=d.split.stratify,
-                       predefined=df[d.split.column] if d.split.column else None, test_values=d.split.test_values,
-                       source=source)
-    train_idx = _drop_train_duplicates(df, roles, split.train)
-    numeric = [c for c in roles.features if c not in roles.categorical]
-    pre = TabularPreprocessor(numeric=numeric, categorical=roles.categorical,
-                              generalise=_generalisation_steps(privacy), exclude_levels=replaced).fit(df.iloc[train_idx])
-    X = {k: pre.transform(df.iloc[idx]) for k, idx in (("train", train_idx), ("val", split.val), ("test", split.test))}
-    Y = {"train": y[train_idx], "val": y[split.val], "test": y[split.test]}
-    split_info = {**split.sizes(), "train_after_dedup": len(train_idx), "seed": r.train.seed,
-                  "scheme": f"predefined:{d.split.column}" if d.split.column else "stratified_random"}
-    profile = profile_table(df, y, roles, source=table.source, split=split_info)
-    profile["preprocessing"] = {"numeric": numeric, "categorical": roles.categorical, "n_inputs": X["train"].shape[1],
-                                "fitted_on": "train"}
-    ctx.write_json("data_profile.json", profile)
-    ctx.evidence["profile"] = profile
-    ctx.audit.append("prepare_data", params={"split": split_info, "roles": roles.as_dict()},
-                     outputs={"data_profile": ctx.dir / "data_profile.json"})
-
-    model, train_info = _train(ctx, X, Y, df, roles, train_idx)
-    p = {k: _predict(model, X[k]) for k in X}
-    threshold = ks_threshold(Y["val"], p["val"])
-    metrics = {
-        "test": binary_metrics(Y["test"], p["test"], threshold),
-        "val": binary_metrics(Y["val"], p["val"], threshold),
-        "train": {"auc": binary_metrics(Y["train"], p["train"], threshold)["auc"]},
-        "threshold": {"value": threshold, "rule": "KS point on validation scores"},
-        "psi_score_train_test": psi(p["train"], p["test"]),
-        "calibration": calibration_curve(Y["test"], p["test"]),
-        "roc": roc_points(Y["test"], p["test"]),
-        "training": train_info,
-        "baselines": {},
-    }
-    base_scores = {}
-    for name, (est, secs) in fit_baselines(r.train.baselines, X["train"], Y["train"], r.train.seed).items():
-        pv, pt = est.predict_proba(X["val"])[:, 1], est.predict_proba(X["test"])[:, 1]
-        t = ks_threshold(Y["val"], pv)
-        metrics["baselines"][name] = {"test": binary_metrics(Y["test"], pt, t), "val": binary_metrics(Y["val"], pv, t),
-                                      "train_seconds": secs}
-        base_scores[name] = pt
-    if "comparison" in train_info:
-        metrics["comparison"] = train_info.pop("comparison")
-    if "dp" in train_info:
-        metrics["dp"] = train_info.pop("dp")
-    metrics["scorecard"] = _scorecard(pre.view(df.iloc[train_idx]), roles, Y, p, threshold)
-    ctx.evidence["warnings"] = _baseline_warnings(r.model.name, metrics)
-    ctx.evidence["metrics"] = metrics
-    _export(ctx, model, pre, X, threshold, roles)
-    ctx.write_json("metrics.json", metrics)
-    ctx.audit.append("evaluate", params={"threshold": threshold}, outputs={"metrics": ctx.dir / "metrics.json"})
-    _report_performance(ctx, metrics, Y, p, base_scores, df, roles, split.test, privacy)
-    _report_scorecard(ctx, metrics)
-    _reference(ctx, pre.view(df.iloc[train_idx]), roles, p["train"])
-    if r.federated.enabled:
-        _report_federated(ctx, train_info, metrics)
-    if "dp" in metrics:
-        report_dp(ctx.report, metrics["dp"], ctx.tr)
-    if r.audit.fairness and roles.sensitive:
-        _fairness(ctx, df, roles, train_idx, split.test, X, Y, p, threshold)
-    if r.audit.explain == "shap":
-        _explain(ctx, model, pre, X, df.iloc[split.test], roles)
-    if r.compress.int8 or r.compress.prune or r.compress.distill:
-        _compress(ctx, model, X, Y)
+    CreditApp(ctx).run()
 
 
 def _privacy(ctx: RunContext, df: pd.DataFrame, roles) -> tuple[pd.DataFrame, dict]:
@@ -334,7 +366,7 @@ def _report_performance(ctx, metrics, Y, p, base_scores, df, roles, test_idx, pr
              "F1", "Brier", "ECE", tr("train s", "训练秒数")], rows,
             caption=tr("Test set, same rows for every model", "测试集（所有模型使用相同的行）"))
     for w in ctx.evidence.get("warnings", []):
-        s.note(w["zh"] if ctx.lang == "zh" else w["en"])
+        s.note(w["zh"] if is_zh(ctx.lang) else w["en"])
 
     s = ctx.report.section("data", tr("Data", "数据"))
     s.kv({tr("rows", "行数"): prof["rows"], tr("default rate", "违约率"): prof["class_balance"]["positive_rate"],

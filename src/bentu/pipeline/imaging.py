@@ -10,12 +10,7 @@ curve → ONNX export with parity check → Grad-CAM overlays → report section
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
 import logging
-import math
-import os
-import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,28 +20,24 @@ import numpy as np
 import torch
 from torch import nn
 
-try:  # POSIX: serialise concurrent pretraining of the same source model
-    import fcntl
-except ImportError:  # pragma: no cover
-    fcntl = None  # type: ignore[assignment]
-
-from bentu.audit.gradcam import gradcam, pick_cases, save_overlays
+from bentu.audit.gradcam import gradcam, pick_cases
 from bentu.audit.metrics import choose_threshold, clinical_metrics
 from bentu.datasets.images import ImageDataset, ImageSplits, load_dicom_folder, load_image_folder
 from bentu.datasets.medmnist import load_medmnist, medmnist_path
 from bentu.errors import ConfigError, DataError
-from bentu.models import get_entry
 from bentu.models.ensemble import LogitEnsemble, member_seeds
 from bentu.models.vision import TTA
+from bentu.pipeline._app import Application
 from bentu.recipe import ImagingCfg
+from bentu.report import plots
 from bentu.rundir.weights import save_model_weights
 from bentu.train.augment import Augment
 from bentu.train.parallel import FitJob, Handle, TrainPool
 from bentu.train.transfer import (
-    WEIGHT_SUFFIXES, FineTuneTrainer, read_weights, save_weights, select_layers,
+    WEIGHT_SUFFIXES, FineTuneTrainer, SourceModelCache, read_weights, save_weights, select_layers,
 )
 
-__all__ = ["run", "subsample", "cam_target"]
+__all__ = ["run", "ImagingApp", "subsample", "cam_target"]
 
 log = logging.getLogger(__name__)
 
@@ -136,12 +127,6 @@ class _Run:
         self.ctx = ctx
         self.rc = ctx.recipe
         self.cfg = self.rc.imaging or ImagingCfg()
-        if get_entry(self.rc.model.name).family != "vision":
-            raise ConfigError(
-                f"model.name {self.rc.model.name!r} is not a vision model; the imaging application needs one "
-                "(e.g. resnet_small).",
-                f"model.name {self.rc.model.name!r} 不是视觉模型；影像应用需要视觉模型（例如 resnet_small）。",
-            )
         a = self.cfg.augment
         self.augment = (
             Augment(hflip=a.hflip, vflip=a.vflip, rotate=a.rotate, shift=a.shift, scale=a.scale,
@@ -231,10 +216,6 @@ def _pretrain(run: _Run, prep: _Prep, pool: TrainPool, stack: contextlib.ExitSta
     return finish
 
 
-def _cache_dir() -> Path:
-    return Path(os.environ.get("BENTU_CACHE") or Path.home() / ".cache" / "bentu") / "pretrained"
-
-
 def _pretrain_source(run: _Run, prep: _Prep, src: str, source: ImageSplits, path: Path, pool: TrainPool,
                      stack: contextlib.ExitStack) -> Callable[[], tuple[dict, dict]]:
     """Train (or reuse from the cache) a model on the source dataset; save it into the run."""
@@ -248,39 +229,27 @@ def _pretrain_source(run: _Run, prep: _Prep, src: str, source: ImageSplits, path
         settings["channels_last"] = True
     if run.rc.train.processes:
         settings["threads"] = 1
-    key = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
-    cached = _cache_dir() / f"{src.lower()}-{key}.safetensors"
+    cache = SourceModelCache(src, settings)
     target = ctx.path(f"model/pretrained-{src.lower()}.safetensors")
     info = {"enabled": True, "from": src, "kind": "source_dataset", "source_sha256": source.sha256,
-            "source_counts": source.counts(), "weights": str(target.relative_to(ctx.dir)), "cache_key": key}
-    try:
-        if cfg.pretrain_cache:
-            cached.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as err:  # a read-only cache location is not a reason to fail the run
-        log.warning("pretrained-model cache %s is not writable (%s); not caching", cached.parent, err)
-        cached = None
-    if not cfg.pretrain_cache or cached is None:
-        return _train_source(run, prep, src, source, path, settings, info, target, pool, None, None)
-    # Runs started together (e.g. seeds of a benchmark) wait for one another instead of all
-    # pretraining. The lock is released once the source model is cached (or when the run ends).
-    lock = stack.enter_context(open(cached.with_suffix(".lock"), "a"))
-    if fcntl is not None:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-    return _train_source(run, prep, src, source, path, settings, info, target, pool, cached, lock)
+            "source_counts": source.counts(), "weights": str(target.relative_to(ctx.dir)), "cache_key": cache.key}
+    use_cache = cfg.pretrain_cache and cache.open(stack)
+    return _train_source(run, prep, src, source, path, settings, info, target, pool, cache if use_cache else None)
 
 
 def _train_source(run: _Run, prep: _Prep, src: str, source: ImageSplits, path: Path, settings: dict, info: dict,
-                  target: Path, pool: TrainPool, cached: Path | None, lock) -> Callable[[], tuple[dict, dict]]:
+                  target: Path, pool: TrainPool, cache: SourceModelCache | None) -> Callable[[], tuple[dict, dict]]:
     ctx, cfg = run.ctx, run.cfg
     mean, std = _mean_std(source)
     sprep = _Prep(prep.size, prep.channels, mean, std, positive_label=1)
-    if cached is not None and cached.is_file() and cached.with_suffix(".json").is_file():
-        state = read_weights(cached)
-        lock.close()
-        shutil.copyfile(cached, target)
-        info.update(json.loads(cached.with_suffix(".json").read_text(encoding="utf-8")), reused_from_cache=str(cached))
+    found = cache.load() if cache is not None else None
+    if found is not None:
+        state, result = found
+        cache.release()
+        cache.copy_to(target)
+        info.update(result, reused_from_cache=str(cache.path))
         ctx.audit.append("pretrain", params={**settings, "reused_from_cache": True},
-                         inputs={"source_data": path, "cached_weights": cached}, outputs={"weights": target})
+                         inputs={"source_data": path, "cached_weights": cache.path}, outputs={"weights": target})
         return lambda: (state, info)
     sets = _datasets(source, sprep, run.augment)
     handle = pool.submit(run.job(prep, sets["train"], sets["val"], seed=cfg.pretrain_seed, init=None,
@@ -294,12 +263,8 @@ def _train_source(run: _Run, prep: _Prep, src: str, source: ImageSplits, path: P
         result = {"source_val_auc": fitted.best_score, "source_best_epoch": fitted.best_epoch,
                   "pretrain_seconds": fitted.seconds}
         info.update(result, reused_from_cache=None)
-        if cached is not None:
-            tmp = cached.with_suffix(".partial")
-            shutil.copyfile(target, tmp)
-            os.replace(tmp, cached)
-            cached.with_suffix(".json").write_text(json.dumps(result), encoding="utf-8")
-            lock.close()
+        if cache is not None:
+            cache.store(target, result)
         ctx.audit.append("pretrain", params={**settings, **result}, inputs={"source_data": path}, outputs={"weights": target})
         return fitted.model.state_dict(), info
 
@@ -341,161 +306,203 @@ def _privacy_record(ctx, data) -> None:
                      outputs={"privacy": ctx.dir / "privacy.json"})
 
 
-def run(ctx) -> None:
-    """Run the imaging application for ``ctx.recipe`` and write its outputs into ``ctx.dir``.
+class ImagingApp(Application):
+    """The imaging application's stages (see :mod:`bentu.pipeline._app` for the order).
 
-    Writes ``data_profile.json``, ``metrics.json``, ``model/model.safetensors`` (+ ``model.json``), ``model/model.onnx``,
-    ``model/export.json``, ``model/preprocess.json``, ``explanations/gradcam/`` and report
-    sections; every step is appended to the audit log.
+    Writes ``data_profile.json``, ``metrics.json``, ``model/model.safetensors`` (+ ``model.json``),
+    ``model/model.onnx``, ``model/export.json``, ``model/preprocess.json``,
+    ``explanations/gradcam/`` and report sections; every step is appended to the audit log.
     """
-    started = time.perf_counter()
-    r = _Run(ctx)
-    cfg, rc = r.cfg, r.rc
-    data = _load(ctx, cfg)
-    if cfg.positive_label >= len(data.label_names):
-        raise ConfigError(
-            f"imaging.positive_label is {cfg.positive_label} but {data.source} has classes 0..{len(data.label_names) - 1}.",
-            f"imaging.positive_label 为 {cfg.positive_label}，但 {data.source} 的类别为 0..{len(data.label_names) - 1}。",
-        )
-    mean, std = _mean_std(data)
-    prep = _Prep(cfg.image_size or data.image_size, cfg.channels, mean, std, cfg.positive_label)
-    pos_name = data.label_names[cfg.positive_label]
-    neg_name = " / ".join(n for k, n in enumerate(data.label_names) if k != cfg.positive_label)
-    profile = {**data.profile(), "positive_class": {"label": cfg.positive_label, "name": pos_name}}
-    p_prof = ctx.write_json("data_profile.json", profile)
-    ctx.audit.append("load_data", params={"source": cfg.source, "dataset": rc.data.dataset, "sha256": data.sha256},
-                     inputs={"data": data.source}, outputs={"data_profile": p_prof})
-    _privacy_record(ctx, data)
-    sets = _datasets(data, prep, r.augment)
-    y_val, y_test = sets["val"].y.numpy(), sets["test"].y.numpy()
 
-    has_transfer = bool(rc.transfer.from_)
-    arms = (["transfer"] if has_transfer else []) + (["scratch"] if (cfg.compare_scratch or not has_transfer) else [])
-    if cfg.primary not in (None, "auto", "both", *arms) or (cfg.primary == "both" and len(arms) < 2):
-        fix = "transfer.from" if cfg.primary == "transfer" or not has_transfer else "imaging.compare_scratch: true"
-        if cfg.primary == "both":
-            fix += f", or imaging.primary: {arms[0]}"
-        raise ConfigError(f"imaging.primary is {cfg.primary!r} but this run trains only {', '.join(arms)} (set {fix}).",
-                          f"imaging.primary 为 {cfg.primary!r}，但本次运行只训练 {', '.join(arms)}（请设置 {fix.replace(', or ', '，或 ')}）。")
-    if cfg.primary == "both" and cfg.ensemble < 2:
-        raise ConfigError(f"imaging.primary 'both' deploys models of both arms: imaging.ensemble must be at least 2. "
-                          f"Got {cfg.ensemble}.",
-                          f"imaging.primary 为 'both' 时部署两种模型：imaging.ensemble 至少为 2，实际为 {cfg.ensemble}。")
-    seeds = member_seeds(rc.train.seed, cfg.ensemble)
-    # The deployed (primary) arm: fixed, the one whose model scores higher on validation data, or both.
-    # The deployed ensemble: member k is (arm, seed), the deployed arms taking turns (with "both":
-    # transfer, scratch, transfer, ...) and each arm's seeds running seed, seed + 1000, ...
-    # Members k < len(deployed_arms) are each arm's first model (seed = train.seed), which is also
-    # the like-for-like comparison of the arms.
-    def plan_for(primary: str) -> list[tuple[str, int]]:
-        deployed_arms = arms if primary == "both" else [primary]
-        return [(deployed_arms[k % len(deployed_arms)], seeds[k // len(deployed_arms)]) for k in range(cfg.ensemble)]
+    families = ("vision",)
+    names = ("imaging", "影像")
+    family_names = ("vision", "视觉")
+    example_model = "resnet_small"
 
-    fixed = {None: arms[0], "auto": None}.get(cfg.primary, cfg.primary)
-    handles: dict[tuple[str, int], Handle] = {}
-    with TrainPool(rc.train.processes, progress=bool(ctx.progress), executor=rc.train.executor,
-                   ray_address=rc.train.ray_address, job_timeout=rc.train.job_timeout) as pool, \
-            contextlib.ExitStack() as stack:
-        # after the checks: pretraining can take minutes (in the pool, beside the scratch models)
-        source = _pretrain(r, prep, pool, stack)
-        init: dict | None = None
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        self.started = time.perf_counter()
+        self.r = r = _Run(ctx)
+        cfg, rc = self.cfg, self.rc = r.cfg, r.rc
+        self.has_transfer = has_transfer = bool(rc.transfer.from_)
+        arms = (["transfer"] if has_transfer else []) + (["scratch"] if (cfg.compare_scratch or not has_transfer) else [])
+        if cfg.primary not in (None, "auto", "both", *arms) or (cfg.primary == "both" and len(arms) < 2):
+            fix = "transfer.from" if cfg.primary == "transfer" or not has_transfer else "imaging.compare_scratch: true"
+            if cfg.primary == "both":
+                fix += f", or imaging.primary: {arms[0]}"
+            raise ConfigError(f"imaging.primary is {cfg.primary!r} but this run trains only {', '.join(arms)} (set {fix}).",
+                              f"imaging.primary 为 {cfg.primary!r}，但本次运行只训练 {', '.join(arms)}（请设置 {fix.replace(', or ', '，或 ')}）。")
+        if cfg.primary == "both" and cfg.ensemble < 2:
+            raise ConfigError(f"imaging.primary 'both' deploys models of both arms: imaging.ensemble must be at least 2. "
+                              f"Got {cfg.ensemble}.",
+                              f"imaging.primary 为 'both' 时部署两种模型：imaging.ensemble 至少为 2，实际为 {cfg.ensemble}。")
+        self.arms = arms
 
-        def submit(arm: str, seed: int) -> None:
-            if (arm, seed) not in handles:
-                handles[arm, seed] = pool.submit(r.job(prep, sets["train"], sets["val"], seed=seed, init=init if arm == "transfer" else None,
-                                                       name=f"{arm} seed {seed}", priority=PRIORITY_MODEL))
+    def load(self) -> None:
+        ctx, cfg, rc = self.ctx, self.cfg, self.rc
+        self.data = data = _load(ctx, cfg)
+        if cfg.positive_label >= len(data.label_names):
+            raise ConfigError(
+                f"imaging.positive_label is {cfg.positive_label} but {data.source} has classes 0..{len(data.label_names) - 1}.",
+                f"imaging.positive_label 为 {cfg.positive_label}，但 {data.source} 的类别为 0..{len(data.label_names) - 1}。",
+            )
+        self.record("load_data", params={"source": cfg.source, "dataset": rc.data.dataset, "sha256": data.sha256},
+                    inputs={"data": data.source})
 
-        curve_jobs: dict = {}
-        for arm in sorted(arms, key=lambda a: a == "transfer"):  # scratch models need no source model
-            if arm == "transfer":
-                init, transfer_info = source()
-            submit(arm, seeds[0])
-            for a, seed in plan_for(fixed) if fixed else []:
-                if a == arm:
-                    submit(a, seed)
-            curve_jobs.update(_curve_jobs(r, prep, sets, init if arm == "transfer" else None, arm, pool))
-        if not has_transfer:
-            transfer_info = source()[1]
-        primary = fixed or max(arms, key=lambda a: handles[a, seeds[0]].result().best_score)
-        plan = plan_for(primary)
-        for arm, seed in plan:
-            submit(arm, seed)
-        trained = {key: h.result() for key, h in handles.items()}
-        curve = _curve_rows(r, sets, arms, curve_jobs, trained)
-    arm_seeds = {arm: sorted(seed for a, seed in trained if a == arm) for arm in arms}
-    models = {arm: [trained[arm, seed].model for seed in arm_seeds[arm]] for arm in arms}
-    histories = {arm: [{"seed": seed, "best_epoch": trained[arm, seed].best_epoch, "val_auc": trained[arm, seed].best_score,
-                        "epochs_run": trained[arm, seed].epochs_run} for seed in arm_seeds[arm]] for arm in arms}
-    for arm in arms:
-        r.timings[f"train_{arm}_s"] = sum(f.seconds for (a, _), f in trained.items() if a == arm)
-    deployed_arms = arms if primary == "both" else [primary]
-    deployed = [m for arm in deployed_arms for m in models[arm]]
-    for arm in arms:
-        ctx.audit.append(f"train_{arm}", params={"model": rc.model.name, **r.model_params(prep),
-                                                 "train": rc.train.model_dump(), "runs": histories[arm]})
-    choice = {"rule": cfg.primary or "first arm", "chosen": primary, "chosen_on": "val",
-              "val_auc": {a: histories[a][0]["val_auc"] for a in arms}}
-    ctx.audit.append("choose_primary", params=choice)
+    def privacy(self) -> None:
+        _privacy_record(self.ctx, self.data)
 
-    # Operating point on validation only, then the test split.
-    def evaluate(members: list[nn.Module]) -> dict:
-        final = r.wrap(members)
-        pv, pt = r.predict(final, sets["val"]), r.predict(final, sets["test"])
-        thr = choose_threshold(y_val, pv, cfg.operating_point, cfg.target_sensitivity)
-        return {"model": final, "p_val": pv, "p_test": pt,
-                "val": clinical_metrics(y_val, pv, thr), "test": clinical_metrics(y_test, pt, thr)}
+    def split(self) -> None:
+        """The dataset's own train / val / test splits, normalised with the training images' mean and std."""
+        cfg, data = self.cfg, self.data
+        mean, std = _mean_std(data)
+        self.prep = _Prep(cfg.image_size or data.image_size, cfg.channels, mean, std, cfg.positive_label)
+        self.pos_name = data.label_names[cfg.positive_label]
+        self.neg_name = " / ".join(n for k, n in enumerate(data.label_names) if k != cfg.positive_label)
+        self.sets = _datasets(data, self.prep, self.r.augment)
 
-    # Transfer vs scratch compares single models (same seed); the deployed model is the primary arm,
-    # an ensemble of `imaging.ensemble` models when that is > 1.
-    evals = {arm: evaluate(models[arm][:1]) for arm in arms}
-    main = evaluate(deployed) if len(deployed) > 1 else evals[primary]
-    ctx.audit.append("data_volume", params={"rows": curve})
+    def profile(self) -> None:
+        ctx, prep = self.ctx, self.prep
+        self.profile_doc = {**self.data.profile(), "positive_class": {"label": self.cfg.positive_label, "name": self.pos_name}}
+        p_prof = ctx.write_json("data_profile.json", self.profile_doc)
+        self.record("prepare_data", params={"split": {k: len(v) for k, v in self.sets.items()},
+                                            "image": {"size": prep.size, "channels": prep.channels,
+                                                      "mean": prep.mean, "std": prep.std}},
+                    outputs={"data_profile": p_prof})
 
-    # Export.
-    final = main["model"]
-    example = (sets["test"].x[:4].clone(),)
-    p_weights, p_spec = save_model_weights(ctx.dir, final.state_dict(), name=rc.model.name, params=r.model_params(prep),
-                                     ensemble=cfg.ensemble, tta=cfg.tta, tta_shift=cfg.tta_shift)
-    export = {"passed": None}
-    outputs = {"model_weights": p_weights, "model_spec": p_spec}
-    if cfg.onnx:
-        from bentu.inference.export import export_onnx
+    def train(self) -> None:
+        ctx, r, cfg, rc, prep, sets, arms = self.ctx, self.r, self.cfg, self.rc, self.prep, self.sets, self.arms
+        seeds = member_seeds(rc.train.seed, cfg.ensemble)
+        # The deployed (primary) arm: fixed, the one whose model scores higher on validation data, or both.
+        # The deployed ensemble: member k is (arm, seed), the deployed arms taking turns (with "both":
+        # transfer, scratch, transfer, ...) and each arm's seeds running seed, seed + 1000, ...
+        # Members k < len(deployed_arms) are each arm's first model (seed = train.seed), which is also
+        # the like-for-like comparison of the arms.
+        def plan_for(primary: str) -> list[tuple[str, int]]:
+            deployed_arms = arms if primary == "both" else [primary]
+            return [(deployed_arms[k % len(deployed_arms)], seeds[k // len(deployed_arms)]) for k in range(cfg.ensemble)]
 
-        p_onnx = ctx.path("model/model.onnx")
-        export = export_onnx(final, example, p_onnx, input_names=("image",))
-        outputs["model_onnx"] = p_onnx
-        if not export["passed"]:
-            log.warning("ONNX parity failed: max |diff| %.2e", export["max_abs_diff"])
-    outputs["export"] = ctx.write_json("model/export.json", export)
-    preprocess = {
-        "kind": "image", "size": prep.size, "channels": prep.channels, "scale": 1 / 255.0,
-        "mean": [prep.mean] * prep.channels, "std": [prep.std] * prep.channels, "layout": "NCHW",
-        "resize": "bilinear", "input_name": "image", "output": "logit",
-        "label_names": [neg_name, pos_name], "positive_class": pos_name, "positive_label": cfg.positive_label,
-        "threshold": main["val"]["threshold"], "tta": cfg.tta, "tta_shift": cfg.tta_shift, "ensemble": cfg.ensemble,
-    }
-    outputs["preprocess"] = ctx.write_json("model/preprocess.json", preprocess)
-    ctx.audit.append("export", params={"parity": export}, outputs=outputs)
+        fixed = {None: arms[0], "auto": None}.get(cfg.primary, cfg.primary)
+        handles: dict[tuple[str, int], Handle] = {}
+        with TrainPool(rc.train.processes, progress=bool(ctx.progress), executor=rc.train.executor,
+                       ray_address=rc.train.ray_address, job_timeout=rc.train.job_timeout) as pool, \
+                contextlib.ExitStack() as stack:
+            # after the checks: pretraining can take minutes (in the pool, beside the scratch models)
+            source = _pretrain(r, prep, pool, stack)
+            init: dict | None = None
 
-    cam_index = _explain(r, data, sets, main, prep, pos_name)
+            def submit(arm: str, seed: int) -> None:
+                if (arm, seed) not in handles:
+                    handles[arm, seed] = pool.submit(r.job(prep, sets["train"], sets["val"], seed=seed,
+                                                           init=init if arm == "transfer" else None,
+                                                           name=f"{arm} seed {seed}", priority=PRIORITY_MODEL))
 
-    metrics = {
-        "test": main["test"], "val": main["val"], "primary": primary, "primary_choice": choice, "positive_class": pos_name,
-        "operating_point": {"rule": cfg.operating_point, "target_sensitivity": cfg.target_sensitivity,
-                            "chosen_on": "val", "threshold": main["val"]["threshold"]},
-        "arms": {a: {"test": evals[a]["test"], "val": evals[a]["val"], "runs": histories[a]} for a in arms},
-        "transfer": {**transfer_info, **{f"{a}_test_auc": evals[a]["test"]["auc"] for a in arms}},
-        "data_volume": curve, "export": export, "model": {"name": rc.model.name, **r.model_params(prep)},
-        "tta": cfg.tta, "tta_shift": cfg.tta_shift, "ensemble": cfg.ensemble, "seed": rc.train.seed,
-        "timings": {**r.timings, "total_s": time.perf_counter() - started},
-    }
-    p_metrics = ctx.write_json("metrics.json", metrics)
-    ctx.evidence["metrics"] = {k: main["test"][k] for k in ("auc", "accuracy", "sensitivity", "specificity")}
-    ctx.evidence["metrics"].update(test=main["test"], val=main["val"], data_volume=curve)
-    ctx.evidence["data_profile"] = profile
-    ctx.audit.append("evaluate", params={"operating_point": metrics["operating_point"], "test": main["test"]},
-                     outputs={"metrics": p_metrics})
-    _report(r, data, prep, profile, main, evals, arms, primary, curve, transfer_info, cam_index, export, pos_name, neg_name)
+            curve_jobs: dict = {}
+            for arm in sorted(arms, key=lambda a: a == "transfer"):  # scratch models need no source model
+                if arm == "transfer":
+                    init, transfer_info = source()
+                submit(arm, seeds[0])
+                for a, seed in plan_for(fixed) if fixed else []:
+                    if a == arm:
+                        submit(a, seed)
+                curve_jobs.update(_curve_jobs(r, prep, sets, init if arm == "transfer" else None, arm, pool))
+            if not self.has_transfer:
+                transfer_info = source()[1]
+            primary = fixed or max(arms, key=lambda a: handles[a, seeds[0]].result().best_score)
+            for arm, seed in plan_for(primary):
+                submit(arm, seed)
+            trained = {key: h.result() for key, h in handles.items()}
+            self.curve = _curve_rows(r, sets, arms, curve_jobs, trained)
+        arm_seeds = {arm: sorted(seed for a, seed in trained if a == arm) for arm in arms}
+        self.models = {arm: [trained[arm, seed].model for seed in arm_seeds[arm]] for arm in arms}
+        self.histories = histories = {
+            arm: [{"seed": seed, "best_epoch": trained[arm, seed].best_epoch, "val_auc": trained[arm, seed].best_score,
+                   "epochs_run": trained[arm, seed].epochs_run} for seed in arm_seeds[arm]] for arm in arms}
+        for arm in arms:
+            r.timings[f"train_{arm}_s"] = sum(f.seconds for (a, _), f in trained.items() if a == arm)
+        self.primary, self.transfer_info = primary, transfer_info
+        for arm in arms:
+            self.record(f"train_{arm}", params={"model": rc.model.name, **r.model_params(prep),
+                                                "train": rc.train.model_dump(), "runs": histories[arm]})
+        self.choice = {"rule": cfg.primary or "first arm", "chosen": primary, "chosen_on": "val",
+                       "val_auc": {a: histories[a][0]["val_auc"] for a in arms}}
+        self.record("choose_primary", params=self.choice)
+
+    def evaluate(self) -> None:
+        """Operating point on validation only, then the test split."""
+        ctx, r, cfg, rc, sets, arms, primary = self.ctx, self.r, self.cfg, self.rc, self.sets, self.arms, self.primary
+        y_val, y_test = sets["val"].y.numpy(), sets["test"].y.numpy()
+
+        def evaluate(members: list[nn.Module]) -> dict:
+            final = r.wrap(members)
+            pv, pt = r.predict(final, sets["val"]), r.predict(final, sets["test"])
+            thr = choose_threshold(y_val, pv, cfg.operating_point, cfg.target_sensitivity)
+            return {"model": final, "p_val": pv, "p_test": pt,
+                    "val": clinical_metrics(y_val, pv, thr), "test": clinical_metrics(y_test, pt, thr)}
+
+        # Transfer vs scratch compares single models (same seed); the deployed model is the primary arm,
+        # an ensemble of `imaging.ensemble` models when that is > 1.
+        deployed = [m for arm in (arms if primary == "both" else [primary]) for m in self.models[arm]]
+        self.evals = evals = {arm: evaluate(self.models[arm][:1]) for arm in arms}
+        self.main = main = evaluate(deployed) if len(deployed) > 1 else evals[primary]
+        self.record("data_volume", params={"rows": self.curve})
+        curve = self.curve
+        self.metrics = {
+            "test": main["test"], "val": main["val"], "primary": primary, "primary_choice": self.choice,
+            "positive_class": self.pos_name,
+            "operating_point": {"rule": cfg.operating_point, "target_sensitivity": cfg.target_sensitivity,
+                                "chosen_on": "val", "threshold": main["val"]["threshold"]},
+            "arms": {a: {"test": evals[a]["test"], "val": evals[a]["val"], "runs": self.histories[a]} for a in arms},
+            "transfer": {**self.transfer_info, **{f"{a}_test_auc": evals[a]["test"]["auc"] for a in arms}},
+            "data_volume": curve, "model": {"name": rc.model.name, **r.model_params(self.prep)},
+            "tta": cfg.tta, "tta_shift": cfg.tta_shift, "ensemble": cfg.ensemble, "seed": rc.train.seed,
+        }
+        self.evaluate_params = {"operating_point": self.metrics["operating_point"], "test": main["test"]}
+        ctx.evidence["metrics"] = {k: main["test"][k] for k in ("auc", "accuracy", "sensitivity", "specificity")}
+        ctx.evidence["metrics"].update(test=main["test"], val=main["val"], data_volume=curve)
+        ctx.evidence["data_profile"] = self.profile_doc
+
+    def export(self) -> None:
+        ctx, r, cfg, rc, prep, main = self.ctx, self.r, self.cfg, self.rc, self.prep, self.main
+        final = main["model"]
+        example = (self.sets["test"].x[:4].clone(),)
+        p_weights, p_spec = save_model_weights(ctx.dir, final.state_dict(), name=rc.model.name, params=r.model_params(prep),
+                                               ensemble=cfg.ensemble, tta=cfg.tta, tta_shift=cfg.tta_shift)
+        export = {"passed": None}
+        outputs = {"model_weights": p_weights, "model_spec": p_spec}
+        if cfg.onnx:
+            from bentu.inference.export import export_onnx
+
+            p_onnx = ctx.path("model/model.onnx")
+            export = export_onnx(final, example, p_onnx, input_names=("image",))
+            outputs["model_onnx"] = p_onnx
+            if not export["passed"]:
+                log.warning("ONNX parity failed: max |diff| %.2e", export["max_abs_diff"])
+        outputs["export"] = ctx.write_json("model/export.json", export)
+        preprocess = {
+            "kind": "image", "size": prep.size, "channels": prep.channels, "scale": 1 / 255.0,
+            "mean": [prep.mean] * prep.channels, "std": [prep.std] * prep.channels, "layout": "NCHW",
+            "resize": "bilinear", "input_name": "image", "output": "logit",
+            "label_names": [self.neg_name, self.pos_name], "positive_class": self.pos_name,
+            "positive_label": cfg.positive_label, "threshold": main["val"]["threshold"], "tta": cfg.tta,
+            "tta_shift": cfg.tta_shift, "ensemble": cfg.ensemble,
+        }
+        outputs["preprocess"] = ctx.write_json("model/preprocess.json", preprocess)
+        self.record("export", params={"parity": export}, outputs=outputs)
+        self.export_result = self.metrics["export"] = export
+        self.metrics["timings"] = {**r.timings, "total_s": time.perf_counter() - self.started}
+
+    def explain(self) -> None:
+        self.cam_index = _explain(self.r, self.data, self.sets, self.main, self.prep, self.pos_name)
+
+    def report(self) -> None:
+        _report(self.r, self.data, self.prep, self.profile_doc, self.main, self.evals, self.arms, self.primary,
+                self.curve, self.transfer_info, self.cam_index, self.export_result, self.pos_name, self.neg_name)
+
+
+def run(ctx) -> None:
+    """Run the imaging application for ``ctx.recipe`` and write its outputs into ``ctx.dir``."""
+    ImagingApp(ctx).run()
 
 
 def _curve_jobs(r: _Run, prep: _Prep, sets, init: dict | None, arm: str, pool: TrainPool) -> dict:
@@ -568,7 +575,7 @@ def _explain(r: _Run, data: ImageSplits, sets, main: dict, prep: _Prep, pos_name
     titles = [f"{kind} #{i}: true={names[data.labels['test'][i]]}, p({pos_name})={main['p_test'][i]:.2f}"
               for kind, i in order]
     out = ctx.path("explanations/gradcam/index.json").parent
-    paths = save_overlays(raw, cams, titles, out)
+    paths = plots.save_gradcam_overlays(raw, cams, titles, out)
     index = [{"file": p.name, "kind": kind, "test_index": int(i), "true": names[data.labels["test"][i]],
               "p_positive": float(main["p_test"][i]), "correct": kind in ("TP", "TN")}
              for p, (kind, i) in zip(paths, order)]
@@ -584,16 +591,6 @@ def _explain(r: _Run, data: ImageSplits, sets, main: dict, prep: _Prep, pos_name
 
 
 def _report(r: _Run, data, prep, profile, main, evals, arms, primary, curve, transfer_info, cam_index, export, pos_name, neg_name):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from sklearn.metrics import roc_curve
-
-    from bentu.report.fonts import use_cjk_font
-    from bentu.report.plots import axis_text
-
-    use_cjk_font()
     ctx, cfg = r.ctx, r.cfg
     tr = ctx.tr
     sec = ctx.report.section("data", tr("Data", "数据"))
@@ -625,33 +622,18 @@ def _report(r: _Run, data, prep, profile, main, evals, arms, primary, curve, tra
                for a in arms for s in ("val", "test")],
               tr("Transfer learning vs training from scratch: single models, same seed, same threshold rule.",
                  "迁移学习与从零训练对比：单个模型、相同随机种子、相同阈值规则。"))
-    fig, ax = plt.subplots(figsize=(4.2, 4))
     y_true = data.labels["test"] == prep.positive_label
     deployed = tr(f"deployed ({primary}, {cfg.ensemble} model(s))", f"部署模型（{primary}，{cfg.ensemble} 个）")
     curves = [(deployed, main)] if main is not evals.get(primary) else []
-    for label, e in curves + [(a, evals[a]) for a in arms]:
-        fpr, tpr, _ = roc_curve(y_true, e["p_test"])
-        ax.plot(fpr, tpr, label=f"{label} (AUC {e['test']['auc']:.3f})")
-    ax.plot([1 - m["specificity"]], [m["sensitivity"]], "ko", label=axis_text("operating point", ctx.lang))
-    ax.plot([0, 1], [0, 1], "k:", lw=0.8)
-    ax.set_xlabel(axis_text("1 - specificity", ctx.lang))
-    ax.set_ylabel(axis_text("sensitivity", ctx.lang))
-    ax.legend(loc="lower right", fontsize=7)
+    fig = plots.clinical_roc_plot([(label, y_true, e["p_test"], e["test"]["auc"]) for label, e in curves + [(a, evals[a]) for a in arms]],
+                                  (1 - m["specificity"], m["sensitivity"]), lang=ctx.lang)
     sec.figure(fig, tr("ROC curve on the test set.", "测试集 ROC 曲线。"))
     if export.get("passed") is not None:
         sec.note(tr(f"ONNX export parity: max |diff| {export['max_abs_diff']:.1e} (tolerance {export['tolerance']:.0e}).",
                     f"ONNX 导出一致性：最大差值 {export['max_abs_diff']:.1e}（容差 {export['tolerance']:.0e}）。"))
 
     sec = ctx.report.section("data_volume", tr("Data volume vs performance", "数据量与性能"))
-    fig, ax = plt.subplots(figsize=(4.5, 3.2))
-    for a in arms:
-        pts = [c for c in curve if c["arm"] == a]
-        ax.errorbar([c["n_train"] for c in pts], [c["test_auc"] for c in pts], yerr=[c["test_auc_std"] for c in pts],
-                    marker="o", capsize=3, label=a)
-    ax.set_xscale("log")
-    ax.set_xlabel(axis_text("local training images", ctx.lang))
-    ax.set_ylabel(axis_text("test AUC", ctx.lang))
-    ax.legend(fontsize=7)
+    fig = plots.data_volume_plot(curve, arms, lang=ctx.lang)
     sec.figure(fig, tr("Test AUC at fractions of the local training set.", "在本地训练集的不同比例下的测试 AUC。"))
     sec.table([tr("fraction", "比例"), "n", tr("model", "模型"), "test AUC"],
               [[f"{c['fraction']:.0%}", c["n_train"], c["arm"], f"{c['test_auc']:.3f}"] for c in curve])
@@ -662,16 +644,7 @@ def _report(r: _Run, data, prep, profile, main, evals, arms, primary, curve, tra
     if cam_index:
         sec = ctx.report.section("explanations", tr("Grad-CAM explanations", "Grad-CAM 解释"))
         raw, cams, titles = r.cam
-        n = len(titles)
-        cols = min(n, 4)
-        rows_n = math.ceil(n / cols)
-        fig, axes = plt.subplots(rows_n, cols, figsize=(2.2 * cols, 2.4 * rows_n), squeeze=False)
-        for ax in axes.ravel():
-            ax.axis("off")
-        for ax, img, cam, title in zip(axes.ravel(), raw, cams, titles):
-            ax.imshow(img[..., 0] if img.shape[-1] == 1 else img, cmap="gray", vmin=0, vmax=255)
-            ax.imshow(cam, cmap="jet", alpha=0.45, vmin=0, vmax=1)
-            ax.set_title(title.split(":")[0] + "\n" + title.split(":", 1)[1].strip(), fontsize=6)
+        fig = plots.gradcam_grid(raw, cams, titles)
         sec.figure(fig, tr("Grad-CAM of test cases: TP/TN are correct, FP/FN are wrong. Red: evidence for the "
                            "predicted class. An aid for review, not a diagnosis.",
                            "测试病例的 Grad-CAM：TP/TN 为正确，FP/FN 为错误。红色：支持预测类别的区域。仅供复核参考，不是诊断。"))

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from bentu.audit.kt_eval import BASELINES, SequenceDataset, metrics_by_group, predict_steps, question_metrics, student_split
+from bentu.audit.kt_eval import SequenceDataset, metrics_by_group, predict_steps, question_metrics, student_split
 from bentu.datasets.interactions import (
     Interactions, dkt_synthetic_path, load_assistments2009, load_dkt_synthetic, load_dkt_synthetic_concepts, load_pykt,
 )
@@ -30,10 +30,13 @@ from bentu.inference.recommend import concept_mastery, evaluate_recommendation, 
 from bentu.models import create_model, get_entry
 from bentu.models.ensemble import LogitEnsemble, member_seeds
 from bentu.models.irt import answer_matrix, discover_concepts
+from bentu.models.kt_baselines import BASELINES
+from bentu.pipeline._app import Application
+from bentu.report import plots
 from bentu.rundir.weights import save_model_weights
 from bentu.train import Trainer
 
-__all__ = ["run", "load_learning_data", "train_sequence_model", "heldout_comparison", "PAPER_AUC"]
+__all__ = ["run", "LearningApp", "load_learning_data", "train_sequence_model", "heldout_comparison", "PAPER_AUC"]
 
 log = logging.getLogger(__name__)
 
@@ -240,135 +243,169 @@ def heldout_comparison(ctx, main_name: str, main_params: dict, train, val, test,
 # -- run ----------------------------------------------------------------------------------------
 
 
+class LearningApp(Application):
+    """The learning application's stages (see :mod:`bentu.pipeline._app` for the order)."""
+
+    families = ("sequence", "graph")
+    names = ("learning", "学习分析")
+    family_names = ("knowledge-tracing", "知识追踪")
+    example_model = "dkt"
+
+    def __init__(self, ctx):
+        torch.set_num_threads(max(1, min(torch.get_num_threads(), 2)))
+        super().__init__(ctx)
+        recipe = ctx.recipe
+        if recipe.learning is None:
+            from bentu.recipe import LearningCfg
+
+            recipe.learning = LearningCfg()
+        self.cfg = recipe.learning
+        if recipe.train.mixup:
+            raise ConfigError(
+                "train.mixup does not apply to knowledge-tracing models (their batches are masked answer "
+                "sequences). Set train.mixup to 0.",
+                "train.mixup 不适用于知识追踪模型（其批次是带掩码的作答序列）。请将 train.mixup 设为 0。",
+            )
+        self.t0 = time.perf_counter()
+
+    def load(self) -> None:
+        cfg = self.cfg
+        self.data, self.sim, path = load_learning_data(self.ctx)
+        self.record("load_data", params={"source": cfg.source, "concepts": cfg.concepts, "version": cfg.version},
+                    inputs={"data": path} if path is not None else {})
+
+    def privacy(self) -> None:
+        self.privacy_report = _privacy(self.ctx, self.data)  # before any subset is taken: every copy carries pseudonyms
+
+    def split(self) -> None:
+        self.idx = _split(self.ctx, self.data)
+        self.train_set, self.val_set, self.test_set = (self.data.subset(self.idx[k]) for k in ("train", "val", "test"))
+        self.test_ds = _dataset(self.test_set, self.cfg.max_len)
+
+    def profile(self) -> None:
+        ctx = self.ctx
+        self.profile_doc = _profile(self.data, self.idx)
+        ctx.write_json("data_profile.json", self.profile_doc)
+        self.record("prepare_data", params={"split": {k: len(v) for k, v in self.idx.items()}},
+                    outputs={"data_profile": ctx.dir / "data_profile.json"})
+
+    def train(self) -> None:
+        ctx, recipe, cfg = self.ctx, self.recipe, self.cfg
+        train, val, test, test_ds, max_len = self.train_set, self.val_set, self.test_set, self.test_ds, cfg.max_len
+        self.baselines = {}  # fit on training students only
+        for name in cfg.baselines:
+            p, y, _ = BASELINES[name]().fit(train).predict(test)
+            self.baselines[name] = {"test": question_metrics(y, p)}
+        self.record("baselines", params={"baselines": list(cfg.baselines)})
+
+        models: dict[str, dict] = {}  # main model and challengers
+        trained = {}
+        names = [recipe.model.name] + [c for c in cfg.challengers if c != recipe.model.name]
+        for name in names:
+            params = recipe.model.params() if name == recipe.model.name else dict(cfg.challenger_params.get(name, {}))
+            fit = train_sequence_model(ctx, name, params, train, val, max_len, ensemble=cfg.ensemble)
+            p, y, owner = predict_steps(fit.model, test_ds)
+            pv, yv, _ = predict_steps(fit.model, _dataset(val, max_len))
+            models[name] = {"params": {k: v for k, v in fit.params.items() if k != "concept_of"},
+                            "test": question_metrics(y, p), "val": question_metrics(yv, pv),
+                            "ensemble": cfg.ensemble, "seeds": fit.seeds, "train_overrides": fit.train_overrides,
+                            "best_epoch": fit.best_epochs[0] if cfg.ensemble == 1 else fit.best_epochs,
+                            "train_seconds": fit.train_seconds, "by_group": metrics_by_group(y, p, owner, test.groups)}
+            if name == "irt":  # how many concepts its exercise-concept map has, and where the map came from
+                models[name]["concepts"] = {"n": int(max(fit.params["concept_of"])) + 1,
+                                            "source": "given" if params.get("concept_of") else "training answers"}
+            if cfg.ensemble > 1:  # the first member alone, so the gain of the ensemble is visible
+                p1, y1, _ = predict_steps(fit.model.members[0], test_ds)
+                models[name]["single_test"] = question_metrics(y1, p1)
+            trained[name] = (fit.model, fit.params, p)
+            self.record("train", params={"model": name, **models[name]["params"], "epochs": recipe.train.epochs,
+                                         "lr": fit.train_overrides.get("lr", recipe.train.lr), "ensemble": cfg.ensemble,
+                                         "seeds": fit.seeds, "train_overrides": fit.train_overrides,
+                                         "best_epoch": fit.best_epochs})
+        self.models = models
+        self.model, self.main_params, _ = trained[recipe.model.name]
+
+    def evaluate(self) -> None:
+        ctx, recipe, cfg, models, data = self.ctx, self.recipe, self.cfg, self.models, self.data
+        main = recipe.model.name
+        # "best" is chosen on the validation students; the test split only reports it
+        best = max(models, key=lambda n: models[n]["val"]["auc"] if models[n]["val"]["auc"] == models[n]["val"]["auc"] else -1)
+
+        rec: dict = {"evaluated": False}  # recommendation on simulated students
+        if cfg.recommend and self.sim is not None and self.sim.n_exercises == data.n_exercises:
+            rec = {"evaluated": True, **evaluate_recommendation(self.sim, self.model, n_students=cfg.rec_students,
+                                                                steps=cfg.rec_steps, seeds=cfg.rec_seeds, band=tuple(cfg.band))}
+            self.record("recommendation", params={k: rec[k] for k in ("steps", "students_per_seed", "seeds", "band")})
+        elif cfg.recommend:
+            rec["reason"] = "no simulator defines this data's exercise bank (concepts and difficulties unknown)"
+
+        graph: dict = {"evaluated": False}  # graph model on held-out exercises
+        if cfg.graph and data.concept_of is not None:
+            graph = {"evaluated": True, **heldout_comparison(ctx, main, recipe.model.params(), self.train_set,
+                                                             self.val_set, self.test_set, cfg.max_len)}
+            self.record("graph_heldout", params={"heldout": graph["heldout_exercises"]})
+        elif cfg.graph:
+            graph["reason"] = "the exercise-concept map is unknown for this data"
+
+        self.metrics = metrics = {
+            "test": {k: models[main]["test"][k] for k in ("auc", "accuracy", "n")},
+            "val": {k: models[main]["val"][k] for k in ("auc", "accuracy", "n")},
+            "model": main, "best_model": best, "models": models, "baselines": self.baselines,
+            "by_group": models[main]["by_group"], "recommendation": rec, "graph": graph,
+            "protocol": "student-level split; r_t predicted from (e_<t, r_<t, e_t); question-level pooled AUC",
+            "paper": PAPER_AUC if cfg.source == "dkt_synthetic" and cfg.concepts == 5 else {},
+        }
+        ctx.evidence["metrics"] = {"test_auc": metrics["test"]["auc"], "test_accuracy": metrics["test"]["accuracy"],
+                                   "best_model": best, "best_test_auc": models[best]["test"]["auc"],
+                                   "by_group": {g: v["auc"] for g, v in metrics["by_group"].items()}}
+        ctx.evidence["profile"] = self.profile_doc
+        ctx.evidence["privacy"] = self.privacy_report
+        ctx.evidence["learning"] = metrics
+
+    def export(self) -> None:
+        ctx, cfg, data, test_ds, max_len = self.ctx, self.cfg, self.data, self.test_ds, self.cfg.max_len
+        main = self.recipe.model.name
+        mdir = ctx.dir / "model"
+        mdir.mkdir(parents=True, exist_ok=True)
+        p_weights, p_spec = save_model_weights(ctx.dir, self.model.state_dict(), name=main, params=self.main_params,
+                                               ensemble=cfg.ensemble)
+        entry = get_entry(main)
+        example = (test_ds.exercises[:4, :max_len], test_ds.responses[:4, :max_len], test_ds.exercises[:4, :max_len])
+        parity = export_onnx(self.model, example, mdir / "model.onnx", input_names=entry.input_names,
+                             dynamic_dims={n: {1: "time"} for n in entry.input_names})
+        self.concept_of = concept_of = _concepts_or_identity(data)
+        self.concept_names = [f"C{k}" for k in range(int(concept_of.max()) + 1)]
+        preprocess = {"kind": "sequence", "model": main, "n_exercises": data.n_exercises, "max_len": max_len,
+                      "input_names": list(entry.input_names), "output": "logit: P(correct at t | steps < t, exercise at t)",
+                      "exercise_names": data.exercise_names, "concept_of": concept_of.tolist(), "concepts": self.concept_names,
+                      "unknown_exercise": "error (recommend(..., unknown='skip') drops it from the history)",
+                      "band": list(cfg.band), "dtype": "int64"}
+        ctx.write_json("model/preprocess.json", preprocess)
+        self.record("export", params={"model": main, "parity": parity},
+                    outputs={"model_weights": p_weights, "model_spec": p_spec, "model_onnx": mdir / "model.onnx",
+                             "preprocess": mdir / "preprocess.json"})
+        self.metrics["onnx_parity"] = parity
+        self.metrics["seconds"] = time.perf_counter() - self.t0
+
+    def explain(self) -> None:
+        # mastery of test students (final state), with truth when the simulator defines the data
+        ctx = self.ctx
+        n_show = min(self.cfg.mastery_students, len(self.test_set))
+        self.mastery_doc = _mastery(self.model, self.test_set, self.concept_of, self.concept_names, n_show)
+        ctx.write_json("explanations/mastery.json", self.mastery_doc)
+        self.record("mastery", params={"students": n_show}, outputs={"mastery": ctx.dir / "explanations" / "mastery.json"})
+
+    def fairness(self) -> None:
+        if self.recipe.audit.fairness and self.metrics["by_group"]:
+            _fairness(self.ctx, self.metrics["by_group"])
+
+    def report(self) -> None:
+        _report(self.ctx, self.profile_doc, self.metrics, self.mastery_doc)
+
+
 def run(ctx) -> None:
     """Run a recipe with ``application: learning`` into ``ctx.dir`` (see the module docstring)."""
-    torch.set_num_threads(max(1, min(torch.get_num_threads(), 2)))
-    recipe = ctx.recipe
-    cfg = recipe.learning
-    if cfg is None:
-        from bentu.recipe import LearningCfg
-
-        cfg = recipe.learning = LearningCfg()
-    if recipe.train.mixup:
-        raise ConfigError(
-            "train.mixup does not apply to knowledge-tracing models (their batches are masked answer "
-            "sequences). Set train.mixup to 0.",
-            "train.mixup 不适用于知识追踪模型（其批次是带掩码的作答序列）。请将 train.mixup 设为 0。",
-        )
-    t0 = time.perf_counter()
-
-    data, sim, path = load_learning_data(ctx)
-    idx = _split(ctx, data)
-    profile = _profile(data, idx)
-    ctx.write_json("data_profile.json", profile)
-    ctx.audit.append("load_data", params={"source": cfg.source, "concepts": cfg.concepts, "version": cfg.version,
-                                          "split": {k: len(v) for k, v in idx.items()}},
-                     inputs={"data": path} if path is not None else {}, outputs={"data_profile": ctx.dir / "data_profile.json"})
-    privacy = _privacy(ctx, data)  # before any subset is taken, so every copy carries pseudonyms
-    train, val, test = (data.subset(idx[k]) for k in ("train", "val", "test"))
-    max_len = cfg.max_len
-    test_ds = _dataset(test, max_len)
-
-    # baselines (fit on training students only)
-    baselines = {}
-    for name in cfg.baselines:
-        p, y, _ = BASELINES[name]().fit(train).predict(test)
-        baselines[name] = {"test": question_metrics(y, p)}
-    ctx.audit.append("baselines", params={"baselines": list(cfg.baselines)})
-
-    # main model and challengers
-    models: dict[str, dict] = {}
-    trained = {}
-    names = [recipe.model.name] + [c for c in cfg.challengers if c != recipe.model.name]
-    for name in names:
-        params = recipe.model.params() if name == recipe.model.name else dict(cfg.challenger_params.get(name, {}))
-        fit = train_sequence_model(ctx, name, params, train, val, max_len, ensemble=cfg.ensemble)
-        p, y, owner = predict_steps(fit.model, test_ds)
-        pv, yv, _ = predict_steps(fit.model, _dataset(val, max_len))
-        models[name] = {"params": {k: v for k, v in fit.params.items() if k != "concept_of"},
-                        "test": question_metrics(y, p), "val": question_metrics(yv, pv),
-                        "ensemble": cfg.ensemble, "seeds": fit.seeds, "train_overrides": fit.train_overrides,
-                        "best_epoch": fit.best_epochs[0] if cfg.ensemble == 1 else fit.best_epochs,
-                        "train_seconds": fit.train_seconds, "by_group": metrics_by_group(y, p, owner, test.groups)}
-        if name == "irt":  # how many concepts its exercise-concept map has, and where the map came from
-            models[name]["concepts"] = {"n": int(max(fit.params["concept_of"])) + 1,
-                                        "source": "given" if params.get("concept_of") else "training answers"}
-        if cfg.ensemble > 1:  # the first member alone, so the gain of the ensemble is visible
-            p1, y1, _ = predict_steps(fit.model.members[0], test_ds)
-            models[name]["single_test"] = question_metrics(y1, p1)
-        trained[name] = (fit.model, fit.params, p)
-        ctx.audit.append("train", params={"model": name, **models[name]["params"], "epochs": recipe.train.epochs,
-                                          "lr": fit.train_overrides.get("lr", recipe.train.lr), "ensemble": cfg.ensemble,
-                                          "seeds": fit.seeds, "train_overrides": fit.train_overrides,
-                                          "best_epoch": fit.best_epochs})
-    main = recipe.model.name
-    model, main_params, _ = trained[main]
-    # "best" is chosen on the validation students; the test split only reports it
-    best = max(models, key=lambda n: models[n]["val"]["auc"] if models[n]["val"]["auc"] == models[n]["val"]["auc"] else -1)
-
-    # export
-    mdir = ctx.dir / "model"
-    mdir.mkdir(parents=True, exist_ok=True)
-    p_weights, p_spec = save_model_weights(ctx.dir, model.state_dict(), name=main, params=main_params, ensemble=cfg.ensemble)
-    entry = get_entry(main)
-    example = (test_ds.exercises[:4, :max_len], test_ds.responses[:4, :max_len], test_ds.exercises[:4, :max_len])
-    parity = export_onnx(model, example, mdir / "model.onnx", input_names=entry.input_names,
-                         dynamic_dims={n: {1: "time"} for n in entry.input_names})
-    concept_of = _concepts_or_identity(data)
-    concept_names = [f"C{k}" for k in range(int(concept_of.max()) + 1)]
-    preprocess = {"kind": "sequence", "model": main, "n_exercises": data.n_exercises, "max_len": max_len,
-                  "input_names": list(entry.input_names), "output": "logit: P(correct at t | steps < t, exercise at t)",
-                  "exercise_names": data.exercise_names, "concept_of": concept_of.tolist(), "concepts": concept_names,
-                  "unknown_exercise": "error (recommend(..., unknown='skip') drops it from the history)",
-                  "band": list(cfg.band), "dtype": "int64"}
-    ctx.write_json("model/preprocess.json", preprocess)
-    ctx.audit.append("export", params={"model": main, "parity": parity},
-                     outputs={"model_weights": p_weights, "model_spec": p_spec, "model_onnx": mdir / "model.onnx",
-                              "preprocess": mdir / "preprocess.json"})
-
-    # mastery of test students (final state), with truth when the simulator defines the data
-    n_show = min(cfg.mastery_students, len(test))
-    mastery_doc = _mastery(model, test, concept_of, concept_names, n_show)
-    ctx.write_json("explanations/mastery.json", mastery_doc)
-    ctx.audit.append("mastery", params={"students": n_show}, outputs={"mastery": ctx.dir / "explanations" / "mastery.json"})
-
-    # recommendation on simulated students
-    rec: dict = {"evaluated": False}
-    if cfg.recommend and sim is not None and sim.n_exercises == data.n_exercises:
-        rec = {"evaluated": True, **evaluate_recommendation(sim, model, n_students=cfg.rec_students, steps=cfg.rec_steps,
-                                                            seeds=cfg.rec_seeds, band=tuple(cfg.band))}
-        ctx.audit.append("recommendation", params={k: rec[k] for k in ("steps", "students_per_seed", "seeds", "band")})
-    elif cfg.recommend:
-        rec["reason"] = "no simulator defines this data's exercise bank (concepts and difficulties unknown)"
-
-    # graph model on held-out exercises
-    graph: dict = {"evaluated": False}
-    if cfg.graph and data.concept_of is not None:
-        graph = {"evaluated": True, **heldout_comparison(ctx, main, recipe.model.params(), train, val, test, max_len)}
-        ctx.audit.append("graph_heldout", params={"heldout": graph["heldout_exercises"]})
-    elif cfg.graph:
-        graph["reason"] = "the exercise-concept map is unknown for this data"
-
-    metrics = {
-        "test": {k: models[main]["test"][k] for k in ("auc", "accuracy", "n")},
-        "val": {k: models[main]["val"][k] for k in ("auc", "accuracy", "n")},
-        "model": main, "best_model": best, "models": models, "baselines": baselines,
-        "by_group": models[main]["by_group"], "recommendation": rec, "graph": graph,
-        "onnx_parity": parity, "protocol": "student-level split; r_t predicted from (e_<t, r_<t, e_t); question-level pooled AUC",
-        "paper": PAPER_AUC if cfg.source == "dkt_synthetic" and cfg.concepts == 5 else {},
-        "seconds": time.perf_counter() - t0,
-    }
-    ctx.write_json("metrics.json", metrics)
-    ctx.audit.append("evaluate", outputs={"metrics": ctx.dir / "metrics.json"})
-    ctx.evidence["metrics"] = {"test_auc": metrics["test"]["auc"], "test_accuracy": metrics["test"]["accuracy"],
-                               "best_model": best, "best_test_auc": models[best]["test"]["auc"],
-                               "by_group": {g: v["auc"] for g, v in metrics["by_group"].items()}}
-    ctx.evidence["profile"] = profile
-    ctx.evidence["privacy"] = privacy
-    ctx.evidence["learning"] = metrics
-    if recipe.audit.fairness and metrics["by_group"]:
-        _fairness(ctx, metrics["by_group"])
-    _report(ctx, profile, metrics, mastery_doc)
+    LearningApp(ctx).run()
 
 
 def _privacy(ctx, data: Interactions) -> dict:
@@ -427,14 +464,6 @@ def _mastery(model, test: Interactions, concept_of: np.ndarray, concept_names: l
 
 
 def _report(ctx, profile: dict, metrics: dict, mastery_doc: dict) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from bentu.report.fonts import use_cjk_font
-
-    use_cjk_font()  # the figures' Chinese labels (zh runs) need a CJK font
     tr = ctx.tr
     sec = ctx.report.section("learning_data", tr("Interaction data", "作答数据"))
     sec.kv({tr("source", "来源"): profile["source"], tr("students", "学生数"): profile["students"],
@@ -481,12 +510,8 @@ def _report(ctx, profile: dict, metrics: dict, mastery_doc: dict) -> None:
         sec.note(tr("This data has no student groups.", "该数据没有学生群体信息。"))
 
     sec = ctx.report.section("learning_mastery", tr("Mastery heat map", "掌握度热力图"))
-    m = np.array([s["mastery"] for s in mastery_doc["students"]])
-    fig, ax = plt.subplots(figsize=(1.2 + 0.5 * m.shape[1], 1.2 + 0.25 * m.shape[0]))
-    im = ax.imshow(m, vmin=0, vmax=1, cmap="viridis", aspect="auto")
-    ax.set_xticks(range(m.shape[1]), mastery_doc["concepts"])
-    ax.set_ylabel(tr("test student", "测试学生"))
-    fig.colorbar(im, ax=ax, label=tr("estimated mastery", "估计掌握度"))
+    fig = plots.mastery_heatmap(np.array([s["mastery"] for s in mastery_doc["students"]]), mastery_doc["concepts"],
+                                lang=ctx.lang)
     sec.figure(fig, tr("Estimated mastery per concept after each student's history.", "每名学生在其作答记录后的各知识点估计掌握度。"))
 
     rec = metrics["recommendation"]
@@ -497,10 +522,7 @@ def _report(ctx, profile: dict, metrics: dict, mastery_doc: dict) -> None:
                   [[k, round(v["mean"], 4), round(v["std"], 4)] for k, v in pol.items()],
                   tr(f"Simulated students after {rec['steps']} exercises; start mastery {rec['start_mastery']:.4f}.",
                      f"模拟学生练习 {rec['steps']} 题后；起始掌握度 {rec['start_mastery']:.4f}。"))
-        fig, ax = plt.subplots(figsize=(4.5, 3))
-        ax.bar(list(pol), [v["mean"] for v in pol.values()], yerr=[v["std"] for v in pol.values()], color=["C2", "C0", "C7"])
-        ax.set_ylim(min(v["mean"] for v in pol.values()) - 0.05, max(v["mean"] for v in pol.values()) + 0.03)
-        ax.set_ylabel(tr("true mastery", "真实掌握度"))
+        fig = plots.policy_plot(pol, lang=ctx.lang)
         sec.figure(fig)
     else:
         sec.note(tr(f"Not evaluated: {rec.get('reason', 'disabled in the recipe')}.", f"未评估：{rec.get('reason', '配方中已关闭')}。"))

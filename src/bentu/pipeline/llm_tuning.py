@@ -12,7 +12,9 @@ Steps, each recorded in the audit log:
    validation loss, checkpoints, progress) — pooled, or federated on Flower
    (``federated.enabled``), where only the adapter's weights travel; ``federated.compare`` adds
    pooled and each institution alone.
-5. **evaluate**: held-out perplexity before and after tuning (``metrics.json``).
+5. **evaluate**: held-out perplexity before and after tuning (``metrics.json``); with
+   ``tuning.assess.banks``, the ``bentu llm eval`` rates of the base and the tuned model
+   (``assessment/before``, ``assessment/after``, ``metrics.json#/assessment``).
 6. **compress**: weight-only int8 / int4 of the tuned model (torchao): size, tokens/s,
    perplexity change; the full-precision model is kept when the loss exceeds the bound.
 """
@@ -186,6 +188,7 @@ def run(ctx: RunContext) -> None:
             raise ConfigError("tuning.adapter (start from an adapter) is not available with federated.enabled.",
                               "federated.enabled 时不支持 tuning.adapter（从已有适配器开始）。")
     _trainer(ctx)._validate()
+    banks = _banks(t)  # a bad bank fails before anything trains
     records, source, planted = _load(ctx)
     src_name = str(source.get("path") or source.get("dataset"))
     fields = corpus_fields(records, prompt=t.prompt_field, answer=t.answer_field, text=t.text_field, source=src_name)
@@ -233,6 +236,7 @@ def run(ctx: RunContext) -> None:
     # 4. before / train / after
     evaluator = _trainer(ctx)
     before = {k: _loss_on(evaluator, base, data[k], device) for k in ("val", "test")}
+    assessed = {"before": _assess(ctx, banks, base, tok, "before")} if banks else {}
     lora = t.lora
 
     def model_fn():
@@ -281,6 +285,10 @@ def run(ctx: RunContext) -> None:
     }
     if "federated" in info and "comparison" in info["federated"]:
         metrics["comparison"] = info["federated"].pop("comparison")
+    if banks:
+        assessed["after"] = _assess(ctx, banks, merged, tok, "after")
+        metrics["assessment"] = {"banks": [str(p) for p in banks[1]], "sample": t.assess.sample,
+                                 "max_tokens": t.assess.max_tokens, **assessed}
     ctx.write_json("metrics.json", metrics)
     ctx.evidence["metrics"] = metrics
     ctx.audit.append("evaluate", params={"metric": "held-out perplexity"},
@@ -290,6 +298,37 @@ def run(ctx: RunContext) -> None:
     if t.quantize.int8 or t.quantize.int4:
         _compress(ctx, merged, tok, data["test"], kept, split["test"], fields)
     _report(ctx, privacy, profile, metrics, planted)
+
+
+def _banks(t: TuningCfg) -> tuple[list, list[Path]] | None:
+    """The question banks of ``tuning.assess.banks`` (``"example"``: the shipped EXAMPLE bank), read and checked."""
+    if not t.assess.banks:
+        return None
+    from bentu.llm.banks import example_bank_path, load_banks
+
+    paths = [example_bank_path() if b == "example" else Path(b) for b in t.assess.banks]
+    try:
+        return load_banks(paths), paths
+    except DataError as err:
+        raise DataError(f"tuning.assess.banks: {err.en}", f"tuning.assess.banks：{err.zh}") from err
+
+
+def _assess(ctx: RunContext, banks: tuple[list, list[Path]], model, tok, when: str) -> dict:
+    """``bentu llm eval`` of ``model`` (direct, greedy) into ``assessment/<when>/``; its rates per bank."""
+    from bentu.llm.assess import run_assessment
+    from bentu.llm.models import LocalModel
+
+    t = ctx.recipe.tuning or TuningCfg()
+    a = t.assess
+    questions, paths = banks
+    out = ctx.dir / "assessment" / when
+    chat = LocalModel.wrap(model, tok, name=f"{Path(t.model).name} ({when} tuning)")
+    doc = run_assessment(questions, chat, out, bank_files=paths, sample=a.sample, seed=ctx.recipe.train.seed,
+                         params={"max_tokens": a.max_tokens})
+    ctx.audit.append("llm_eval", params={"when": when, "sample": a.sample, "max_tokens": a.max_tokens},
+                     inputs={f"bank{i}": p for i, p in enumerate(paths)},
+                     outputs={"assessment": out / "assessment.json", "answers": out / "answers.jsonl"})
+    return {"rates": doc["rates"], "dir": f"assessment/{when}"}
 
 
 def _federated(ctx: RunContext, model_fn, data: dict, split: dict, groups: list[str] | None, kept: list[dict]):
@@ -415,6 +454,18 @@ def _report(ctx: RunContext, privacy: dict, profile: dict, metrics: dict, plante
     s.table([tr("held-out", "留出集"), tr("perplexity before", "微调前困惑度"), tr("perplexity after", "微调后困惑度")], [
         [tr("validation", "验证集"), f"{b['val']['perplexity']:.2f}", f"{metrics['val']['perplexity']:.2f}"],
         [tr("test", "测试集"), f"{b['test']['perplexity']:.2f}", f"{metrics['test']['perplexity']:.2f}"]])
+    if "assessment" in metrics:
+        a = metrics["assessment"]
+        rows = []
+        for bank, before in a["before"]["rates"].items():
+            after = a["after"]["rates"][bank]
+            fmt = lambda r: f"{r['rate']:.0%} ({r['k']}/{r['n']})" if r["rate"] is not None else "—"  # noqa: E731
+            rows.append([bank, before["metric"], fmt(before), fmt(after)])
+        s.table([tr("question bank", "题库"), tr("rate", "指标"), tr("before tuning", "微调前"), tr("after tuning", "微调后")],
+                rows, caption=tr(f"bentu llm eval on {a['sample']} question(s) per bank, greedy, {a['max_tokens']} tokens; "
+                                 "answers in assessment/before and assessment/after.",
+                                 f"bentu llm eval：每个题库 {a['sample']} 题，贪心解码，{a['max_tokens']} 个词元；"
+                                 "回答见 assessment/before 与 assessment/after。"))
     if "comparison" in metrics:
         rows = [[k, f"{v['test_ppl']:.2f}"] for k, v in metrics["comparison"].items()]
         s.table([tr("training", "训练方式"), tr("test perplexity", "测试集困惑度")], rows,

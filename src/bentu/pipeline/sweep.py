@@ -20,6 +20,7 @@ from pathlib import Path
 import yaml
 
 from bentu.errors import ConfigError, DataError, RecipeError
+from bentu.i18n import is_zh
 
 __all__ = ["parse_grid", "run_sweep"]
 
@@ -113,7 +114,7 @@ def _summary_html(summary: dict, lang: str) -> str:
     from bentu.report.builder import Report
     from bentu.report.html import render_html
 
-    zh = lang == "zh"
+    zh = is_zh(lang)
     t = (lambda en, z: z if zh else en)  # noqa: E731
     rep = Report(lang=lang, title=t(f"Sweep of {summary['recipe']}", f"{summary['recipe']} 调参汇总"),
                  subtitle=t(f"{len(summary['points'])} points on executor {summary['executor']}",

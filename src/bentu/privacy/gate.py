@@ -20,6 +20,7 @@ from bentu.privacy.kanon import k_anonymity as measure_k
 from bentu.privacy.operators import apply_operator, load_key
 from bentu.privacy.policy import load_policy
 from bentu.privacy.tables import classify_table
+from bentu.i18n import is_zh
 
 __all__ = ["run_privacy_gate"]
 
@@ -119,7 +120,7 @@ def run_privacy_gate(
     ConfigError
         ``pii`` is not "auto" or "off"; the policy is malformed.
     """
-    zh = lang.startswith("zh")
+    zh = is_zh(lang)
     if pii == "off":
         return df, {
             "version": _REPORT_VERSION, "pii": "off", "deidentified": False,

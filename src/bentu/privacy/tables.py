@@ -18,6 +18,7 @@ import pandas as pd
 
 from bentu.privacy import _person
 from bentu.privacy.detectors import PiiEngine
+from bentu.i18n import is_zh
 
 __all__ = ["ColumnInfo", "classify_column", "classify_table", "CLASSES"]
 
@@ -84,7 +85,7 @@ class ColumnInfo:
 
     def why(self, lang: str = "en") -> str:
         """One sentence saying why the column got its class."""
-        zh = str(lang).startswith("zh")
+        zh = is_zh(lang)
         rate = (self.whole.get(self.main_type) or self.pii.get(self.main_type) or {}).get("rate", 0.0)
         hint = self.header_hint
         texts = {

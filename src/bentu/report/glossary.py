@@ -9,6 +9,7 @@ built-in glossary. Unknown names are shown as they are.
 from __future__ import annotations
 
 from typing import Any
+from bentu.i18n import is_zh
 
 __all__ = ["GLOSSARY", "display_name", "Namer"]
 
@@ -58,7 +59,7 @@ def display_name(name: str, lang: str, overrides: dict[str, Any] | None = None) 
     pair = GLOSSARY.get(name)
     if pair is None:
         return name
-    return pair[0] if lang == "zh" else pair[1]
+    return pair[0] if is_zh(lang) else pair[1]
 
 
 class Namer:

@@ -8,6 +8,7 @@ from typing import Any
 
 from bentu.report.builder import Report
 from bentu.report.fonts import embedded_font_css
+from bentu.i18n import is_zh
 
 __all__ = ["render_html"]
 
@@ -90,7 +91,7 @@ def render_html(report: Report, *, embed_font: bool = True) -> str:
     With ``embed_font`` the page carries a subset of Noto Sans CJK SC holding exactly the
     characters it shows, so its Chinese renders on a machine with no CJK font installed.
     """
-    lang = "zh-CN" if report.lang == "zh" else "en"
+    lang = "zh-CN" if is_zh(report.lang) else "en"
     nav = "".join(f'<a href="#{html.escape(s.key)}">{html.escape(s.title)}</a>' for s in report.sections)
     body = [f"<h1>{html.escape(report.title)}</h1><p class='sub'>{html.escape(report.subtitle)}</p><nav>{nav}</nav>"]
     for s in report.sections:

@@ -10,13 +10,15 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from sklearn.metrics import roc_curve  # noqa: E402
 
+from bentu.i18n import is_zh  # noqa: E402
 from bentu.metrics import roc_auc  # noqa: E402
 from bentu.report.fonts import use_cjk_font  # noqa: E402
 
 use_cjk_font()
 
 __all__ = ["roc_plot", "ks_plot", "calibration_plot", "score_by_group_plot", "bar_plot", "line_plot", "axis_text",
-           "fairness_plot", "importance_plot", "rounds_plot"]
+           "fairness_plot", "importance_plot", "rounds_plot", "clinical_roc_plot", "data_volume_plot", "gradcam_grid",
+           "save_gradcam_overlays", "mastery_heatmap", "policy_plot"]
 
 #: Axis and legend text of the report's figures in Chinese (English is the key).
 ZH = {
@@ -28,16 +30,23 @@ ZH = {
     "operating point": "工作点", "local training images": "本地训练图像数", "test AUC": "测试 AUC",
     "round": "轮次", "validation AUC": "验证集 AUC", "federated (global model)": "联邦（全局模型）",
     "a client dropped": "有客户端掉线", "pooled (upper bound)": "集中训练（上限）", "best alone": "单独训练最佳",
+    "test student": "测试学生", "estimated mastery": "估计掌握度", "true mastery": "真实掌握度",
 }
 
 
 def axis_text(text: str, lang: str = "en") -> str:
     """``text`` in ``lang`` (figures' axis and legend text; unknown text is returned as is)."""
-    return ZH.get(text, text) if lang == "zh" else text
+    return ZH.get(text, text) if is_zh(lang) else text
+
+
+def _subplots(*args, **kw):
+    """``plt.subplots`` with the CJK font registered (cached: a no-op after the first figure)."""
+    use_cjk_font()
+    return plt.subplots(*args, **kw)
 
 
 def _fig(w: float = 5.0, h: float = 3.6):
-    fig, ax = plt.subplots(figsize=(w, h))
+    fig, ax = _subplots(figsize=(w, h))
     ax.grid(alpha=0.3)
     return fig, ax
 
@@ -156,10 +165,10 @@ def fairness_plot(audit: dict, lang: str = "en", *, attributes: list[str] | None
     """
     from bentu.audit.fairness import FOUR_FIFTHS
 
-    zh = str(lang).startswith("zh")
+    zh = is_zh(lang)
     name_of = label or str
     names = attributes or list(audit["attributes"])
-    fig, axes = plt.subplots(len(names), 1, figsize=(7, 1.0 + 0.45 * sum(
+    fig, axes = _subplots(len(names), 1, figsize=(7, 1.0 + 0.45 * sum(
         len(audit["attributes"][n]["groups"]) for n in names) + 0.6 * len(names)), squeeze=False)
     for ax, name in zip(axes[:, 0], names):
         res = audit["attributes"][name]
@@ -193,9 +202,9 @@ def importance_plot(importance: list[tuple[str, float]], *, top: int = 15, lang:
     feature's display name (default: the feature name).
     """
     imp = list(importance)[:top][::-1]
-    fig, ax = plt.subplots(figsize=(6.5, 0.9 + 0.32 * len(imp)))
+    fig, ax = _subplots(figsize=(6.5, 0.9 + 0.32 * len(imp)))
     ax.barh([(label or str)(f) for f, _ in imp], [v for _, v in imp], color="#2e86c1")
-    ax.set_xlabel("平均 |SHAP|（对数几率）" if str(lang).startswith("zh") else "mean |SHAP| (log-odds of the event)")
+    ax.set_xlabel("平均 |SHAP|（对数几率）" if is_zh(lang) else "mean |SHAP| (log-odds of the event)")
     ax.tick_params(axis="both", labelsize=10)
     fig.tight_layout()
     return fig
@@ -210,7 +219,7 @@ def rounds_plot(result_or_comparison, lang: str = "en"):
     t = lambda x: axis_text(x, lang)  # noqa: E731
     comp = result_or_comparison if isinstance(result_or_comparison, dict) else None
     rounds = comp["federated"]["rounds"] if comp else result_or_comparison.rounds
-    fig, ax = plt.subplots(figsize=(6, 3.6))
+    fig, ax = _subplots(figsize=(6, 3.6))
     xs = [r["round"] for r in rounds]
     ax.plot(xs, [r["val_auc"] for r in rounds], marker="o", ms=3, label=t("federated (global model)"))
     dropped = [r["round"] for r in rounds if r.get("dropped")]
@@ -227,4 +236,106 @@ def rounds_plot(result_or_comparison, lang: str = "en"):
     ax.legend(loc="lower right", fontsize=8)
     ax.grid(alpha=0.3)
     fig.tight_layout()
+    return fig
+
+
+# -- imaging -----------------------------------------------------------------------------------
+
+
+def clinical_roc_plot(curves: list[tuple[str, np.ndarray, np.ndarray, float]], operating_point: tuple[float, float],
+                      lang: str = "en"):
+    """ROC curves ``(label, y_true, p, auc)`` on one axis, with the operating point
+    ``(1 - specificity, sensitivity)`` of the deployed model."""
+    fig, ax = _subplots(figsize=(4.2, 4))
+    for label, y_true, p, auc in curves:
+        fpr, tpr, _ = roc_curve(y_true, p)
+        ax.plot(fpr, tpr, label=f"{label} (AUC {auc:.3f})")
+    ax.plot([operating_point[0]], [operating_point[1]], "ko", label=axis_text("operating point", lang))
+    ax.plot([0, 1], [0, 1], "k:", lw=0.8)
+    ax.set_xlabel(axis_text("1 - specificity", lang))
+    ax.set_ylabel(axis_text("sensitivity", lang))
+    ax.legend(loc="lower right", fontsize=7)
+    return fig
+
+
+def data_volume_plot(curve: list[dict], arms: list[str], lang: str = "en"):
+    """Test AUC (± std) against the number of local training images, one line per arm."""
+    fig, ax = _subplots(figsize=(4.5, 3.2))
+    for a in arms:
+        pts = [c for c in curve if c["arm"] == a]
+        ax.errorbar([c["n_train"] for c in pts], [c["test_auc"] for c in pts], yerr=[c["test_auc_std"] for c in pts],
+                    marker="o", capsize=3, label=a)
+    ax.set_xscale("log")
+    ax.set_xlabel(axis_text("local training images", lang))
+    ax.set_ylabel(axis_text("test AUC", lang))
+    ax.legend(fontsize=7)
+    return fig
+
+
+def _show(ax, img: np.ndarray) -> None:
+    ax.imshow(img[..., 0] if img.shape[-1] == 1 else img, cmap="gray", vmin=0, vmax=255)
+
+
+def gradcam_grid(images: np.ndarray, cams: np.ndarray, titles: list[str]):
+    """Grad-CAM maps (``jet``, alpha 0.45) over uint8 images ``(n, h, w, c)``, four to a row;
+    a title ``"TP #3: true=…, p=…"`` is split at its first colon."""
+    import math
+
+    n = len(titles)
+    cols = min(n, 4)
+    rows = math.ceil(n / cols)
+    fig, axes = _subplots(rows, cols, figsize=(2.2 * cols, 2.4 * rows), squeeze=False)
+    for ax in axes.ravel():
+        ax.axis("off")
+    for ax, img, cam, title in zip(axes.ravel(), images, cams, titles):
+        _show(ax, img)
+        ax.imshow(cam, cmap="jet", alpha=0.45, vmin=0, vmax=1)
+        ax.set_title(title.split(":")[0] + "\n" + title.split(":", 1)[1].strip(), fontsize=6)
+    return fig
+
+
+def save_gradcam_overlays(images: np.ndarray, cams: np.ndarray, titles: list[str], out_dir, *,
+                          prefix: str = "case") -> list:
+    """Write one PNG per image: the image beside it with its Grad-CAM map overlaid (``jet``,
+    alpha 0.45). ``images`` are uint8 ``(n, h, w, c)``; ``cams`` are ``(n, h, w)`` in [0, 1]."""
+    from pathlib import Path
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i, (img, cam, title) in enumerate(zip(images, cams, titles)):
+        fig, axes = _subplots(1, 2, figsize=(4.2, 2.3))
+        for ax in axes:
+            _show(ax, img)
+            ax.axis("off")
+        axes[1].imshow(cam, cmap="jet", alpha=0.45, vmin=0, vmax=1)
+        fig.suptitle(title, fontsize=7)
+        p = out / f"{prefix}_{i:02d}.png"
+        fig.savefig(p, dpi=100, bbox_inches="tight")
+        plt.close(fig)
+        paths.append(p)
+    return paths
+
+
+# -- learning ----------------------------------------------------------------------------------
+
+
+def mastery_heatmap(mastery: np.ndarray, concepts: list[str], lang: str = "en"):
+    """Estimated mastery (students × concepts, in [0, 1])."""
+    m = np.asarray(mastery)
+    fig, ax = _subplots(figsize=(1.2 + 0.5 * m.shape[1], 1.2 + 0.25 * m.shape[0]))
+    im = ax.imshow(m, vmin=0, vmax=1, cmap="viridis", aspect="auto")
+    ax.set_xticks(range(m.shape[1]), concepts)
+    ax.set_ylabel(axis_text("test student", lang))
+    fig.colorbar(im, ax=ax, label=axis_text("estimated mastery", lang))
+    return fig
+
+
+def policy_plot(policies: dict[str, dict], lang: str = "en"):
+    """True mastery (mean ± std over seeds) reached by each recommendation policy."""
+    fig, ax = _subplots(figsize=(4.5, 3))
+    means = [v["mean"] for v in policies.values()]
+    ax.bar(list(policies), means, yerr=[v["std"] for v in policies.values()], color=["C2", "C0", "C7"][:len(policies)] or None)
+    ax.set_ylim(min(means) - 0.05, max(means) + 0.03)
+    ax.set_ylabel(axis_text("true mastery", lang))
     return fig

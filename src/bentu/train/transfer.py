@@ -1,5 +1,6 @@
 """Transfer learning: load pretrained weights (safetensors or a PyTorch state dict), freeze layers
-by name prefix, and fine-tune with a cosine learning-rate schedule.
+by name prefix, fine-tune with a cosine learning-rate schedule, and keep source models pretrained
+once per machine (:class:`SourceModelCache`).
 
 :class:`FineTuneTrainer` extends :class:`bentu.train.Trainer` with two things the base loop
 lacks: a per-batch cosine learning-rate schedule (with linear warm-up) and batch-norm layers of
@@ -8,10 +9,20 @@ frozen modules kept in eval mode, so their running statistics stay those of the 
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import math
+import os
+import shutil
 from collections.abc import Sequence
+from contextlib import ExitStack
 from pathlib import Path
+
+try:  # POSIX: serialise concurrent pretraining of the same source model
+    import fcntl
+except ImportError:  # pragma: no cover
+    fcntl = None  # type: ignore[assignment]
 
 import torch
 from torch import nn
@@ -20,7 +31,8 @@ from torch.utils.data import DataLoader
 from bentu.errors import ConfigError, DataError
 from bentu.train.trainer import Trainer, _split_batch
 
-__all__ = ["FineTuneTrainer", "load_weights", "read_weights", "save_weights", "freeze", "WEIGHT_SUFFIXES"]
+__all__ = ["FineTuneTrainer", "load_weights", "read_weights", "save_weights", "freeze", "WEIGHT_SUFFIXES",
+           "SourceModelCache", "cache_dir"]
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +124,63 @@ def save_weights(model: nn.Module, path: str | Path) -> Path:
     else:
         torch.save(state, path)
     return path
+
+
+def cache_dir() -> Path:
+    """Where pretrained source models are kept: ``$BENTU_CACHE/pretrained`` (default ``~/.cache/bentu``)."""
+    return Path(os.environ.get("BENTU_CACHE") or Path.home() / ".cache" / "bentu") / "pretrained"
+
+
+class SourceModelCache:
+    """A source model pretrained once per machine and reused while its settings are unchanged.
+
+    The entry is ``<cache_dir>/<name>-<key>.safetensors`` (+ ``.json`` with the training result),
+    ``key`` the first 16 hex digits of the SHA-256 of ``settings`` (sorted JSON): any change of
+    data, model or training settings is another entry. Runs started together wait for one another
+    (an exclusive lock on ``.lock``, held from :meth:`open` until :meth:`store` or :meth:`release`,
+    or until ``stack`` closes) instead of all pretraining. A cache folder that cannot be created is
+    not a reason to fail a run: :meth:`open` returns False and the run trains without caching.
+    """
+
+    def __init__(self, name: str, settings: dict):
+        self.key = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
+        self.path = cache_dir() / f"{name.lower()}-{self.key}.safetensors"
+        self._lock = None
+
+    def open(self, stack: ExitStack) -> bool:
+        """Take the lock (waiting for a run that is pretraining the same model); False if not writable."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._lock = stack.enter_context(open(self.path.with_suffix(".lock"), "a"))
+        except OSError as err:
+            log.warning("pretrained-model cache %s is not writable (%s); not caching", self.path.parent, err)
+            return False
+        if fcntl is not None:
+            fcntl.flock(self._lock, fcntl.LOCK_EX)
+        return True
+
+    def load(self) -> tuple[dict[str, torch.Tensor], dict] | None:
+        """The cached weights and training result, or None when this entry was never stored."""
+        meta = self.path.with_suffix(".json")
+        if not (self.path.is_file() and meta.is_file()):
+            return None
+        return read_weights(self.path), json.loads(meta.read_text(encoding="utf-8"))
+
+    def copy_to(self, target: Path) -> None:
+        shutil.copyfile(self.path, target)
+
+    def store(self, weights: Path, result: dict) -> None:
+        """Keep ``weights`` (a safetensors file) and ``result``; release the lock."""
+        tmp = self.path.with_suffix(".partial")
+        shutil.copyfile(weights, tmp)
+        os.replace(tmp, self.path)
+        self.path.with_suffix(".json").write_text(json.dumps(result), encoding="utf-8")
+        self.release()
+
+    def release(self) -> None:
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
 
 
 def _matches(name: str, prefix: str) -> bool:
