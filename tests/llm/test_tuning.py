@@ -61,7 +61,7 @@ def test_a_missing_question_bank_is_refused_before_training(tiny_model_dir, tmp_
         run_recipe(_recipe(tiny_model_dir, f"tuning.assess.banks=[{tmp_path / 'nope.jsonl'}]"),
                    out=tmp_path / "run", lang="en", progress=False)
     assert err.value.en == f"tuning.assess.banks: question bank {tmp_path / 'nope.jsonl'} does not exist."
-    assert err.value.zh == f"tuning.assess.banks：题库 {tmp_path / 'nope.jsonl'} 不存在。"
+    assert err.value.zh == f"配置项 tuning.assess.banks：题库 {tmp_path / 'nope.jsonl'} 不存在。"
     assert not (tmp_path / "run").exists() or not any((tmp_path / "run").iterdir())
 
 

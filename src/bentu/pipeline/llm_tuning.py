@@ -310,7 +310,7 @@ def _banks(t: TuningCfg) -> tuple[list, list[Path]] | None:
     try:
         return load_banks(paths), paths
     except DataError as err:
-        raise DataError(f"tuning.assess.banks: {err.en}", f"tuning.assess.banks：{err.zh}") from err
+        raise DataError(f"tuning.assess.banks: {err.en}", f"配置项 tuning.assess.banks：{err.zh}") from err
 
 
 def _assess(ctx: RunContext, banks: tuple[list, list[Path]], model, tok, when: str) -> dict:
