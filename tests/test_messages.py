@@ -140,21 +140,24 @@ def _is_zh_test(node) -> bool:
     return (isinstance(node, ast.Name) and node.id == "zh") or (isinstance(node, ast.Attribute) and node.attr == "zh")
 
 
+def _pairs_in(where: str, tree):
+    """Every inline pair in ``tree``: ``tr(lang, en, zh)``, ``ctx.tr(en, zh)`` / ``self.tr(en, zh)``
+    (and ``tr = ctx.tr; tr(en, zh)``), and ``zh_text if is_zh(lang) else en_text``."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and not node.keywords:
+            f = node.func
+            if isinstance(f, ast.Name) and f.id == "tr" and len(node.args) == 3:
+                yield f"{where}:{node.lineno}", node.args[1], node.args[2]
+            elif isinstance(f, (ast.Name, ast.Attribute)) and getattr(f, "id", getattr(f, "attr", None)) == "tr" \
+                    and len(node.args) == 2:
+                yield f"{where}:{node.lineno}", node.args[0], node.args[1]
+        elif isinstance(node, ast.IfExp) and _is_zh_test(node.test):
+            yield f"{where}:{node.lineno}", node.orelse, node.body
+
+
 def _pairs():
-    """Every inline pair: ``tr(lang, en, zh)``, ``ctx.tr(en, zh)`` / ``self.tr(en, zh)``, and
-    ``zh_text if is_zh(lang) else en_text``."""
     for where, tree in _sources():
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Call) and not node.keywords:
-                f = node.func
-                if isinstance(f, ast.Name) and f.id == "tr" and len(node.args) == 3:
-                    yield f"{where}:{node.lineno}", node.args[1], node.args[2]
-                elif isinstance(f, ast.Name) and f.id == "tr" and len(node.args) == 2:  # tr = ctx.tr
-                    yield f"{where}:{node.lineno}", node.args[0], node.args[1]
-                elif isinstance(f, ast.Attribute) and f.attr == "tr" and len(node.args) == 2:
-                    yield f"{where}:{node.lineno}", node.args[0], node.args[1]
-            elif isinstance(node, ast.IfExp) and _is_zh_test(node.test):
-                yield f"{where}:{node.lineno}", node.orelse, node.body
+        yield from _pairs_in(where, tree)
 
 
 def test_every_inline_pair_is_in_both_languages():
@@ -170,19 +173,8 @@ def test_every_inline_pair_is_in_both_languages():
     ('"Overview" if is_zh(lang) else "概览"', "Chinese text has no Chinese"),
 ])
 def test_the_walk_catches_a_one_language_pair(source, problem):
-    (_, en, zh), = _pairs_of(source)
+    (_, en, zh), = _pairs_in("", ast.parse(source))  # the walk the package test uses
     assert problem in _pair_problems(en, zh)
-
-
-def _pairs_of(source: str):
-    tree = ast.parse(source)
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and len(node.args) == 3:
-            yield "", node.args[1], node.args[2]
-        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and len(node.args) == 2:
-            yield "", node.args[0], node.args[1]
-        elif isinstance(node, ast.IfExp):
-            yield "", node.orelse, node.body
 
 
 def test_every_catalogue_entry_is_in_both_languages():

@@ -246,7 +246,7 @@ def test_the_gateway_serves_the_variant_the_tuning_run_chose(pooled_run, tiny_mo
     assert chat.describe()["quantized"] == "int8" and type(chat.model.lm_head.weight).__name__ != "Parameter"
     assert chat.generate([{"role": "user", "content": "信用卡年费怎么收？"}], max_tokens=3).completion_tokens >= 1
     with pytest.raises(ConfigError, match="--quantize must be one of int8, int4, auto or none; got 'int2'"):
-        LocalModel(tiny_model_dir, device="cpu", quantize="int2")
+        LocalModel(tmp_path / "no-model-here", device="cpu", quantize="int2")  # refused before any load
     with pytest.raises(ConfigError, match="--quantize applies to a local model, not to an endpoint"):
         open_model(endpoint="http://127.0.0.1:9/v1", quantize="int8")
 

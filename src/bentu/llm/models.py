@@ -146,6 +146,11 @@ class LocalModel(ChatModel):
 
     def __init__(self, path: str | Path, *, sha256: str | None = None, device: str | None = None,
                  adapter: str | Path | None = None, quantize: str | None = None):
+        from bentu.inference.lm_quantize import VARIANTS
+
+        if quantize is not None and quantize not in VARIANTS:  # before the model loads (seconds to minutes)
+            raise ConfigError(f"--quantize must be one of {', '.join(VARIANTS)}, auto or none; got {quantize!r}.",
+                              f"--quantize 只能是 {'、'.join(VARIANTS)}、auto 或 none；收到的是 {quantize!r}。")
         self.path = Path(path)
         self.name = self.path.name
         if self.path.exists() and self.path.is_file() and sha256:
@@ -163,11 +168,8 @@ class LocalModel(ChatModel):
             self.name = f"{self.name}+{Path(adapter).parent.parent.name or 'adapter'}"
         self.quantized = None
         if quantize is not None:
-            from bentu.inference.lm_quantize import VARIANTS, quantize_lm
+            from bentu.inference.lm_quantize import quantize_lm
 
-            if quantize not in VARIANTS:
-                raise ConfigError(f"--quantize must be one of {', '.join(VARIANTS)}, auto or none; got {quantize!r}.",
-                                  f"--quantize 只能是 {'、'.join(VARIANTS)}、auto 或 none；收到的是 {quantize!r}。")
             model = quantize_lm(model.eval(), quantize)
             self.quantized = quantize
         self.model = model.to(self.device).eval()
